@@ -1,0 +1,60 @@
+"""The one table every benchmark prints into: bench, figure, unit, baseline, ratio."""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    bench: str
+    figure: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.figure / self.baseline
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def format_rows(rows: Sequence[Row]) -> str:
+    header = ("bench", "figure", "unit", "baseline", "ratio")
+    body = [
+        (
+            r.bench,
+            _fmt(r.figure),
+            r.unit,
+            f"{_fmt(r.baseline)} ({r.baseline_name})" if r.baseline is not None else "-",
+            f"{r.ratio:.2f}x" if r.ratio is not None else "-",
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(5)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)) for line in [header, *body]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def median_seconds_in_subprocess(code: str, runs: int = 7, cwd: str | None = None) -> float:
+    """Median of what ``code`` prints (a duration in seconds), each run in a fresh interpreter."""
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd)
+        results.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(results)

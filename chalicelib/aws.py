@@ -1,0 +1,37 @@
+"""boto3 clients, made lazily and once per container.
+
+The endpoint comes from boto3's standard ``AWS_ENDPOINT_URL`` variable, so the same code
+talks to AWS in Lambda and to the emulator locally. Tests call ``reset_clients()`` after
+pointing the environment at their own emulator.
+"""
+from __future__ import annotations
+
+import functools
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.settings import get_settings
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+@functools.cache
+def client(service: str):
+    return _session().client(service, config=_CONFIG)
+
+
+@functools.cache
+def get_table():
+    return _session().resource("dynamodb", config=_CONFIG).Table(get_settings().table_name)
+
+
+def reset_clients() -> None:
+    _session.cache_clear()
+    client.cache_clear()
+    get_table.cache_clear()

@@ -1,0 +1,228 @@
+"""Beacon's vocabulary: the records every part of the product shares.
+
+Words follow Atlassian Statuspage's public v2 API, so the JSON the page publishes needs
+no translation: a *component* has a status, an *incident* (or a *maintenance*, which is
+an incident with a window) has updates, a *notice* is an announcement that is not an
+outage. These models do no I/O; the store turns them into DynamoDB items and back.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ComponentStatus(StrEnum):
+    OPERATIONAL = "operational"
+    DEGRADED_PERFORMANCE = "degraded_performance"
+    PARTIAL_OUTAGE = "partial_outage"
+    MAJOR_OUTAGE = "major_outage"
+    UNDER_MAINTENANCE = "under_maintenance"
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+_STATUS_LABELS = {
+    ComponentStatus.OPERATIONAL: "Operational",
+    ComponentStatus.UNDER_MAINTENANCE: "Under Maintenance",
+    ComponentStatus.DEGRADED_PERFORMANCE: "Degraded Performance",
+    ComponentStatus.PARTIAL_OUTAGE: "Partial Outage",
+    ComponentStatus.MAJOR_OUTAGE: "Major Outage",
+}
+
+
+class StatusSource(StrEnum):
+    """Where a component's current status comes from."""
+
+    PROBE = "probe"
+    MANUAL = "manual"
+    INCIDENT = "incident"
+    MAINTENANCE = "maintenance"
+
+
+class Indicator(StrEnum):
+    """The page's overall status, in Statuspage's words."""
+
+    NONE = "none"
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+    MAINTENANCE = "maintenance"
+
+    @property
+    def description(self) -> str:
+        return _INDICATOR_DESCRIPTIONS[self]
+
+
+_INDICATOR_DESCRIPTIONS = {
+    Indicator.NONE: "All Systems Operational",
+    Indicator.MINOR: "Partially Degraded Service",
+    Indicator.MAJOR: "Partial System Outage",
+    Indicator.CRITICAL: "Major System Outage",
+    Indicator.MAINTENANCE: "Service Under Maintenance",
+}
+
+
+class IncidentStatus(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+    POSTMORTEM = "postmortem"
+
+
+class MaintenanceStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    VERIFYING = "verifying"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Impact(StrEnum):
+    NONE = "none"
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+    MAINTENANCE = "maintenance"
+
+
+class IncidentKind(StrEnum):
+    INCIDENT = "incident"
+    MAINTENANCE = "maintenance"
+
+
+CLOSED_STATUSES = frozenset(
+    {IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM, MaintenanceStatus.COMPLETED, MaintenanceStatus.CANCELLED}
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id(now: datetime | None = None) -> str:
+    """A short id that sorts by creation time: 10 base-32 digits of milliseconds, 6 random."""
+    millis = int((now or utcnow()).timestamp() * 1000)
+    return _base32(millis, 10) + _base32(secrets.randbits(30), 6)
+
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def _base32(value: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        value, rest = divmod(value, 32)
+        digits.append(_ALPHABET[rest])
+    return "".join(reversed(digits))
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """Statuspage's timestamp form: milliseconds and a zone, e.g. 2026-05-01T12:00:00.000Z."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def epoch_seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class Record(BaseModel):
+    """Base of every stored record: strict about unknown fields, JSON-serialisable."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class ComponentChange(Record):
+    component_id: str
+    old_status: ComponentStatus | None = None
+    new_status: ComponentStatus
+
+
+class IncidentUpdate(Record):
+    id: str
+    status: str
+    body: str = ""
+    created_at: datetime
+    updated_at: datetime
+    display_at: datetime
+    affected_components: list[ComponentChange] = Field(default_factory=list)
+    deliver_notifications: bool = False
+
+
+class Incident(Record):
+    """An incident, or a scheduled maintenance (``kind`` tells which).
+
+    ``components`` maps each affected component to the status this incident gives it
+    while open; resolving the incident returns the components to what their probes or
+    manual statuses say.
+    """
+
+    id: str
+    kind: IncidentKind = IncidentKind.INCIDENT
+    name: str
+    status: str
+    impact: Impact = Impact.NONE
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    monitoring_at: datetime | None = None
+    resolved_at: datetime | None = None
+    scheduled_for: datetime | None = None
+    scheduled_until: datetime | None = None
+    components: dict[str, ComponentStatus] = Field(default_factory=dict)
+    updates: list[IncidentUpdate] = Field(default_factory=list)
+    postmortem: str | None = None
+    playbook_id: str | None = None
+    cause: str | None = None
+    version: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+
+class Notice(Record):
+    """An announcement that is not an outage, shown while active."""
+
+    id: str
+    title: str
+    body: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+
+    def is_active(self, now: datetime) -> bool:
+        return (self.starts_at is None or self.starts_at <= now) and (self.ends_at is None or now < self.ends_at)
+
+
+class ComponentState(Record):
+    """What is known of one component right now, and from which source."""
+
+    component_id: str
+    probe_status: ComponentStatus = ComponentStatus.OPERATIONAL
+    manual_status: ComponentStatus | None = None
+    manual_until: datetime | None = None
+    cause: str | None = None
+    updated_at: datetime
+    version: int = 0
+

@@ -1,0 +1,68 @@
+"""Runtime settings, read from the environment once per container.
+
+Deployed, the resource names come from the CloudFormation template (infra/resources.json
+maps each one to an environment variable); locally the embedded stack sets the same
+variables for the resources it creates on the emulator. The endpoint URL is boto3's own
+``AWS_ENDPOINT_URL``: nothing in the app knows whether it talks to AWS or to the emulator.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_name: str
+    bucket_name: str
+    notify_queue_url: str
+    feedback_topic_arn: str
+    site_config: Path
+    templates_dir: Path
+    api_url: str
+    email_sender: str
+    probe_interval_seconds: int
+    publish_interval_seconds: int
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        return cls(
+            stage=env.get("BEACON_STAGE", "dev"),
+            table_name=env.get("TABLE_NAME", ""),
+            bucket_name=env.get("BUCKET_NAME", ""),
+            notify_queue_url=env.get("NOTIFY_QUEUE_URL", ""),
+            feedback_topic_arn=env.get("FEEDBACK_TOPIC_ARN", ""),
+            site_config=_project_path(env.get("SITE_CONFIG", "site.yml")),
+            templates_dir=_project_path(env.get("TEMPLATES_DIR", "templates")),
+            api_url=env.get("API_URL", "").rstrip("/"),
+            email_sender=env.get("EMAIL_SENDER", ""),
+            probe_interval_seconds=int(env.get("PROBE_INTERVAL_SECONDS", "60")),
+            publish_interval_seconds=int(env.get("PUBLISH_INTERVAL_SECONDS", "300")),
+        )
+
+
+def _project_path(value: str) -> Path:
+    """Relative paths are taken from the project root, which is /var/task in Lambda."""
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_environ()
+    return _settings
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (the local stack and tests change the environment)."""
+    global _settings
+    _settings = None

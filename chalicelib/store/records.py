@@ -1,0 +1,51 @@
+"""Component states, incidents and notices: the records the page is rendered from.
+
+Each record carries the ``version`` it was read at; saving it writes only if nobody
+saved it since (``Conflict`` otherwise), and a record at version 0 is new.
+"""
+from __future__ import annotations
+
+from typing import TypeVar
+
+from chalicelib.model import ComponentState, Incident, Notice, Record
+from chalicelib.store.table import Item, Table
+
+COMPONENT, INCIDENT, NOTICE = "COMPONENT", "INCIDENT", "NOTICE"
+
+R = TypeVar("R", bound=Record)
+
+
+class StateStore:
+    def __init__(self, table: Table):
+        self.table = table
+
+    def component_states(self) -> dict[str, ComponentState]:
+        states = self._all(COMPONENT, ComponentState)
+        return {state.component_id: state for state in states}
+
+    def incidents(self) -> list[Incident]:
+        return self._all(INCIDENT, Incident)
+
+    def notices(self) -> list[Notice]:
+        return self._all(NOTICE, Notice)
+
+    def save_component_state(self, state: ComponentState) -> ComponentState:
+        return self._save(COMPONENT, state.component_id, state)
+
+    def save_incident(self, incident: Incident) -> Incident:
+        return self._save(INCIDENT, incident.id, incident)
+
+    def save_notice(self, notice: Notice) -> Notice:
+        return self._save(NOTICE, notice.id, notice)
+
+    def _all(self, pk: str, model: type[R]) -> list[R]:
+        return [model.model_validate({**item.data, "version": item.version}) for item in self.table.query_all(pk)]
+
+    def _save(self, pk: str, sk: str, record: R) -> R:
+        data = record.model_dump(mode="json", exclude={"version"})
+        version = record.version  # type: ignore[attr-defined]
+        if version == 0:
+            item = self.table.create(pk, sk, data)
+        else:
+            item = self.table.replace(Item(pk, sk, {}, version), data)
+        return record.model_copy(update={"version": item.version})

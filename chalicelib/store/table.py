@@ -1,0 +1,218 @@
+"""The single-table wrapper: conditional writes, versions, TTLs and paging over boto3."""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+
+class Conflict(Exception):
+    """The item changed (or vanished) since it was read: re-read and try again."""
+
+
+class AlreadyExists(Exception):
+    """An item with this key exists already."""
+
+
+@dataclass(frozen=True)
+class Item:
+    pk: str
+    sk: str
+    data: dict[str, Any]
+    version: int
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    cursor: str | None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Table:
+    """Items of the shape ``{pk, sk, data, version, expires_at?}``.
+
+    ``table`` is a boto3 DynamoDB Table resource; ``clock`` returns an aware datetime.
+    """
+
+    def __init__(self, table, clock: Callable[[], datetime] = _now):
+        self._table = table
+        self.clock = clock
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        response = self._table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent)
+        raw = response.get("Item")
+        if raw is None or self._expired(raw):
+            return None
+        return _to_item(raw)
+
+    def query(
+        self,
+        pk: str,
+        *,
+        prefix: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        descending: bool = False,
+    ) -> Page:
+        condition = Key("pk").eq(pk)
+        if prefix:
+            condition &= Key("sk").begins_with(prefix)
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": not descending}
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor)
+        items: list[Item] = []
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(items)
+            response = self._table.query(**kwargs)
+            items += [_to_item(raw) for raw in response["Items"] if not self._expired(raw)]
+            last = response.get("LastEvaluatedKey")
+            if last is None or (limit is not None and len(items) >= limit):
+                return Page(items, _encode_cursor(last) if last else None)
+            kwargs["ExclusiveStartKey"] = last
+
+    def query_all(self, pk: str, *, prefix: str | None = None) -> list[Item]:
+        return self.query(pk, prefix=prefix).items
+
+    def create(self, pk: str, sk: str, data: dict[str, Any], *, expires_at: int | None = None) -> Item:
+        """Write a new item at version 1; ``AlreadyExists`` if the key is taken (and not expired)."""
+        item = Item(pk, sk, data, 1, expires_at)
+        # An expired item that DynamoDB has not swept yet may be overwritten.
+        condition = Attr("pk").not_exists() | Attr("expires_at").lte(self._epoch())
+        try:
+            self._table.put_item(Item=_to_raw(item), ConditionExpression=condition)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                raise AlreadyExists(f"{pk}/{sk}") from None
+            raise
+        return item
+
+    def replace(self, item: Item, data: dict[str, Any], *, expires_at: int | None = None) -> Item:
+        """Write ``data`` over ``item`` if nobody wrote it since it was read; ``Conflict`` otherwise."""
+        new = Item(item.pk, item.sk, data, item.version + 1, expires_at if expires_at is not None else item.expires_at)
+        try:
+            self._table.put_item(Item=_to_raw(new), ConditionExpression=Attr("version").eq(item.version))
+        except ClientError as exc:
+            if _condition_failed(exc):
+                raise Conflict(f"{item.pk}/{item.sk} changed since version {item.version}") from None
+            raise
+        return new
+
+    def put(self, pk: str, sk: str, data: dict[str, Any], *, expires_at: int | None = None) -> Item:
+        """Unconditional write, for records only one writer ever touches (caches, manifests)."""
+        current = self.get(pk, sk)
+        item = Item(pk, sk, data, (current.version if current else 0) + 1, expires_at)
+        self._table.put_item(Item=_to_raw(item))
+        return item
+
+    def update(
+        self, pk: str, sk: str, change: Callable[[dict[str, Any] | None], dict[str, Any]], *, attempts: int = 5
+    ) -> Item:
+        """Read, apply ``change`` to the data (None when absent), write back; retry on conflict."""
+        for _ in range(attempts):
+            current = self.get(pk, sk)
+            data = change(None if current is None else dict(current.data))
+            try:
+                if current is None:
+                    return self.create(pk, sk, data)
+                return self.replace(current, data)
+            except (Conflict, AlreadyExists):
+                continue
+        raise Conflict(f"{pk}/{sk} kept changing; gave up after {attempts} attempts")
+
+    def delete(self, pk: str, sk: str, *, version: int | None = None) -> None:
+        kwargs: dict[str, Any] = {"Key": {"pk": pk, "sk": sk}}
+        if version is not None:
+            kwargs["ConditionExpression"] = Attr("version").eq(version)
+        try:
+            self._table.delete_item(**kwargs)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                raise Conflict(f"{pk}/{sk} changed since version {version}") from None
+            raise
+
+    def claim(self, pk: str, sk: str, *, expires_at: int, data: dict[str, Any] | None = None) -> bool:
+        """Take a key once: True for the first caller, False for every later one until it expires."""
+        try:
+            self.create(pk, sk, data or {}, expires_at=expires_at)
+        except AlreadyExists:
+            return False
+        return True
+
+    def increment(self, pk: str, sk: str, field: str, amount: int = 1, *, expires_at: int | None = None) -> int:
+        """Atomically add to a counter kept beside ``data``; returns the new value."""
+        names = {"#f": field, "#v": "version"}
+        values: dict[str, Any] = {":a": amount, ":zero": 0, ":one": 1}
+        expression = "SET #f = if_not_exists(#f, :zero) + :a, #v = if_not_exists(#v, :zero) + :one"
+        if expires_at is not None:
+            names["#e"] = "expires_at"
+            values[":e"] = expires_at
+            expression += ", #e = if_not_exists(#e, :e)"
+        response = self._table.update_item(
+            Key={"pk": pk, "sk": sk},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"][field])
+
+    def _epoch(self) -> int:
+        return int(self.clock().timestamp())
+
+    def _expired(self, raw: dict[str, Any]) -> bool:
+        # DynamoDB deletes expired items lazily (and the emulator never): readers must not trust them.
+        expires_at = raw.get("expires_at")
+        return expires_at is not None and int(expires_at) <= self._epoch()
+
+
+def _to_raw(item: Item) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "pk": item.pk,
+        "sk": item.sk,
+        "data": json.dumps(item.data, separators=(",", ":"), default=str),
+        "version": item.version,
+    }
+    if item.expires_at is not None:
+        raw["expires_at"] = int(item.expires_at)
+    return raw
+
+
+def _to_item(raw: dict[str, Any]) -> Item:
+    expires_at = raw.get("expires_at")
+    return Item(
+        pk=raw["pk"],
+        sk=raw["sk"],
+        data=json.loads(raw["data"]) if "data" in raw else {},
+        version=int(raw.get("version", 0)),
+        expires_at=int(expires_at) if expires_at is not None else None,
+    )
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, default=str).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise ValueError("cursor is not one this API returned; omit it to start from the first page") from None
+    if not isinstance(key, dict) or set(key) != {"pk", "sk"}:
+        raise ValueError("cursor is not one this API returned; omit it to start from the first page")
+    return key

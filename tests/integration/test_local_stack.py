@@ -1,0 +1,72 @@
+"""`make run`'s stack, started on free ports: the API, the page server and the outbox answer."""
+import os
+import socket
+
+import boto3
+import pytest
+import requests
+
+from chalicelib.local.stack import LocalStack, PortInUse, Ports, check_port_free
+
+
+@pytest.fixture(scope="module")
+def local_stack():
+    saved = dict(os.environ)
+    stack = LocalStack(Ports(aws=0, api=0, page=0)).start()
+    yield stack
+    stack.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+    from tests.conftest import _forget_caches
+
+    _forget_caches()
+
+
+def test_api_health_answers(local_stack):
+    response = requests.get(f"http://127.0.0.1:{local_stack.ports.api}/health", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "stage": "local", "site": "Lumen Coffee Roasters"}
+
+
+def test_page_server_serves_the_published_page_like_s3_website_hosting(local_stack):
+    base = f"http://127.0.0.1:{local_stack.ports.page}"
+    page = requests.get(base + "/", timeout=5)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page.headers["Cache-Control"].startswith("public, max-age=30")
+    assert "Lumen Coffee Roasters" in page.text
+    again = requests.get(base + "/", headers={"If-None-Match": page.headers["ETag"]}, timeout=5)
+    assert again.status_code == 304
+    assert requests.get(base + "/no/such/page.html", timeout=5).status_code == 404
+
+
+def test_outbox_shows_what_the_emulator_accepted(local_stack):
+    # GIVEN an email and an SMS sent through the emulator, as the notifier sends them
+    raw = (b"From: status@beacon.local\r\nTo: ana@example.com\r\nSubject: Facebook is down\r\n"
+           b"List-Unsubscribe: <https://api.example/unsubscribe/t>\r\nContent-Type: text/plain\r\n\r\nWrite to us by email.")
+    boto3.client("ses").send_raw_email(Source="status@beacon.local", Destinations=["ana@example.com"],
+                                       RawMessage={"Data": raw})
+    boto3.client("sns").publish(PhoneNumber="+4915112345678", Message="Lumen: Facebook is down.")
+    # THEN the outbox page lists both, with the headers a person needs to check
+    page = requests.get(f"http://127.0.0.1:{local_stack.ports.page}/_outbox", timeout=5).text
+    assert "Facebook is down" in page and "ana@example.com" in page and "List-Unsubscribe" in page
+    assert "+4915112345678" in page and "Lumen: Facebook is down." in page
+    text = requests.get(f"http://127.0.0.1:{local_stack.ports.page}/_outbox.txt", timeout=5).text
+    assert text.startswith("1 email(s), 1 SMS")
+
+
+def test_scheduled_and_queue_handlers_are_wired(local_stack):
+    from chalicelib.local.runner import Scheduler
+
+    names = [name for name, _, _ in Scheduler(local_stack.app).jobs]
+    assert "publish_site" in names
+
+
+def test_a_port_in_use_names_the_port_and_the_variable():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(PortInUse) as caught:
+            check_port_free(port, "PAGE_PORT")
+    assert f"port {port}" in str(caught.value) and f"PAGE_PORT={port + 1} make run" in str(caught.value)

@@ -1,0 +1,116 @@
+import pytest
+import yaml
+
+from chalicelib.config import SiteConfigError, load_site, parse_site
+from tests.conftest import EXAMPLE_SITE
+
+
+def example_data():
+    return yaml.safe_load(EXAMPLE_SITE.read_text())
+
+
+def problems_of(data) -> list[str]:
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site(yaml.safe_dump(data, sort_keys=False), "site.yml")
+    return caught.value.problems
+
+
+def test_example_site_is_a_realistic_brand(example_site):
+    # GIVEN the shipped site.yml  THEN it declares the brand's channels, tools and ways to reach it
+    ids = example_site.component_ids
+    assert {"website", "facebook", "instagram", "whatsapp", "x", "linkedin", "hubspot", "hootsuite"} <= ids
+    kinds = {c.kind for c in example_site.brand.contacts}
+    assert {"website", "email", "sms", "phone"} <= kinds
+    assert example_site.brand.zone.key == "Europe/Berlin"
+
+
+def test_typo_in_a_component_key_names_its_path():
+    # GIVEN a component with 'grup' for 'group'
+    data = example_data()
+    data["components"][3]["grup"] = data["components"][3].pop("group")
+    # WHEN it is loaded  THEN the message names the key path and the fix
+    problems = problems_of(data)
+    assert problems == ["components[3] (id 'facebook').grup: unknown key; remove it or check its spelling"]
+
+
+def test_dangling_group_reference_is_refused():
+    data = example_data()
+    data["components"][0]["group"] = "shopp"
+    (problem,) = problems_of(data)
+    assert problem.startswith("components[0] (id 'website').group: no group 'shopp'")
+    assert "declare it under 'groups'" in problem
+
+
+def test_contact_depending_on_a_missing_component_is_refused():
+    data = example_data()
+    data["brand"]["contacts"][0]["depends_on"] = ["helpdesk"]
+    (problem,) = problems_of(data)
+    assert problem.startswith("brand.contacts[0] (id 'help-centre').depends_on: no component 'helpdesk'")
+
+
+def test_duplicate_ids_are_refused():
+    data = example_data()
+    data["components"][4]["id"] = "facebook"
+    (problem,) = problems_of(data)
+    assert problem == "components[4].id: 'facebook' is used twice; ids must be unique, rename one"
+
+
+def test_wrong_types_and_values_name_each_field():
+    data = example_data()
+    data["components"][1]["position"] = "second"
+    data["brand"]["time_zone"] = "Berlin"
+    data["brand"]["accent_color"] = "brown"
+    problems = problems_of(data)
+    assert any(p.startswith("components[1] (id 'help-centre').position:") for p in problems)
+    assert any(p.startswith("brand.time_zone: unknown time zone 'Berlin'") for p in problems)
+    assert any(p.startswith("brand.accent_color:") for p in problems)
+
+
+def test_missing_required_key_says_to_add_it():
+    data = example_data()
+    del data["brand"]["page_url"]
+    assert problems_of(data) == ["brand.page_url: required key is missing; add it"]
+
+
+def test_bad_id_explains_the_allowed_form():
+    data = example_data()
+    data["components"][0]["id"] = "Online Shop"
+    (problem,) = problems_of(data)
+    assert "is not a valid id; use lower-case letters, digits and dashes" in problem
+
+
+def test_duplicate_yaml_keys_are_refused_with_the_line():
+    text = EXAMPLE_SITE.read_text().replace("  time_zone: Europe/Berlin\n", "  time_zone: Europe/Berlin\n  time_zone: UTC\n")
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site(text, "site.yml")
+    assert "duplicate key 'time_zone'" in str(caught.value)
+    assert "line" in str(caught.value)
+
+
+def test_a_file_that_is_not_a_mapping_is_refused():
+    with pytest.raises(SiteConfigError, match="must be a mapping"):
+        parse_site("- just\n- a list\n", "site.yml")
+
+
+def test_unreadable_file_names_the_file_and_the_variable(tmp_path):
+    missing = tmp_path / "nope.yml"
+    with pytest.raises(SiteConfigError) as caught:
+        load_site(missing)
+    assert str(missing) in str(caught.value)
+    assert "SITE_CONFIG" in str(caught.value)
+
+
+def test_error_message_names_the_file():
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site("brand: {}\n", "/etc/beacon/site.yml")
+    assert str(caught.value).startswith("/etc/beacon/site.yml is not valid, nothing was applied:")
+
+
+def test_check_site_command_exits_non_zero_on_a_bad_file(tmp_path, capsys):
+    from chalicelib.cli import main
+
+    bad = tmp_path / "site.yml"
+    bad.write_text(EXAMPLE_SITE.read_text().replace("    group: social\n", "    groop: social\n", 1))
+    assert main(["check-site", str(bad)]) == 1
+    assert "groop: unknown key" in capsys.readouterr().err
+    assert main(["check-site", str(EXAMPLE_SITE)]) == 0
