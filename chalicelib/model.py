@@ -8,7 +8,7 @@ outage. These models do no I/O; the store turns them into DynamoDB items and bac
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -226,3 +226,63 @@ class ComponentState(Record):
     updated_at: datetime
     version: int = 0
 
+
+
+class NotificationKind(StrEnum):
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_UPDATED = "incident.updated"
+    INCIDENT_RESOLVED = "incident.resolved"
+    MAINTENANCE_SCHEDULED = "maintenance.scheduled"
+    MAINTENANCE_STARTED = "maintenance.started"
+    MAINTENANCE_COMPLETED = "maintenance.completed"
+    MAINTENANCE_CANCELLED = "maintenance.cancelled"
+    NOTICE_POSTED = "notice.posted"
+
+
+class NotificationEvent(Record):
+    """Something subscribers are to be told, recorded once by whoever caused it.
+
+    ``component_ids`` are the affected components (empty: every subscriber). Prepared
+    texts (from a playbook) replace the default wording of ``templates/`` when given.
+    """
+
+    id: str
+    kind: NotificationKind
+    created_at: datetime
+    title: str
+    body: str = ""
+    incident_id: str | None = None
+    update_id: str | None = None
+    notice_id: str | None = None
+    component_ids: list[str] = Field(default_factory=list)
+    email_subject: str | None = None
+    email_text: str | None = None
+    sms_text: str | None = None
+    contacts_first: list[str] = Field(default_factory=list)
+    version: int = 0
+
+
+class DayHistory(Record):
+    """One component's probe results over one UTC day, counted in place."""
+
+    component_id: str
+    day: date
+    operational: int = 0
+    degraded: int = 0
+    partial: int = 0
+    major: int = 0
+    maintenance: int = 0
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+
+    @property
+    def checks(self) -> int:
+        return self.operational + self.degraded + self.partial + self.major + self.maintenance
+
+    @property
+    def uptime(self) -> float | None:
+        """Statuspage's weighting: a major outage counts whole, a partial one 30 %, maintenance not at all."""
+        counted = self.checks - self.maintenance
+        if counted == 0:
+            return None
+        return max(0.0, 1.0 - (self.major + 0.3 * self.partial) / counted)

@@ -11,7 +11,14 @@ condition on ``version``: a conflicting write raises ``Conflict`` and changes no
 | ``COMPONENT``           | ``<component id>``       | ``model.ComponentState``                 | no  |
 | ``INCIDENT``            | ``<incident id>``        | ``model.Incident`` (incl. maintenance)   | no  |
 | ``NOTICE``              | ``<notice id>``          | ``model.Notice``                         | no  |
+| ``NOTIFICATION``        | ``<notification id>``    | ``model.NotificationEvent``              | no  |
+| ``HISTORY#<component>`` | ``<YYYY-MM-DD>``         | day counters + latency histogram (``history``) | 100 d |
+| ``LATENCY#<component>`` | ``<YYYY-MM-DDTHH:MM>``   | 5-minute latency sum and count (``history``)   | 25 h  |
 | ``SITE``                | ``published``            | manifest of the objects last published   | no  |
+
+Counter items (history, rate limits) keep plain number attributes beside ``data`` and
+are written with ``Table.add`` (DynamoDB ``ADD``), so any number of writers aggregate in
+place without reading first; ``Item.data`` shows those attributes too.
 
 Ids are time-sortable (``model.new_id``), so a query of one partition lists records
 oldest first, newest first with ``descending=True``. Each capability that adds a kind of

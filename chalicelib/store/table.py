@@ -5,6 +5,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from datetime import datetime, timezone
 from typing import Any
 
@@ -150,15 +151,23 @@ class Table:
             return False
         return True
 
-    def increment(self, pk: str, sk: str, field: str, amount: int = 1, *, expires_at: int | None = None) -> int:
-        """Atomically add to a counter kept beside ``data``; returns the new value."""
-        names = {"#f": field, "#v": "version"}
-        values: dict[str, Any] = {":a": amount, ":zero": 0, ":one": 1}
-        expression = "SET #f = if_not_exists(#f, :zero) + :a, #v = if_not_exists(#v, :zero) + :one"
+    def add(self, pk: str, sk: str, amounts: dict[str, int], *, expires_at: int | None = None) -> dict[str, int]:
+        """Atomically add to counters kept as plain attributes beside ``data``; returns their new values.
+
+        Counters aggregate in place (rate limits, daily history): many writers, no read first.
+        """
+        names = {"#v": "version"}
+        values: dict[str, Any] = {":one": 1}
+        adds = ["#v :one"]
+        for i, (field, amount) in enumerate(amounts.items()):
+            names[f"#f{i}"] = field
+            values[f":a{i}"] = amount
+            adds.append(f"#f{i} :a{i}")
+        expression = "ADD " + ", ".join(adds)
         if expires_at is not None:
             names["#e"] = "expires_at"
             values[":e"] = expires_at
-            expression += ", #e = if_not_exists(#e, :e)"
+            expression += " SET #e = if_not_exists(#e, :e)"
         response = self._table.update_item(
             Key={"pk": pk, "sk": sk},
             UpdateExpression=expression,
@@ -166,7 +175,7 @@ class Table:
             ExpressionAttributeValues=values,
             ReturnValues="UPDATED_NEW",
         )
-        return int(response["Attributes"][field])
+        return {field: _number(response["Attributes"][field]) for field in amounts}
 
     def _epoch(self) -> int:
         return int(self.clock().timestamp())
@@ -189,15 +198,27 @@ def _to_raw(item: Item) -> dict[str, Any]:
     return raw
 
 
+_RESERVED = frozenset({"pk", "sk", "data", "version", "expires_at"})
+
+
 def _to_item(raw: dict[str, Any]) -> Item:
     expires_at = raw.get("expires_at")
+    data = json.loads(raw["data"]) if "data" in raw else {}
+    data.update({key: _number(value) for key, value in raw.items() if key not in _RESERVED})
     return Item(
         pk=raw["pk"],
         sk=raw["sk"],
-        data=json.loads(raw["data"]) if "data" in raw else {},
+        data=data,
         version=int(raw.get("version", 0)),
         expires_at=int(expires_at) if expires_at is not None else None,
     )
+
+
+def _number(value: Any) -> Any:
+    """DynamoDB hands numbers back as Decimal."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _condition_failed(exc: ClientError) -> bool:

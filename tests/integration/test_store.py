@@ -55,11 +55,13 @@ def aws_table():
     return aws.get_table()
 
 
-def test_counters_increment_atomically_and_carry_a_ttl(table):
-    assert table.increment("RATE#ip#1.2.3.4", "2026-05-01T12", "count", expires_at=2_000_000_000) == 1
-    assert table.increment("RATE#ip#1.2.3.4", "2026-05-01T12", "count", expires_at=2_000_000_000) == 2
-    raw = aws.get_table().get_item(Key={"pk": "RATE#ip#1.2.3.4", "sk": "2026-05-01T12"})["Item"]
-    assert int(raw["expires_at"]) == 2_000_000_000
+def test_counters_add_atomically_and_carry_a_ttl(table):
+    assert table.add("RATE#ip#1.2.3.4", "2026-05-01T12", {"count": 1}, expires_at=2_000_000_000) == {"count": 1}
+    assert table.add("RATE#ip#1.2.3.4", "2026-05-01T12", {"count": 1, "sms": 2}, expires_at=2_100_000_000) == {
+        "count": 2, "sms": 2}
+    item = table.get("RATE#ip#1.2.3.4", "2026-05-01T12")
+    # The first writer's TTL stays: a window does not stretch with each hit.
+    assert (item.data, item.expires_at) == ({"count": 2, "sms": 2}, 2_000_000_000)
 
 
 def test_query_pages_with_an_opaque_cursor(table):
