@@ -53,7 +53,8 @@ def aws(moto_endpoint, monkeypatch):
         "API_URL": "https://api.beacon.test",
     }.items():
         monkeypatch.setenv(name, value)
-    provisioned = provision(boto3.session.Session(), "beacon-test", email_sender="status@beacon.test")
+    provisioned = provision(boto3.session.Session(), "beacon-test", email_sender="status@beacon.test",
+                            parameter_values={"ApiUrl": "https://api.beacon.test"})
     for name, value in provisioned.environment.items():
         monkeypatch.setenv(name, value)
     _forget_caches()

@@ -30,7 +30,8 @@ class Provisioned:
 
 
 class _Resolver:
-    def __init__(self, stack_name: str, region: str, provisioned: Provisioned):
+    def __init__(self, stack_name: str, region: str, provisioned: Provisioned, parameters: dict[str, str]):
+        self.parameters = parameters
         self.pseudo = {"AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": ACCOUNT_ID,
                        "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
         self.done = provisioned
@@ -39,9 +40,13 @@ class _Resolver:
         if isinstance(value, dict) and len(value) == 1:
             (fn, arg), = value.items()
             if fn == "Ref":
-                return self.pseudo.get(arg) or self.done.names[arg]
+                if arg in self.pseudo:
+                    return self.pseudo[arg]
+                return self.parameters[arg] if arg in self.parameters else self.done.names[arg]
             if fn == "Fn::GetAtt":
                 logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                if logical in self.done.names and self.done.names[logical].startswith("not-emulated-"):
+                    return self.done.names[logical]
                 if attribute != "Arn":
                     raise ValueError(f"infra/resources.json: Fn::GetAtt {logical}.{attribute} is not supported locally")
                 return self.done.arns[logical]
@@ -54,11 +59,9 @@ class _Resolver:
         return value
 
     def _sub(self, name: str) -> str:
-        if name in self.pseudo:
-            return self.pseudo[name]
         if "." in name:
             return self({"Fn::GetAtt": name})
-        return self.done.names[name]
+        return self({"Ref": name})
 
 
 def load_template(path: Path = INFRA_TEMPLATE) -> dict[str, Any]:
@@ -66,16 +69,23 @@ def load_template(path: Path = INFRA_TEMPLATE) -> dict[str, Any]:
 
 
 def provision(session, stack_name: str, template: dict[str, Any] | None = None,
-              email_sender: str | None = None) -> Provisioned:
+              email_sender: str | None = None, parameter_values: dict[str, str] | None = None) -> Provisioned:
     """Create every resource of the template (in dependency order) with ``session``'s clients."""
     template = template or load_template()
     done = Provisioned()
-    resolve = _Resolver(stack_name, session.region_name, done)
+    parameters = {name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()}
+    parameters.update(parameter_values or {})
+    resolve = _Resolver(stack_name, session.region_name, done, parameters)
+    for logical, resource in template["Resources"].items():
+        if resource.get("Type") in NOT_EMULATED:
+            done.names[logical] = done.arns[logical] = f"not-emulated-{logical}"
     pending = dict(template["Resources"])
     while pending:
         progressed = False
         for logical, resource in list(pending.items()):
-            if resource["Type"] in NOT_EMULATED:
+            # A fragment without a Type amends one of Chalice's own resources (a function's
+            # event source, say): the local runner wires those itself.
+            if "Type" not in resource or resource["Type"] in NOT_EMULATED:
                 del pending[logical]
                 progressed = True
                 continue
@@ -171,6 +181,7 @@ NOT_EMULATED = frozenset({
     "AWS::CloudFront::ResponseHeadersPolicy",
     "AWS::CloudFront::CachePolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::CloudFront::Function",
     "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",

@@ -108,7 +108,8 @@ class LocalStack:
 
         from chalicelib.local.provision import provision
 
-        provisioned = provision(boto3.session.Session(), STACK_NAME, email_sender=os.environ["EMAIL_SENDER"])
+        provisioned = provision(boto3.session.Session(), STACK_NAME, email_sender=os.environ["EMAIL_SENDER"],
+                                parameter_values={"ApiUrl": os.environ["API_URL"]})
         os.environ.update(provisioned.environment)
         _forget_cached_settings()
 

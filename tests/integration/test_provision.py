@@ -28,15 +28,11 @@ def test_every_resource_of_the_template_exists_on_the_emulator(aws):
     assert boto3.client("ses").list_verified_email_addresses()["VerifiedEmailAddresses"] == ["status@beacon.test"]
 
 
-def test_page_bucket_allows_anonymous_reads_of_page_objects(aws, moto_endpoint):
-    import requests
-
+def test_page_bucket_is_readable_by_the_cdn_only(aws):
     bucket = aws.environment["BUCKET_NAME"]
-    boto3.client("s3").put_object(Bucket=bucket, Key="index.html", Body=b"<p>up</p>", ContentType="text/html")
-    # An unsigned GET, as a browser makes it
-    response = requests.get(f"{moto_endpoint}/{bucket}/index.html", timeout=5)
-    assert response.status_code == 200 and response.text == "<p>up</p>"
     policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
-    assert policy["Statement"][0]["Action"] == "s3:GetObject"
+    (cdn,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert cdn["Principal"] == {"Service": "cloudfront.amazonaws.com"} and cdn["Action"] == "s3:GetObject"
     cors = boto3.client("s3").get_bucket_cors(Bucket=bucket)["CORSRules"]
     assert cors[0]["AllowedOrigins"] == ["*"]
+    assert aws.environment["API_URL"] == "https://api.beacon.test"
