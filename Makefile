@@ -6,7 +6,7 @@ STAGE  ?= dev
 BUILD   = build/$(STAGE)
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test test-unit bench package lint check-site outbox system-deps clean
+.PHONY: run test test-unit bench package deploy lint check-site outbox system-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer: set PYTHON=python3.12")'
@@ -38,6 +38,11 @@ package: $(STAMP) check-site
 		--merge-template infra/resources.json $(BUILD)
 	$(BIN)/cfn-lint $(BUILD)/sam.json
 	@echo "packaged: $(BUILD)/sam.json and $(BUILD)/deployment.zip"
+
+## make deploy STAGE=dev|prod ARTIFACTS_BUCKET=...: package, deploy the stack, publish the page
+deploy: package
+	$(BIN)/python infra/deploy.py --stage $(STAGE) \
+		--artifacts-bucket $${ARTIFACTS_BUCKET:?set ARTIFACTS_BUCKET to an S3 bucket for deployment artefacts} $(DEPLOY_ARGS)
 
 lint: package
 

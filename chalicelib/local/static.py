@@ -1,9 +1,10 @@
-"""Serve the page bucket as S3 website hosting (or CloudFront) would, plus the local outbox.
+"""Serve the page bucket as the CloudFront distribution of infra/resources.json does, plus the outbox.
 
-``/`` and ``/dir/`` serve ``index.html``; ``/dir`` redirects to ``/dir/`` when only the
-index exists; the stored ``Content-Type`` and ``Cache-Control`` are sent back with an
-``ETag``; a missing key serves ``404.html`` with status 404 when the site has one. The
-bucket's CORS rules decide ``Access-Control-Allow-Origin``. ``/_outbox`` exists locally only.
+``/`` and ``/dir/`` serve ``index.html`` and ``/dir`` redirects to ``/dir/`` (the
+distribution's index-rewrite function); the stored ``Content-Type`` and ``Cache-Control``
+are sent back with an ``ETag``; a missing key serves ``404.html`` with status 404 (its
+custom error responses); ``Access-Control-Allow-Origin: *`` when the bucket's CORS rules
+allow any origin (its response headers policy). ``/_outbox`` exists locally only.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         if key == "" or key.endswith("/"):
             key += "index.html"
         found = self._get(key)
-        if found is None and "." not in key.rsplit("/", 1)[-1] and self._get(key + "/index.html") is not None:
+        if found is None and "." not in key.rsplit("/", 1)[-1]:
             self.send_response(HTTPStatus.FOUND)
             self.send_header("Location", path + "/")
             self.send_header("Content-Length", "0")
