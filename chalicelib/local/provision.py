@@ -158,9 +158,10 @@ def _bucket_policy(session, logical, p, done):
 def _queue(session, logical, p, done):
     sqs = session.client("sqs")
     attributes = {}
-    for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+    for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds",
+                "FifoQueue", "ContentBasedDeduplication"):
         if key in p:
-            attributes[key] = str(p[key])
+            attributes[key] = str(p[key]).lower() if isinstance(p[key], bool) else str(p[key])
     if "RedrivePolicy" in p:
         attributes["RedrivePolicy"] = json.dumps(p["RedrivePolicy"])
     url = sqs.create_queue(QueueName=p["QueueName"], Attributes=attributes)["QueueUrl"]

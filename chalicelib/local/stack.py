@@ -69,6 +69,8 @@ def local_environment(aws_endpoint: str, ports: Ports) -> dict[str, str]:
         "API_URL": f"http://127.0.0.1:{ports.api}",
         "EMAIL_SENDER": os.environ.get("EMAIL_SENDER", "status@beacon.local"),
         "BEACON_ADMIN_KEY": os.environ.get("BEACON_ADMIN_KEY", DEFAULT_ADMIN_KEY),
+        # The terminal shows JSON logs; metric documents only mean something to CloudWatch.
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
 
 
@@ -188,7 +190,7 @@ class LocalStack:
 
 def _queue_url_for(queue_name: str, physical_names: dict[str, str]) -> str:
     """Handlers name their queue by its suffix; the template names it '<stack>-<suffix>'."""
-    wanted = f"/{STACK_NAME}-{queue_name}"
+    wanted = f"/{STACK_NAME}-{queue_name}"  # FIFO names keep their '.fifo' in both
     for value in physical_names.values():
         if value.endswith(wanted):
             return value

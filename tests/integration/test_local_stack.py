@@ -70,3 +70,26 @@ def test_a_port_in_use_names_the_port_and_the_variable():
         with pytest.raises(PortInUse) as caught:
             check_port_free(port, "PAGE_PORT")
     assert f"port {port}" in str(caught.value) and f"PAGE_PORT={port + 1} make run" in str(caught.value)
+
+
+def test_a_publish_request_reaches_the_page_through_the_queue(local_stack):
+    import time
+
+    from chalicelib import aws
+    from chalicelib.model import ComponentState, ComponentStatus, utcnow
+    from chalicelib.site.trigger import request_publish
+    from chalicelib.store import Table
+    from chalicelib.store.records import StateStore
+
+    # GIVEN probes saw Facebook go down
+    StateStore(Table(aws.get_table())).save_component_state(
+        ComponentState(component_id="facebook", probe_status=ComponentStatus.MAJOR_OUTAGE, updated_at=utcnow()))
+    # WHEN a writer without bucket access asks for a republish
+    request_publish("test")
+    # THEN the queue handler publishes and the page shows the outage (polled, bounded)
+    deadline = time.monotonic() + 15
+    page = ""
+    while time.monotonic() < deadline and "Major System Outage" not in page:
+        time.sleep(0.2)
+        page = requests.get(f"http://127.0.0.1:{local_stack.ports.page}/", timeout=5).text
+    assert "Major System Outage" in page
