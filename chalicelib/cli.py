@@ -34,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check_site)
     outbox = commands.add_parser("outbox", help="print the local stack's outbox (email and SMS)")
     outbox.set_defaults(run=_outbox)
+    from chalicelib.api import cli as api_cli
+
+    api_cli.register(commands)
+    from chalicelib.probes import cli as probes_cli
+
+    probes_cli.register(commands)
+    from chalicelib.notify import cli as notify_cli
+
+    notify_cli.register(commands)
     return parser
 
 

@@ -17,6 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from chalicelib.playbooks import Playbook, playbook_problems
+from chalicelib.notify.policy import SubscriptionPolicy
+from chalicelib.probes.spec import ProbeSettings, ProbeSpec, probe_problems
+
 _ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _ID_HELP = "use lower-case letters, digits and dashes, e.g. 'facebook-page'"
 
@@ -92,8 +96,10 @@ class Component(_Strict):
     position: int = 0
     only_show_if_degraded: bool = False
     showcase: bool = True
-    # Filled by the probe capability; validated there.
-    probes: tuple[dict[str, Any], ...] = ()
+    probes: tuple[ProbeSpec, ...] = ()
+    # How the probes add up: 'worst' (the worst probe decides) or 'share' (some of the brand's probes
+    # failing is a partial outage, all of them the probes' own status).
+    probe_rule: Literal["worst", "share"] = "worst"
 
 
 class FaqEntry(_Strict):
@@ -106,8 +112,9 @@ class Site(_Strict):
     groups: tuple[Group, ...] = ()
     components: tuple[Component, ...] = Field(min_length=1)
     faq: tuple[FaqEntry, ...] = ()
-    # Filled by the playbook capability; validated there.
-    playbooks: tuple[dict[str, Any], ...] = ()
+    playbooks: tuple[Playbook, ...] = ()
+    subscriptions: SubscriptionPolicy = SubscriptionPolicy()
+    probe_settings: ProbeSettings = ProbeSettings()
 
     @model_validator(mode="after")
     def _references(self) -> "Site":
@@ -130,6 +137,8 @@ class Site(_Strict):
                         f"brand.contacts[{i}] (id {contact.id!r}).depends_on: no component {ref!r}; "
                         f"use one of {sorted(component_ids)}"
                     )
+        problems += playbook_problems(self.playbooks, component_ids, {c.id for c in self.brand.contacts})
+        problems += probe_problems(self.components, self.probe_settings)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -143,6 +152,16 @@ class Site(_Strict):
             if component.id == component_id:
                 return component
         raise KeyError(component_id)
+
+    def playbook(self, playbook_id: str) -> Playbook:
+        for playbook in self.playbooks:
+            if playbook.id == playbook_id:
+                return playbook
+        raise KeyError(playbook_id)
+
+    def playbook_for(self, component_id: str) -> Playbook | None:
+        """The playbook prepared for an outage of this component (the first that names it), if any."""
+        return next((p for p in self.playbooks if component_id in p.components), None)
 
     def components_in(self, group_id: str | None) -> list[Component]:
         return sorted((c for c in self.components if c.group == group_id), key=lambda c: (c.position, c.name))
@@ -205,6 +224,9 @@ def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
         return f"{path}: unknown key; remove it or check its spelling"
     if error["type"] == "missing":
         return f"{path}: required key is missing; add it"
+    if error["type"] == "union_tag_invalid":
+        expected = error["ctx"]["expected_tags"].replace("'", "")
+        return f"{path}.kind: {error['ctx']['tag']!r} is not a kind; use one of {expected}"
     if error["type"] == "string_pattern_mismatch" and loc[-1] == "id":
         return f"{path}: {error['input']!r} is not a valid id; {_ID_HELP}"
     return f"{path}: {message.removeprefix('Value error, ')}"
@@ -220,6 +242,8 @@ def _key_path(loc: tuple, data: Any) -> str:
             node = node[key] if isinstance(node, list) and key < len(node) else None
             if isinstance(node, dict) and isinstance(node.get("id"), str):
                 parts[-1] += f" (id {node['id']!r})"
+        elif isinstance(node, dict) and key not in node and node.get("kind") == key:
+            continue  # a tagged union's tag (a probe's kind) is no key of the file
         else:
             parts.append(str(key))
             node = node.get(key) if isinstance(node, dict) else None

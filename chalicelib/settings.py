@@ -28,6 +28,14 @@ class Settings:
     email_sender: str
     probe_interval_seconds: int
     publish_interval_seconds: int
+    # A file that points probes at other targets (the local stack's demo upstream); unset when deployed.
+    probe_overrides: Path | None
+    # Account-wide send quotas (per second) and the reserved concurrency of deliver_notifications:
+    # each consumer paces itself to quota / consumers.
+    email_send_rate: float
+    sms_send_rate: float
+    notify_consumers: int
+    page_url: str
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -45,6 +53,11 @@ class Settings:
             email_sender=env.get("EMAIL_SENDER", ""),
             probe_interval_seconds=int(env.get("PROBE_INTERVAL_SECONDS", "60")),
             publish_interval_seconds=int(env.get("PUBLISH_INTERVAL_SECONDS", "300")),
+            probe_overrides=_project_path(env["PROBE_OVERRIDES"]) if env.get("PROBE_OVERRIDES") else None,
+            email_send_rate=float(env.get("EMAIL_SEND_RATE", "14")),
+            sms_send_rate=float(env.get("SMS_SEND_RATE", "20")),
+            notify_consumers=max(1, int(env.get("NOTIFY_CONSUMERS", "2"))),
+            page_url=env.get("PAGE_URL", "").rstrip("/"),
         )
 
 

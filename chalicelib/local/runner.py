@@ -90,15 +90,14 @@ class QueuePoller:
     """Receives from each SQS-triggered handler's queue and invokes the handler with the batch."""
 
     def __init__(self, app: Chalice, sqs, queue_urls: dict[str, str]):
+        """``queue_urls`` maps the name of each handler to drive to its queue's URL."""
         self.app = app
         self.sqs = sqs
-        self.handlers = []
-        for source in app.event_sources:
-            if isinstance(source, SQSEventConfig):
-                url = queue_urls.get(source.name)
-                if url is None:
-                    raise ValueError(f"no local queue URL for SQS handler {source.name!r}")
-                self.handlers.append((source, url))
+        self.handlers = [(source, queue_urls[source.name]) for source in app.event_sources
+                         if isinstance(source, SQSEventConfig) and source.name in queue_urls]
+        unknown = set(queue_urls) - {source.name for source, _ in self.handlers}
+        if unknown:
+            raise ValueError(f"the app has no SQS handler named {sorted(unknown)}")
 
     def poll_once(self, wait_seconds: int = 1) -> int:
         """One receive per queue; returns how many messages were handed to handlers."""

@@ -5,7 +5,9 @@
    the template hands them to the Lambda functions;
 3. the Chalice app, served as ``chalice local`` would on API_PORT;
 4. the scheduler and the queue poller that ``chalice local`` does not have;
-5. the page server (the bucket as S3 website hosting serves it, plus /_outbox) on PAGE_PORT.
+5. the page server (the bucket as S3 website hosting serves it, plus /_outbox) on PAGE_PORT;
+6. the demo upstream the probes check (chalicelib/local/demo.py) on DEMO_PORT, pointed at
+   through PROBE_OVERRIDES=chalicelib/local/demo-targets.yml.
 
 Only endpoint URLs and names differ from a deployed stage; the app has no local branch.
 """
@@ -67,6 +69,8 @@ def local_environment(aws_endpoint: str, ports: Ports) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "BEACON_STAGE": "local",
         "API_URL": f"http://127.0.0.1:{ports.api}",
+        # The local page server's origin, allowed (besides site.yml's page_url) to post the subscribe form.
+        "PAGE_URL": f"http://127.0.0.1:{ports.page}",
         "EMAIL_SENDER": os.environ.get("EMAIL_SENDER", "status@beacon.local"),
         "BEACON_ADMIN_KEY": os.environ.get("BEACON_ADMIN_KEY", DEFAULT_ADMIN_KEY),
         # The terminal shows JSON logs; metric documents only mean something to CloudWatch.
@@ -86,6 +90,7 @@ class LocalStack:
     servers: list = field(default_factory=list)
     threads: list = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
+    demo: object = None
 
     def start_emulator(self) -> str:
         from moto.server import ThreadedMotoServer
@@ -118,6 +123,7 @@ class LocalStack:
         self.app = importlib.import_module("app").app
         self._run_startup_hooks()
         self._serve_api()
+        self._start_demo()
         self._run_event_sources(provisioned.names)
         self._serve_page(endpoint)
         return self
@@ -128,14 +134,31 @@ class LocalStack:
         startup.run_all(self.app)
 
     def _serve_api(self) -> None:
-        from chalice.local import create_local_server
-
         config = _chalice_config("dev")
-        server = create_local_server(self.app, config, "127.0.0.1", self.ports.api)
+        server = local_api_server(self.app, config, "127.0.0.1", self.ports.api)
         self.ports = Ports(self.ports.aws, server.server.server_address[1], self.ports.page)
         os.environ["API_URL"] = f"http://127.0.0.1:{self.ports.api}"
         self._thread("api", server.server.serve_forever)
         self.servers.append(server.server)
+
+    def _start_demo(self) -> None:
+        """The demo upstream the probes point at (chalicelib/local/demo.py, via PROBE_OVERRIDES)."""
+        from chalicelib.local.demo import start_demo
+
+        port = int(os.environ.get("DEMO_PORT", 8090))
+        try:
+            check_port_free(port, "DEMO_PORT")
+        except PortInUse:
+            if "DEMO_PORT" in os.environ:
+                raise
+            log.warning("port %d (DEMO_PORT) is in use; the demo upstream takes a free port instead", port)
+            port = 0
+        server = start_demo(port, os.environ["API_URL"])
+        os.environ["DEMO_PORT"], os.environ["DEMO_SMTP_PORT"] = str(server.server_address[1]), str(server.mail.port)
+        os.environ.setdefault("PROBE_OVERRIDES", "chalicelib/local/demo-targets.yml")
+        _forget_cached_settings()
+        self.demo = server
+        self.servers.append(server)
 
     def _run_event_sources(self, physical_names: dict[str, str]) -> None:
         from chalicelib.local.runner import QueuePoller, Scheduler, run_forever
@@ -184,8 +207,24 @@ class LocalStack:
         for server in self.servers:
             server.shutdown()
             server.server_close()
+        # The scheduler and poller finish their current step before the emulator goes away.
+        for thread in self.threads:
+            thread.join(timeout=15)
         if self.emulator is not None:
             self.emulator.stop()
+
+
+def local_api_server(app, config, host: str, port: int):
+    """``chalice local``'s server for ``app``; safe to call twice in one process (tests start several).
+
+    ``create_local_server`` rebases the app's class onto its local subclass, and a second call
+    on the same app would make that class its own base.
+    """
+    from chalice.local import CustomLocalChalice, LocalDevServer, create_local_server
+
+    if isinstance(app, CustomLocalChalice):
+        return LocalDevServer(app, config, host, port)
+    return create_local_server(app, config, host, port)
 
 
 def _queue_url_for(queue_name: str, physical_names: dict[str, str]) -> str:
@@ -233,6 +272,8 @@ def main() -> int:
     print(
         "\nBeacon is running locally. Ctrl-C stops everything.\n"
         f"  status page   http://127.0.0.1:{ports.page}/\n"
+        f"  demo upstream http://127.0.0.1:{os.environ['DEMO_PORT']}/_demo   "
+        f"(curl -X POST .../_demo/outage/facebook starts an outage, -X DELETE ends it)\n"
         f"  outbox        http://127.0.0.1:{ports.page}/_outbox   (local only; `make outbox` prints it)\n"
         f"  API           http://127.0.0.1:{ports.api}/  (GET /health)\n"
         f"  AWS emulator  http://127.0.0.1:{ports.aws}/\n"

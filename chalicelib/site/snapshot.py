@@ -1,13 +1,46 @@
-"""One consistent view of everything the page shows, read from the store in one go."""
+"""One consistent view of everything the page shows, read from the store in one go.
+
+``read_snapshot`` is the only reader; ``build_snapshot`` is pure (records in, the page's
+view out), so every page, feed and JSON file is a function of one ``Snapshot``:
+
+1. each component's status by the precedence of ``status.component_status``;
+2. its last 90 days (uptime per day, the incidents that touched each day) and the last
+   24 hours of response times;
+3. incidents and maintenance sorted into active, upcoming and past, newest first;
+4. the brand's contact channels, the ones still working first (a playbook of an open
+   incident can put its own choice first);
+5. the timestamps the page and JSON carry: ``generated_at`` (when the data was read) and
+   ``updated_at`` (the newest change in the data, so files that only carry it stay
+   byte-identical between publishes and are not uploaded again).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from functools import cached_property
+from datetime import date, datetime, timedelta, timezone
 
-from chalicelib.config import Component, Site
-from chalicelib.model import ComponentState, ComponentStatus, Incident, Indicator, Notice, StatusSource
+from chalicelib.config import Component, Contact, Group, Site
+from chalicelib.model import (
+    ComponentState, ComponentStatus, DayHistory, Incident, IncidentKind, Indicator, MaintenanceStatus, Notice,
+    StatusSource,
+)
 from chalicelib.status import component_status, overall_indicator
 from chalicelib.store.records import StateStore
+
+HISTORY_DAYS = 90
+RECENT_DAYS = 7
+RECENT_MAX = 10
+STALE_AFTER_INTERVALS = 3
+
+
+@dataclass(frozen=True)
+class DayView:
+    """One bar of a component's uptime bar."""
+
+    day: date
+    uptime: float | None
+    status: ComponentStatus | None
+    incidents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -16,6 +49,39 @@ class ComponentView:
     status: ComponentStatus
     source: StatusSource
     cause: str | None = None
+    updated_at: datetime | None = None
+    days: tuple[DayView, ...] = ()
+    uptime: float | None = None
+    latency: tuple[float | None, ...] = ()
+
+    @property
+    def visible(self) -> bool:
+        return not self.component.only_show_if_degraded or self.status is not ComponentStatus.OPERATIONAL
+
+    @property
+    def probed(self) -> bool:
+        return any(value is not None for value in self.latency)
+
+
+@dataclass(frozen=True)
+class GroupView:
+    group: Group | None
+    components: tuple[ComponentView, ...]
+
+    @property
+    def status(self) -> ComponentStatus:
+        return max((v.status for v in self.components), key=lambda s: s.severity, default=ComponentStatus.OPERATIONAL)
+
+
+@dataclass(frozen=True)
+class ContactView:
+    contact: Contact
+    down: tuple[str, ...] = ()  # names of the components it needs that are not operational
+    recommended: bool = False
+
+    @property
+    def working(self) -> bool:
+        return not self.down
 
 
 @dataclass(frozen=True)
@@ -26,32 +92,238 @@ class Snapshot:
     indicator: Indicator
     incidents: list[Incident] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    groups: list[GroupView] = field(default_factory=list)
+    contacts: list[ContactView] = field(default_factory=list)
+    updated_at: datetime | None = None
+    since: datetime | None = None
+    api_url: str = ""
+    stale_after_seconds: int = 180
 
     def status_of(self, component_id: str) -> ComponentStatus:
+        return self.view(component_id).status
+
+    def view(self, component_id: str) -> ComponentView:
         for view in self.components:
             if view.component.id == component_id:
-                return view.status
+                return view
         raise KeyError(component_id)
+
+    @cached_property
+    def sorted_incidents(self) -> list[Incident]:
+        """Every incident and maintenance, newest first (by start, then creation)."""
+        return sorted(self.incidents, key=lambda i: (_start(i), i.id), reverse=True)
+
+    @cached_property
+    def active_incidents(self) -> list[Incident]:
+        return [i for i in self.sorted_incidents if i.kind is IncidentKind.INCIDENT and i.is_open]
+
+    @cached_property
+    def active_maintenance(self) -> list[Incident]:
+        return [i for i in self.sorted_incidents if _maintenance_active(i, self.generated_at)]
+
+    @cached_property
+    def upcoming_maintenance(self) -> list[Incident]:
+        upcoming = [i for i in self.incidents if _maintenance_upcoming(i, self.generated_at)]
+        return sorted(upcoming, key=lambda i: (i.scheduled_for or i.created_at, i.id))
+
+    @cached_property
+    def past(self) -> list[Incident]:
+        """Closed incidents and maintenance, newest first."""
+        return [i for i in self.sorted_incidents if not i.is_open]
+
+    @cached_property
+    def recent(self) -> list[Incident]:
+        since = self.generated_at - timedelta(days=RECENT_DAYS)
+        return [i for i in self.past if (i.resolved_at or i.updated_at) >= since][:RECENT_MAX]
+
+    @property
+    def page_time(self) -> datetime:
+        """The data's own timestamp (JSON ``updated_at``): the newest change, else the first publish."""
+        return self.updated_at or self.since or self.generated_at
+
+    @property
+    def created_at(self) -> datetime:
+        return self.since or self.page_time
 
 
 def build_snapshot(site: Site, states: dict[str, ComponentState], incidents: list[Incident],
-                   notices: list[Notice], now: datetime) -> Snapshot:
+                   notices: list[Notice], now: datetime, *,
+                   days: dict[str, list[DayHistory]] | None = None,
+                   latency: dict[str, list[float | None]] | None = None,
+                   since: datetime | None = None, api_url: str = "",
+                   probe_interval_seconds: int = 60, publish_interval_seconds: int = 0) -> Snapshot:
     """Pure: the records in, the page's view of them out."""
     open_incidents = [i for i in incidents if i.is_open]
+    touched = _incident_days(incidents, now)
     views = []
     for component in site.components:
-        state = states.get(component.id) or ComponentState(component_id=component.id, updated_at=now)
-        status, source = component_status(state, open_incidents, now)
-        views.append(ComponentView(component, status, source, state.cause))
+        state = states.get(component.id)
+        status, source = component_status(
+            state or ComponentState(component_id=component.id, updated_at=now), open_incidents, now)
+        updated = [state.updated_at] if state else []
+        updated += [i.updated_at for i in incidents if component.id in i.components]
+        day_views = _day_views(component.id, (days or {}).get(component.id, []), touched, now.date())
+        views.append(ComponentView(
+            component, status, source, state.cause if state else None,
+            updated_at=max(updated, default=None),
+            days=day_views,
+            uptime=_uptime((days or {}).get(component.id, [])),
+            latency=tuple((latency or {}).get(component.id, ())),
+        ))
+    changes = [v.updated_at for v in views if v.updated_at] + [i.updated_at for i in incidents]
+    changes += [n.updated_at for n in notices]
+    active_notices = sorted((n for n in notices if n.is_active(now)), key=lambda n: n.starts_at or n.created_at,
+                            reverse=True)
     return Snapshot(
         site=site,
         generated_at=now,
         components=views,
         indicator=overall_indicator((v.status for v in views), open_incidents),
-        incidents=incidents,
-        notices=[n for n in notices if n.is_active(now)],
+        incidents=list(incidents),
+        notices=active_notices,
+        groups=_groups(site, views),
+        contacts=_contacts(site, views, open_incidents),
+        updated_at=max(changes, default=None),
+        since=since,
+        api_url=api_url,
+        stale_after_seconds=stale_after(probe_interval_seconds, publish_interval_seconds),
     )
 
 
-def read_snapshot(site: Site, store: StateStore, now: datetime) -> Snapshot:
-    return build_snapshot(site, store.component_states(), store.incidents(), store.notices(), now)
+def read_snapshot(site: Site, store: StateStore, now: datetime, *, history=None, since: datetime | None = None,
+                  api_url: str = "", probe_interval_seconds: int = 60,
+                  publish_interval_seconds: int = 0) -> Snapshot:
+    """Everything the page needs, read once. ``history`` is a ``store.history.HistoryStore``."""
+    ids = [c.id for c in site.components]
+    days = history.days(ids, now.astimezone(timezone.utc).date(), HISTORY_DAYS) if history else None
+    latency = history.latency(ids, now) if history else None
+    return build_snapshot(site, store.component_states(), store.incidents(), store.notices(), now,
+                          days=days, latency=latency, since=since, api_url=api_url,
+                          probe_interval_seconds=probe_interval_seconds,
+                          publish_interval_seconds=publish_interval_seconds)
+
+
+def stale_after(probe_interval_seconds: int, publish_interval_seconds: int = 0) -> int:
+    """Three probe intervals, but never less than the scheduled republish plus one probe interval.
+
+    Probes republish only on a change and the schedule keeps the timestamp fresh; with the
+    defaults (probes every minute, republish every 5) a bare 3 minutes would call a healthy
+    page stale between two scheduled publishes.
+    """
+    return max(STALE_AFTER_INTERVALS * probe_interval_seconds, publish_interval_seconds + probe_interval_seconds)
+
+
+def _start(incident: Incident) -> datetime:
+    if incident.kind is IncidentKind.MAINTENANCE and incident.scheduled_for:
+        return incident.scheduled_for
+    return incident.started_at or incident.created_at
+
+
+def _maintenance_active(incident: Incident, now: datetime) -> bool:
+    if incident.kind is not IncidentKind.MAINTENANCE or not incident.is_open:
+        return False
+    if incident.status in (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING):
+        return True
+    return incident.scheduled_for is not None and incident.scheduled_for <= now and (
+        incident.scheduled_until is None or now < incident.scheduled_until)
+
+
+def _maintenance_upcoming(incident: Incident, now: datetime) -> bool:
+    return (incident.kind is IncidentKind.MAINTENANCE and incident.status == MaintenanceStatus.SCHEDULED
+            and not _maintenance_active(incident, now))
+
+
+Touched = dict[tuple[str, date], tuple[list[str], ComponentStatus]]
+
+
+def _incident_days(incidents: list[Incident], now: datetime) -> Touched:
+    """(component id, UTC day) → the incidents that affected it that day and the worst status they gave it."""
+    first_day = now.date() - timedelta(days=HISTORY_DAYS - 1)
+    touched: Touched = {}
+    for incident in sorted(incidents, key=lambda i: (_start(i), i.id)):
+        if incident.status == MaintenanceStatus.CANCELLED:
+            continue
+        start = _start(incident).astimezone(timezone.utc).date()
+        end_at = incident.resolved_at or (incident.scheduled_until if not incident.is_open else None) or now
+        end = min(end_at.astimezone(timezone.utc).date(), now.date())
+        day = max(start, first_day)
+        while day <= end:
+            for component_id, given in incident.components.items():
+                if incident.kind is IncidentKind.MAINTENANCE:
+                    given = ComponentStatus.UNDER_MAINTENANCE
+                names, worst = touched.get((component_id, day), ([], given))
+                touched[(component_id, day)] = (names + [incident.name], _worse(worst, given))
+            day += timedelta(days=1)
+    return touched
+
+
+def _worse(a: ComponentStatus | None, b: ComponentStatus | None) -> ComponentStatus | None:
+    if a is None or b is None:
+        return a or b
+    return a if a.severity >= b.severity else b
+
+
+def _day_views(component_id: str, history: list[DayHistory], touched: dict, last_day: date) -> tuple[DayView, ...]:
+    """90 bars, oldest first: a day's colour is the worse of what the probes saw and what incidents said."""
+    by_day = {h.day: h for h in history}
+    views = []
+    for offset in range(HISTORY_DAYS - 1, -1, -1):
+        day = last_day - timedelta(days=offset)
+        record = by_day.get(day)
+        names, given = touched.get((component_id, day), ((), None))
+        views.append(DayView(day, record.uptime if record else None, _worse(_day_status(record), given), tuple(names)))
+    return tuple(views)
+
+
+def _day_status(record: DayHistory | None) -> ComponentStatus | None:
+    """The worst status that held for a noticeable share (0.5 %) of the day's checks."""
+    if record is None or record.checks == 0:
+        return None
+    floor = max(1, record.checks * 0.005)
+    for count, status in ((record.major, ComponentStatus.MAJOR_OUTAGE),
+                          (record.partial, ComponentStatus.PARTIAL_OUTAGE),
+                          (record.degraded, ComponentStatus.DEGRADED_PERFORMANCE)):
+        if count >= floor:
+            return status
+    if record.maintenance and not record.operational:
+        return ComponentStatus.UNDER_MAINTENANCE
+    return ComponentStatus.OPERATIONAL
+
+
+def _uptime(history: list[DayHistory]) -> float | None:
+    counted = sum(h.checks - h.maintenance for h in history)
+    if counted == 0:
+        return None
+    lost = sum(h.major + 0.3 * h.partial for h in history)
+    return max(0.0, 1.0 - lost / counted)
+
+
+def _groups(site: Site, views: list[ComponentView]) -> list[GroupView]:
+    by_id = {v.component.id: v for v in views}
+    result = []
+    ungrouped = tuple(by_id[c.id] for c in site.components_in(None) if by_id[c.id].visible)
+    if ungrouped:
+        result.append(GroupView(None, ungrouped))
+    for group in sorted(site.groups, key=lambda g: (g.position, g.name)):
+        members = tuple(by_id[c.id] for c in site.components_in(group.id) if by_id[c.id].visible)
+        if members:
+            result.append(GroupView(group, members))
+    return result
+
+
+def _contacts(site: Site, views: list[ComponentView], open_incidents: list[Incident]) -> list[ContactView]:
+    not_operational = {v.component.id: v.component.name for v in views if v.status is not ComponentStatus.OPERATIONAL}
+    first: list[str] = []
+    for incident in sorted(open_incidents, key=lambda i: (_start(i), i.id), reverse=True):
+        if incident.playbook_id:
+            try:
+                playbook = site.playbook(incident.playbook_id)
+            except (KeyError, AttributeError):
+                continue  # a playbook removed from site.yml since the incident opened
+            first += [c for c in getattr(playbook, "contacts_first", ()) if c not in first]
+    contacts = []
+    for position, contact in enumerate(site.brand.contacts):
+        down = tuple(not_operational[c] for c in contact.depends_on if c in not_operational)
+        contacts.append((bool(down), first.index(contact.id) if contact.id in first else len(first), position,
+                         ContactView(contact, down, contact.id in first and not down)))
+    return [view for *_, view in sorted(contacts, key=lambda entry: entry[:3])]

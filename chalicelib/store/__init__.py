@@ -11,10 +11,21 @@ condition on ``version``: a conflicting write raises ``Conflict`` and changes no
 | ``COMPONENT``           | ``<component id>``       | ``model.ComponentState``                 | no  |
 | ``INCIDENT``            | ``<incident id>``        | ``model.Incident`` (incl. maintenance)   | no  |
 | ``NOTICE``              | ``<notice id>``          | ``model.Notice``                         | no  |
-| ``NOTIFICATION``        | ``<notification id>``    | ``model.NotificationEvent``              | no  |
+| ``NOTIFICATION``        | ``<notification id>``    | ``model.NotificationEvent`` (``notifications``) | no  |
+| ``SUBSCRIBER``          | ``<subscriber id>``      | ``notify.model.Subscriber`` (email, SMS or webhook; ``subscribers``) | no |
+| ``SUBSCRIBER_DESTINATION`` | ``<channel>:<address>`` | ``subscriber_id``: one subscriber per address, created conditionally | no |
+| ``SUBSCRIBER_COUNTS``   | ``all``                  | counters ``<channel>_<status>``, moved on every status change | no |
+| ``OPTIN``               | ``<opt-in id>``          | ``notify.model.OptIn``: hashed link token / SMS code, tries | 7 d / 24 h |
+| ``RATE#<hash of key>``  | ``<window start epoch>`` | sign-up counter ``n`` per source address or destination | window |
+| ``BOUNCE#<hash of address>`` | ``<YYYY-MM-DD>``    | transient bounce counter                 | 30 d |
+| ``DELIVERY#<notification>`` | ``<subscriber id>``  | claim: ``state`` sending/sent/failed/suppressed, ``at``, provider id | 14 d |
+| ``FANOUT``              | ``<notification id>``    | fan-out done: ``queued`` per channel, batches | no |
+| ``NOTIFICATION_STATS``  | ``<notification id>``    | counters ``<channel>_<sent/failed/suppressed>`` | no |
+| ``KEY``                 | ``<SHA-256 of the key>`` | ``keys.ApiKey`` (id, name, scope, revoked_at); never the key | no  |
+| ``AUDIT``               | ``<entry id>``           | ``audit.AuditEntry`` (actor, action, target, summary) | 365 d |
 | ``HISTORY#<component>`` | ``<YYYY-MM-DD>``         | day counters + latency histogram (``history``) | 100 d |
 | ``LATENCY#<component>`` | ``<YYYY-MM-DDTHH:MM>``   | 5-minute latency sum and count (``history``)   | 25 h  |
-| ``SITE``                | ``published``            | manifest of the objects last published   | no  |
+| ``SITE``                | ``published``            | manifest of the objects last published: ``objects`` (key → digest), ``since`` (first publish) (``site.publish``) | no  |
 
 Counter items (history, rate limits) keep plain number attributes beside ``data`` and
 are written with ``Table.add`` (DynamoDB ``ADD``), so any number of writers aggregate in

@@ -2,8 +2,9 @@
 
 Each check adds to two counter items with ``Table.add`` (no read first, any number of
 writers): the component's day (status counts and a latency histogram; kept 100 days)
-and its 5-minute latency slot (sum and count; kept 25 hours). Percentiles come from the
-histogram's bucket bounds, so they are exact to the bucket.
+and its 5-minute slot (status counts, latency sum and count; kept 25 hours). Percentiles
+come from the histogram's bucket bounds, so they are exact to the bucket. Uptime over
+24 hours is summed from the slots, over 7, 30 and 90 days from the days.
 """
 from __future__ import annotations
 
@@ -64,11 +65,14 @@ class HistoryStore:
             counts[f"lat{bucket_of(latency_ms)}"] = 1
         day_end = datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(days=DAYS_KEPT)
         self.table.add(DAY_PK.format(component_id), day.isoformat(), counts, expires_at=int(day_end.timestamp()))
+        slot = slot_start(at)
+        slot_counts = {_COUNT_FIELD[status]: 1}
         if latency_ms is not None:
-            slot = slot_start(at)
-            self.table.add(SLOT_PK.format(component_id), slot.strftime("%Y-%m-%dT%H:%M"),
-                           {"sum_ms": round(latency_ms), "n": 1},
-                           expires_at=int((slot + timedelta(hours=SLOT_HOURS_KEPT)).timestamp()))
+            # Whole milliseconds, at least 1: adding 0 changes nothing, and the emulator then omits the
+            # counter from the update's answer.
+            slot_counts.update({"sum_ms": max(1, round(latency_ms)), "n": 1})
+        self.table.add(SLOT_PK.format(component_id), slot.strftime("%Y-%m-%dT%H:%M"), slot_counts,
+                       expires_at=int((slot + timedelta(hours=SLOT_HOURS_KEPT)).timestamp()))
 
     def days(self, component_ids: Iterable[str], last_day: date, count: int = 90) -> dict[str, list[DayHistory]]:
         """Each component's recorded days among the ``count`` days ending ``last_day``, oldest first."""
@@ -94,6 +98,30 @@ class HistoryStore:
                 means.get((start + SLOT * k).strftime("%Y-%m-%dT%H:%M")) for k in range(SLOTS_PER_DAY)
             ]
         return result
+
+
+    def uptime(self, component_ids: Iterable[str], now: datetime) -> dict[str, dict[str, float | None]]:
+        """Uptime (0..1, None: no checks) over the last 24 h, 7 d, 30 d and 90 d, Statuspage-weighted."""
+        ids = list(component_ids)
+        today = now.astimezone(timezone.utc).date()
+        days = self.days(ids, today, count=90)
+        first_slot = (slot_start(now) - SLOT * (SLOTS_PER_DAY - 1)).strftime("%Y-%m-%dT%H:%M")
+        result = {}
+        for component_id in ids:
+            slots = [i.data for i in self.table.query(SLOT_PK.format(component_id)).items if i.sk >= first_slot]
+            windows = {"24h": _summed(component_id, today, slots)}
+            for count in (7, 30, 90):
+                first = today - timedelta(days=count - 1)
+                recorded = [d.model_dump(include=set(_COUNT_FIELD.values())) for d in days[component_id]
+                            if d.day >= first]
+                windows[f"{count}d"] = _summed(component_id, today, recorded)
+            result[component_id] = windows
+        return result
+
+
+def _summed(component_id: str, day: date, counters: list[dict]) -> float | None:
+    totals = {field: sum(int(c.get(field, 0)) for c in counters) for field in _COUNT_FIELD.values()}
+    return DayHistory(component_id=component_id, day=day, **totals).uptime
 
 
 def _day(component_id: str, day: str, data: dict) -> DayHistory:

@@ -1,0 +1,185 @@
+"""The status page at scale: render time, page weight, and what a republish uploads.
+
+A large site (100 components in 10 groups, 90 days of history for each, 1,000 past
+incidents with 4 updates each, one open incident) is rendered whole and published to a
+bucket on the emulator (moto, server mode, on 127.0.0.1), side by side with the example
+site of ``site.yml``. Upload counts are exact: a republish with nothing new should upload
+nothing, one after a single component changed only the files that show that component.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import random
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+
+import boto3
+
+from bench.table import Row
+from chalicelib.config import Site, load_site
+from chalicelib.model import (
+    ComponentChange, ComponentState, ComponentStatus, DayHistory, Impact, Incident, IncidentUpdate,
+)
+from chalicelib.settings import PROJECT_ROOT
+from chalicelib.site.publish import Publisher
+from chalicelib.site.render import render_site
+from chalicelib.site.snapshot import build_snapshot
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+TEMPLATES = PROJECT_ROOT / "templates"
+INDEX_BUDGET = 15 * 1024
+
+
+def large_site() -> Site:
+    example = load_site(PROJECT_ROOT / "site.yml")
+    groups = [{"id": f"group-{g}", "name": f"Region {g}", "position": g} for g in range(10)]
+    components = [{"id": f"c-{g}-{n}", "name": f"Service {g}.{n}", "description": f"Service {n} of region {g}.",
+                   "group": f"group-{g}", "position": n} for g in range(10) for n in range(10)]
+    return Site.model_validate({"brand": example.brand.model_dump(exclude={"contacts"}), "groups": groups,
+                                "components": components, "faq": [q.model_dump() for q in example.faq]})
+
+
+def history_for(ids: list[str], rng: random.Random):
+    days, latency = {}, {}
+    for component_id in ids:
+        days[component_id] = []
+        for offset in range(89, -1, -1):
+            major = rng.choice([0] * 30 + [5, 60])
+            days[component_id].append(DayHistory(component_id=component_id, day=(NOW - timedelta(days=offset)).date(),
+                                                 operational=1440 - major, major=major))
+        latency[component_id] = [80 + rng.random() * 100 for _ in range(288)]
+    return days, latency
+
+
+def large_records(site: Site, rng: random.Random):
+    ids = [c.id for c in site.components]
+    days, latency = history_for(ids, rng)
+    incidents = []
+    for n in range(1000):
+        start = NOW - timedelta(hours=2 * (n + 1))
+        updates = [IncidentUpdate(id=f"i{n}u{k}", status=status, body=f"Update {k}: what we saw and what we did.",
+                                  created_at=start + timedelta(minutes=15 * k),
+                                  updated_at=start + timedelta(minutes=15 * k),
+                                  display_at=start + timedelta(minutes=15 * k),
+                                  affected_components=[ComponentChange(component_id=ids[n % 100],
+                                                                       new_status=ComponentStatus.PARTIAL_OUTAGE)])
+                   for k, status in enumerate(("investigating", "identified", "monitoring", "resolved"))]
+        incidents.append(Incident(id=f"past{n:012d}", name=f"Incident {n}", status="resolved", impact=Impact.MINOR,
+                                  created_at=start, updated_at=updates[-1].display_at, started_at=start,
+                                  resolved_at=updates[-1].display_at,
+                                  components={ids[n % 100]: ComponentStatus.PARTIAL_OUTAGE}, updates=updates))
+    incidents.append(Incident(id="open00000000001", name="Region 3 is slow", status="investigating",
+                              impact=Impact.MINOR, created_at=NOW, updated_at=NOW, started_at=NOW,
+                              components={"c-3-1": ComponentStatus.DEGRADED_PERFORMANCE},
+                              updates=[IncidentUpdate(id="openu0", status="investigating", body="Looking into it.",
+                                                      created_at=NOW, updated_at=NOW, display_at=NOW)]))
+    return days, latency, incidents
+
+
+def _median_ms(action, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def run() -> list[Row]:
+    rng = random.Random(3)
+    example = load_site(PROJECT_ROOT / "site.yml")
+    site = large_site()
+    days, latency, incidents = large_records(site, rng)
+
+    def large_snapshot(states=None):
+        return build_snapshot(site, states or {}, incidents, [], NOW, days=days, latency=latency,
+                              since=NOW - timedelta(days=400), api_url="https://api.example")
+
+    example_snapshot = build_snapshot(example, {}, [], [], NOW, api_url="https://api.example")
+    example_ms = _median_ms(lambda: render_site(example_snapshot, TEMPLATES), runs=5)
+    snapshot_ms = _median_ms(large_snapshot)
+    snapshot = large_snapshot()
+    render_ms = _median_ms(lambda: render_site(snapshot, TEMPLATES))
+    objects = render_site(snapshot, TEMPLATES)
+    example_index = next(o.body for o in render_site(example_snapshot, TEMPLATES) if o.key == "index.html")
+    # The example site on a bad day: 90 days of history, response times, an open incident on Facebook.
+    busy_days, busy_latency = history_for([c.id for c in example.components], rng)
+    outage = incidents[-1].model_copy(update={"components": {"facebook": ComponentStatus.MAJOR_OUTAGE}})
+    busy = build_snapshot(example, {}, [outage], [], NOW, days=busy_days, latency=busy_latency,
+                          api_url="https://api.example")
+    busy_index = next(o.body for o in render_site(busy, TEMPLATES) if o.key == "index.html")
+    large_index = next(o.body for o in objects if o.key == "index.html")
+
+    rows = [
+        Row("site: build snapshot, large site", snapshot_ms, "ms"),
+        Row("site: full render, large site", render_ms, "ms", example_ms, "example site"),
+        Row("site: objects rendered, large site", len(objects), "objects"),
+        Row("site: index.html raw, example site", len(example_index) / 1024, "KB"),
+        Row("site: index.html gzipped, example site", len(gzip.compress(example_index, 9)) / 1024, "KB",
+            INDEX_BUDGET / 1024, "budget"),
+        Row("site: index.html gzipped, example site, outage + 90 days", len(gzip.compress(busy_index, 9)) / 1024,
+            "KB", INDEX_BUDGET / 1024, "budget"),
+        Row("site: index.html raw, large site", len(large_index) / 1024, "KB"),
+        Row("site: index.html gzipped, large site", len(gzip.compress(large_index, 9)) / 1024, "KB"),
+    ]
+    rows += _publish_rows(objects, large_snapshot, snapshot)
+    return rows
+
+
+def _publish_rows(objects, large_snapshot, snapshot) -> list[Row]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from chalicelib.local.provision import provision
+    from chalicelib.store.table import Table
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would bury the table
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
+                                        region_name="us-east-1")
+        endpoint = f"http://{host}:{port}"
+        saved = os.environ.get("AWS_ENDPOINT_URL")
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        try:
+            names = provision(session, "beacon-bench", email_sender="status@bench.example",
+                              parameter_values={"ApiUrl": "https://api.example"}).environment
+        finally:
+            if saved is None:
+                os.environ.pop("AWS_ENDPOINT_URL", None)
+            else:
+                os.environ["AWS_ENDPOINT_URL"] = saved
+        s3 = session.client("s3", endpoint_url=endpoint)
+        table = Table(session.resource("dynamodb", endpoint_url=endpoint).Table(names["TABLE_NAME"]))
+        publisher = Publisher(s3, names["BUCKET_NAME"], table)
+
+        started = time.perf_counter()
+        first = publisher.publish(objects, now=NOW)
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        again = publisher.publish(objects, now=NOW)
+        again_ms = (time.perf_counter() - started) * 1000
+        changed_state = {"c-5-5": ComponentState(component_id="c-5-5", probe_status=ComponentStatus.MAJOR_OUTAGE,
+                                                 updated_at=NOW)}
+        after_change = publisher.publish(render_site(large_snapshot(changed_state), TEMPLATES), now=NOW)
+        expected = _changed_keys(objects, render_site(large_snapshot(changed_state), TEMPLATES))
+    finally:
+        server.stop()
+    return [
+        Row("site: first publish to the emulator, large site", first_s, "s"),
+        Row("site: objects uploaded, first publish", len(first.uploaded), "objects", len(objects), "objects rendered"),
+        Row("site: objects uploaded, republish with no change", len(again.uploaded), "objects", 0, "target"),
+        Row("site: republish with no change (manifest check only)", again_ms, "ms"),
+        Row("site: objects uploaded after one component changed", len(after_change.uploaded), "objects",
+            len(expected), "objects whose bytes changed"),
+    ]
+
+
+def _changed_keys(before, after) -> set[str]:
+    old = {o.key: o.body for o in before}
+    return {o.key for o in after if old.get(o.key) != o.body}

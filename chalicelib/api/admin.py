@@ -1,0 +1,82 @@
+"""Admin and operations: API keys, the audit log, notification events, publishing on demand."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api import models
+from chalicelib.api.auth import audit, create_key
+from chalicelib.api.common import republish, table
+from chalicelib.api.openapi import Call, documented
+from chalicelib.incidents import NotFound
+from chalicelib.model import utcnow
+from chalicelib.store.audit import AuditStore
+from chalicelib.store.keys import KeyStore
+from chalicelib.store.notifications import NotificationStore
+
+bp = Blueprint(__name__)
+
+
+def key_out(key) -> models.KeyOut:
+    return models.KeyOut.model_validate(key.model_dump())
+
+
+@documented(bp, "/keys", methods=["GET"], responses={200: models.KeyList}, scope="admin",
+            summary="List API keys (names and scopes; secrets are never shown again)")
+def list_keys(call: Call):
+    return models.KeyList(data=[key_out(k) for k in KeyStore(table()).all()])
+
+
+@documented(bp, "/keys", methods=["POST"], body=models.CreateKey, responses={201: models.KeyCreated}, scope="admin",
+            summary="Create an API key; the secret is in this response only")
+def post_key(call: Call):
+    secret, key = create_key(table(), name=call.body.name, scope=call.body.scope, created_by=call.key.name,
+                             now=utcnow())
+    audit(table(), call.key, "key.create", f"key/{key.id}", f"{key.name!r} scope {key.scope}")
+    return 201, models.KeyCreated(**key_out(key).model_dump(), secret=secret)
+
+
+@documented(bp, "/keys/{key_id}", methods=["DELETE"], responses={200: models.KeyOut}, scope="admin",
+            summary="Revoke an API key; it stops working at once")
+def revoke_key(call: Call):
+    store = KeyStore(table())
+    keys = store.all()
+    target = next((k for k in keys if k.id == call.params["key_id"]), None)
+    if target is None:
+        raise NotFound("key", call.params["key_id"])
+    admins = [k for k in keys if k.active and k.scope == "admin"]
+    if target.active and admins == [target]:
+        raise ValueError(f"key {target.name!r} is the last admin key; create another admin key before revoking it")
+    key = store.revoke(target.id, utcnow())
+    audit(table(), call.key, "key.revoke", f"key/{key.id}", f"{key.name!r} revoked")
+    return key_out(key)
+
+
+class AuditQuery(models.PageQuery):
+    cursor: models.Annotated[str, models.StringConstraints(pattern=r"^[A-Za-z0-9_=-]{1,512}$")] | None = None
+
+
+@documented(bp, "/audit", methods=["GET"], query=AuditQuery, responses={200: models.AuditList}, scope="admin",
+            summary="The audit log, newest first, paged")
+def list_audit(call: Call):
+    entries, cursor = AuditStore(table()).page(limit=call.query.limit, cursor=call.query.cursor)
+    return models.AuditList(data=[models.AuditOut.model_validate(e.model_dump()) for e in entries],
+                            next_cursor=cursor)
+
+
+@documented(bp, "/notifications", methods=["GET"], query=AuditQuery, responses={200: models.NotificationList},
+            scope="marketer", summary="Notification events recorded for subscribers, newest first")
+def list_notifications(call: Call):
+    events, cursor = NotificationStore(table()).page(limit=call.query.limit, cursor=call.query.cursor)
+    return models.NotificationList(
+        data=[models.NotificationOut.model_validate(e.model_dump(exclude={"version"})) for e in events],
+        next_cursor=cursor)
+
+
+@documented(bp, "/publish", methods=["POST"], responses={200: models.Published}, scope="marketer",
+            summary="Render and publish the page now")
+def publish(call: Call):
+    from chalicelib.site.service import publish_site
+
+    result = publish_site()
+    audit(table(), call.key, "page.publish", "page", f"{len(result.uploaded)} object(s) uploaded")
+    return models.Published(uploaded=len(result.uploaded), unchanged=result.unchanged)

@@ -1,0 +1,74 @@
+"""What the API's blueprints share: the services of this container, republishing, record shapes."""
+from __future__ import annotations
+
+import logging
+
+from chalicelib import aws
+from chalicelib.api import models
+from chalicelib.config import get_site
+from chalicelib.model import Incident, Notice, utcnow
+from chalicelib.store.table import Table
+
+log = logging.getLogger("beacon.api")
+
+
+def table() -> Table:
+    return Table(aws.get_table())
+
+
+def services(kind):
+    """``kind`` (IncidentService, NoticeService, ComponentService) bound to this container's table and site."""
+    return kind(table(), get_site(), utcnow)
+
+
+def republish(reason: str) -> bool:
+    """Publish the page now, so it shows the change within seconds; queue a publish if that fails.
+
+    The write has happened either way: a failed publish must not turn it into an error.
+    """
+    from chalicelib.site.service import publish_site
+
+    try:
+        publish_site()
+        return True
+    except Exception:
+        log.exception("publishing after %s failed; asking for a publish through the queue", reason)
+        try:
+            from chalicelib.site.trigger import request_publish
+
+            request_publish(reason)
+        except Exception:
+            log.exception("requesting a publish after %s failed too; the scheduled publish will catch up", reason)
+        return False
+
+
+def incident_out(incident: Incident) -> models.IncidentOut:
+    return models.IncidentOut(
+        id=incident.id, name=incident.name, status=incident.status, impact=incident.impact,
+        created_at=incident.created_at, updated_at=incident.updated_at, started_at=incident.started_at,
+        monitoring_at=incident.monitoring_at, resolved_at=incident.resolved_at, components=incident.components,
+        incident_updates=[_update_out(u) for u in reversed(incident.updates)], postmortem=incident.postmortem,
+        playbook_id=incident.playbook_id, cause=incident.cause, version=incident.version,
+    )
+
+
+def maintenance_out(record: Incident) -> models.MaintenanceOut:
+    return models.MaintenanceOut(
+        id=record.id, name=record.name, status=record.status, impact=record.impact, created_at=record.created_at,
+        updated_at=record.updated_at, started_at=record.started_at, resolved_at=record.resolved_at,
+        scheduled_for=record.scheduled_for, scheduled_until=record.scheduled_until,
+        components=sorted(record.components), incident_updates=[_update_out(u) for u in reversed(record.updates)],
+        version=record.version,
+    )
+
+
+def notice_out(notice: Notice) -> models.NoticeOut:
+    return models.NoticeOut(
+        id=notice.id, title=notice.title, body=notice.body, starts_at=notice.starts_at, ends_at=notice.ends_at,
+        active=notice.is_active(utcnow()), created_at=notice.created_at, updated_at=notice.updated_at,
+        version=notice.version,
+    )
+
+
+def _update_out(update) -> models.UpdateOut:
+    return models.UpdateOut.model_validate(update.model_dump())

@@ -1,0 +1,268 @@
+"""The route registry and the OpenAPI document generated from it.
+
+Every route of the API is declared with ``documented``, which wraps ``Blueprint.route``:
+
+    @documented(bp, "/incidents", methods=["POST"], body=CreateIncident, responses={201: Incident},
+                scope="marketer", summary="Open an incident")
+    def create_incident(call: Call):
+        ...
+
+The wrapper authorizes the key for ``scope`` (None: public), parses and validates the
+body and the query string, turns domain errors into JSON errors (unknown id 404, stale
+version 409, rule broken 422) and the view's return value into a JSON response. It also
+records the route, so ``GET /openapi.json`` describes every route without anyone editing
+the generator. Routes not made with ``documented`` (``/health`` in app.py) are declared
+with ``describe``.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import CORSConfig, Response
+from chalice.app import ChaliceViewError
+from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.api import http
+from chalicelib.store.table import Conflict
+
+log = logging.getLogger("beacon.api")
+
+
+class ErrorField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str
+    problem: str
+
+
+class Error(BaseModel):
+    """Every error the API answers with."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    message: str
+    fields: list[ErrorField] | None = None
+
+
+@dataclass
+class RouteDoc:
+    path: str
+    method: str
+    summary: str
+    tag: str
+    scope: str | None
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    responses: dict[int, type[BaseModel] | str | None]
+    content_types: tuple[str, ...] = ("application/json",)
+    operation_id: str = ""
+
+
+@dataclass
+class Call:
+    """What a view gets: the request, the caller's key, the parsed body, query and If-Match version."""
+
+    request: Any
+    key: Any = None
+    body: Any = None
+    query: Any = None
+    if_match: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    def version(self) -> int | None:
+        """The version the client read: If-Match, else the body's ``version`` field."""
+        if self.if_match is not None:
+            return self.if_match
+        return getattr(self.body, "version", None)
+
+
+REGISTRY: dict[tuple[str, str], RouteDoc] = {}
+
+# Browser integrations send If-Match and read ETag across origins; keys, not cookies, authenticate.
+CORS = CORSConfig(allow_origin="*", allow_headers=["If-Match"], expose_headers=["ETag"], max_age=600)
+
+
+def describe(path: str, methods: list[str], *, summary: str, responses: dict[int, type[BaseModel] | str | None],
+             tag: str = "meta", scope: str | None = None, body: type[BaseModel] | None = None,
+             query: type[BaseModel] | None = None, operation_id: str = "") -> None:
+    for method in methods:
+        REGISTRY[(path, method.upper())] = RouteDoc(path, method.upper(), summary, tag, scope, body, query,
+                                                    responses, operation_id=operation_id or _operation_id(method, path))
+
+
+def documented(bp, path: str, *, methods: list[str], summary: str, responses: dict[int, type[BaseModel] | str | None],
+               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+               scope: str | None = None, tag: str | None = None,
+               content_types: list[str] | None = None, **route_kwargs) -> Callable:
+    """Route, validate, authorize and document in one decorator (see the module docstring)."""
+    kinds = tuple(content_types or ["application/json"])
+    success = min(code for code in responses if code < 300)
+
+    def decorate(view: Callable) -> Callable:
+        for method in methods:
+            REGISTRY[(path, method.upper())] = RouteDoc(
+                path, method.upper(), summary, tag or path.strip("/").split("/")[0], scope, body, query, responses,
+                kinds, _operation_id(method, path) if len(methods) > 1 else view.__name__)
+
+        @functools.wraps(view)
+        def handler(**params):
+            request = bp.current_request
+            try:
+                return _respond(view(_call(request, params)), success)
+            except http.ApiError as exc:
+                return exc.response()
+            except ChaliceViewError as exc:
+                return http.ApiError.response(_as_api_error(exc))
+            except Conflict as exc:
+                return http.VersionConflict(str(exc)).response()
+            except KeyError as exc:
+                if type(exc) is KeyError:
+                    # Services raise NotFound for unknown ids; a bare KeyError may be a bug: keep its trace.
+                    log.warning("%s answered 404 for a bare KeyError", path, exc_info=True)
+                return http.NotFoundError(_key_message(exc)).response()
+            except ValueError as exc:
+                return http.Unprocessable(str(exc)).response()
+
+        def _call(request, params):
+            key = None
+            if scope is not None:
+                from chalicelib.api.auth import authorize
+
+                key = authorize(request, scope)
+            parsed = http.parse_body(request, body) if body is not None else None
+            return Call(request=request, key=key, body=parsed, query=http.parse_query(request, query),
+                        if_match=http.if_match_version(request), params=params)
+
+        bp.route(path, methods=methods, content_types=list(kinds), cors=route_kwargs.pop("cors", CORS),
+                 **route_kwargs)(handler)
+        return view
+
+    return decorate
+
+
+def _respond(result, success: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    status = success
+    if isinstance(result, tuple):
+        status, result = result
+    if result is None:
+        return Response(body="", status_code=204 if status == 200 else status)
+    return http.model_response(result, status)
+
+
+def _as_api_error(exc: ChaliceViewError) -> http.ApiError:
+    error = http.ApiError(str(exc))
+    error.STATUS_CODE = exc.STATUS_CODE
+    error.code = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__.removesuffix("Error")).lower()
+    return error
+
+
+def _key_message(exc: KeyError) -> str:
+    text = str(exc)
+    if type(exc) is KeyError:
+        return f"no such id: {exc.args[0]!r}" if exc.args else "not found"
+    return text
+
+
+def _operation_id(method: str, path: str) -> str:
+    words = [w.strip("{}") for w in path.strip("/").split("/") if w] or ["root"]
+    return method.lower() + "_" + "_".join(re.sub(r"[^a-zA-Z0-9]", "_", w) for w in words)
+
+
+# -- the document ------------------------------------------------------------------------------
+
+_STANDARD_ERRORS = {
+    400: "The body is not JSON, or the If-Match header is malformed",
+    401: "Missing, unknown or revoked API key",
+    403: "The key's scope does not allow this",
+    404: "Unknown id",
+    409: "Stale version: someone changed the record since it was read",
+    413: "The body is over the size limit",
+    415: "Unsupported Content-Type",
+    422: "A field is not valid; `fields` names each one and why",
+}
+
+
+def openapi_document(title: str = "Beacon API", version: str = "1", server_url: str | None = None) -> dict:
+    routes = sorted(REGISTRY.values(), key=lambda r: (r.path, r.method))
+    wanted: list[tuple[type[BaseModel], str]] = [(Error, "serialization")]
+    for route in routes:
+        if route.body is not None:
+            wanted.append((route.body, "validation"))
+        for model in route.responses.values():
+            if model is not None and not isinstance(model, str):
+                wanted.append((model, "serialization"))
+    keyed, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template="#/components/schemas/{model}")
+    schemas = top.get("$defs", {})
+    paths: dict[str, dict] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, keyed)
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version,
+                 "description": "Beacon's API: marketers post incidents, notices and maintenance, set component "
+                                "statuses and trigger playbooks; admins manage keys and read the audit log. "
+                                "Authenticate with `Authorization: Bearer <key>`."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "An API key: `beacon keys create`"}},
+        },
+    }
+    if server_url:
+        document["servers"] = [{"url": server_url}]
+    return document
+
+
+def _operation(route: RouteDoc, keyed: dict) -> dict:
+    operation: dict[str, Any] = {"operationId": route.operation_id, "summary": route.summary, "tags": [route.tag]}
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1,
+                                                                          "pattern": "^[A-Za-z0-9_-]+$"}}
+                  for name in re.findall(r"\{(\w+)\}", route.path)]
+    if route.query is not None:
+        schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                               **({"description": prop["description"]} if "description" in prop else {})})
+    if route.method in ("PUT", "PATCH", "POST", "DELETE") and route.scope is not None:
+        parameters.append({"name": "If-Match", "in": "header", "required": False,
+                           "description": "The version (ETag) you read; a stale one gets 409",
+                           "schema": {"type": "string", "pattern": '^"[0-9]{1,9}"$'}})
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body is not None:
+        ref = keyed[(route.body, "validation")]
+        operation["requestBody"] = {"required": True,
+                                    "content": {kind: {"schema": ref} for kind in route.content_types}}
+    responses: dict[str, Any] = {}
+    for code, model in sorted(route.responses.items()):
+        entry: dict[str, Any] = {"description": _describe_status(code)}
+        if isinstance(model, str):
+            # A media type instead of a model: a page or a file, e.g. {200: "text/html"}.
+            entry["content"] = {model: {"schema": {"type": "string"}}}
+        elif model is not None:
+            entry["content"] = {"application/json": {"schema": keyed[(model, "serialization")]}}
+        responses[str(code)] = entry
+    error_ref = {"application/json": {"schema": keyed[(Error, "serialization")]}}
+    codes = [400, 404, 409, 413, 415, 422]
+    if route.scope is not None:
+        codes += [401, 403]
+        operation["security"] = [{"bearer": []}]
+    else:
+        operation["security"] = []
+    for code in codes:
+        responses.setdefault(str(code), {"description": _STANDARD_ERRORS[code], "content": error_ref})
+    operation["responses"] = dict(sorted(responses.items()))
+    return operation
+
+
+def _describe_status(code: int) -> str:
+    return {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}.get(code, _STANDARD_ERRORS.get(code, ""))

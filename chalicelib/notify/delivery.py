@@ -1,0 +1,292 @@
+"""The notification queue's consumer: fan-out of events, delivery of recipient batches.
+
+Exactly once per recipient, and what that can and cannot mean:
+
+* Before sending, the consumer claims (notification, subscriber) with a conditional write
+  (state ``sending``); afterwards it records ``sent``, ``failed`` (permanent) or gives the
+  claim back (transient: throttled, timed out), and the message is reported as a batch item
+  failure so SQS redelivers it later; after 5 receives it goes to the dead-letter queue.
+* A redelivered message, or a second consumer, finds ``sent``/``failed``/``suppressed``
+  claims and sends nothing for them.
+* SES and SNS take no idempotency key, so a consumer that dies between the provider
+  accepting a message and the claim turning ``sent`` leaves a ``sending`` claim that no one
+  can tell apart from one whose send never happened. After ``LEASE`` (longer than the
+  function's time limit, so its holder is certainly gone) the next delivery re-takes it and
+  sends: **at-least-once at that one crash point** (a duplicate at worst), chosen because a
+  subscriber missing an outage notice is the worse failure for a status page. The window is
+  one API call long per crashed consumer; the consumer stops taking recipients well before
+  its time limit, so timeouts do not land inside it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from chalicelib.config import Site
+from chalicelib.model import Incident, NotificationEvent
+from chalicelib.notify import content
+from chalicelib.notify.feedback import suppressed
+from chalicelib.notify.limits import TokenBucket
+from chalicelib.notify.model import (Channel, ClaimState, DeliverMessage, NotificationMessage, Subscriber,
+                                     SubscriberStatus)
+from chalicelib.notify.planning import FanOutPlanner
+from chalicelib.notify.senders import (EmailSender, NotificationQueue, Permanent, SendError, SmsSender, Transient,
+                                       WebhookSender)
+from chalicelib.store.subscribers import DeliveryStore, SubscriberStore
+from chalicelib.store.table import Conflict, Item, Table
+
+log = logging.getLogger("beacon.notify")
+
+LEASE = timedelta(minutes=2)          # > the function's 60 s limit
+STOP_BEFORE_MS = 15_000               # leave this much of the time limit unused
+SEND_ATTEMPTS = 4
+NOTIFICATION_PK, INCIDENT_PK = "NOTIFICATION", "INCIDENT"
+
+
+class Outcome(Enum):
+    DONE = "done"        # sent, failed for good, or skipped: nothing left to do for this recipient
+    LATER = "later"      # try again on redelivery
+
+
+@dataclass
+class Senders:
+    email: EmailSender
+    sms: SmsSender
+    webhook: WebhookSender
+    queue: NotificationQueue
+
+
+@dataclass
+class Deliverer:
+    table: Table
+    site: Site
+    senders: Senders
+    api_url: str
+    email_source: str
+    templates_dir: Path
+    buckets: dict[Channel, TokenBucket]
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], None] = time.sleep
+    _events: dict[str, NotificationEvent | None] = field(default_factory=dict)
+    _incidents: dict[str, Incident | None] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.subscribers = SubscriberStore(self.table)
+        self.deliveries = DeliveryStore(self.table)
+
+    # -- the batch -------------------------------------------------------------------------
+    def handle(self, records: list[dict], remaining_ms: Callable[[], int] = lambda: 60_000) -> list[str]:
+        """Process SQS records; returns the message ids to report as batch item failures."""
+        failures = []
+        for record in records:
+            message_id = record["messageId"]
+            if remaining_ms() < STOP_BEFORE_MS:
+                failures.append(message_id)
+                continue
+            try:
+                body = json.loads(record["body"])
+                kind = body.get("type")
+                if kind == "notification":
+                    self.fan_out(NotificationMessage.model_validate(body).notification_id)
+                elif kind == "deliver":
+                    if not self.deliver(DeliverMessage.model_validate(body), remaining_ms):
+                        failures.append(message_id)
+                else:
+                    log.error("unknown message type %r on the notification queue; it will reach the DLQ", kind)
+                    failures.append(message_id)
+            except (ValueError, ValidationError):
+                log.exception("malformed notification queue message %s; it will reach the DLQ", message_id)
+                failures.append(message_id)
+            except Exception:
+                log.exception("notification queue message %s failed; it will be redelivered", message_id)
+                failures.append(message_id)
+        return failures
+
+    # -- fan-out ---------------------------------------------------------------------------
+    def fan_out(self, notification_id: str, page_size: int = 1000) -> dict[str, int]:
+        done = self.deliveries.fanned_out(notification_id)
+        if done is not None:
+            return done["queued"]
+        event = self.event(notification_id)
+        if event is None:
+            raise LookupError(f"notification {notification_id} is not in the table")
+        planner = FanOutPlanner(event, self.site.subscriptions)
+        for page in self.subscribers.pages(page_size):
+            self._enqueue(planner.add(page))
+        self._enqueue(planner.finish())
+        self.deliveries.mark_fanned_out(notification_id, planner.counts, planner.batches, self.clock())
+        log.info("fanned out notification %s: %s in %d batches", notification_id, planner.counts, planner.batches)
+        return planner.counts
+
+    def _enqueue(self, messages: list[DeliverMessage]) -> None:
+        if messages:
+            self.senders.queue.send([m.model_dump(mode="json") for m in messages])
+
+    # -- delivery --------------------------------------------------------------------------
+    def deliver(self, message: DeliverMessage, remaining_ms: Callable[[], int] = lambda: 60_000) -> bool:
+        """Deliver one batch; False when some recipients are left for a redelivery."""
+        event = self.event(message.notification_id)
+        if event is None:
+            raise LookupError(f"notification {message.notification_id} is not in the table")
+        complete = True
+        for subscriber_id in message.subscriber_ids:
+            if remaining_ms() < STOP_BEFORE_MS:
+                return False
+            if self.deliver_one(event, message.channel, subscriber_id) is Outcome.LATER:
+                complete = False
+        return complete
+
+    def deliver_one(self, event: NotificationEvent, channel: Channel, subscriber_id: str) -> Outcome:
+        now = self.clock()
+        claim = self.deliveries.get_claim(event.id, subscriber_id)
+        if claim is not None:
+            if claim.data["state"] != ClaimState.SENDING.value:
+                return Outcome.DONE
+            if now - datetime.fromisoformat(claim.data["at"]) < LEASE:
+                return Outcome.LATER    # held by a live consumer, or by one that died moments ago
+            claim = self.deliveries.take_over(claim, now)
+            if claim is None:
+                return Outcome.LATER
+            log.warning("re-took the stale claim of %s for %s: its consumer died mid-send", subscriber_id, event.id)
+        subscriber = self.subscribers.get(subscriber_id)
+        reason = self._skip_reason(subscriber, event, channel)
+        if reason is not None:
+            if claim is not None:
+                self.deliveries.finish(claim, ClaimState.SUPPRESSED, reason=reason)
+            else:
+                self.deliveries.record_skipped(event.id, subscriber_id, channel, reason, now)
+            return Outcome.DONE
+        if claim is None:
+            claim = self.deliveries.claim(event.id, subscriber_id, channel, now)
+            if claim is None:
+                return Outcome.LATER    # another consumer claimed it a moment ago
+        return self._send(event, subscriber, claim)
+
+    def _skip_reason(self, subscriber: Subscriber | None, event: NotificationEvent, channel: Channel) -> str | None:
+        if subscriber is None:
+            return "erased"
+        if not subscriber.receives:
+            return subscriber.status.value
+        if subscriber.channel is not channel or not subscriber.wants(event.component_ids):
+            return "not-selected"
+        if channel is Channel.SMS:
+            try:
+                opted_out = self.senders.sms.opted_out(subscriber.destination)
+            except SendError:
+                return None     # cannot tell now: the send's own error handling decides
+            if opted_out:
+                self._change(subscriber, lambda s: suppressed(s, "sms-opt-out", self.clock()))
+                return "sms-opt-out"
+        return None
+
+    def _send(self, event: NotificationEvent, subscriber: Subscriber, claim: Item) -> Outcome:
+        try:
+            provider_id = self._with_retries(lambda: self._send_once(event, subscriber, claim))
+        except Permanent as exc:
+            log.warning("permanent failure sending %s to %s: %s", event.id, subscriber.id, exc.reason)
+            self.deliveries.finish(claim, ClaimState.FAILED, error=exc.reason[:500])
+            self._webhook_result(subscriber, exc.reason)
+            return Outcome.DONE
+        except Transient as exc:
+            log.warning("transient failure sending %s to %s, retrying later: %s", event.id, subscriber.id, exc.reason)
+            self.deliveries.release(claim)
+            self._webhook_result(subscriber, exc.reason)
+            return Outcome.LATER
+        self.deliveries.finish(claim, ClaimState.SENT, provider_id=provider_id)
+        self._webhook_result(subscriber, None)
+        return Outcome.DONE
+
+    def _with_retries(self, send: Callable[[], str]) -> str:
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                return send()
+            except Transient:
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise
+                self.sleep(0.25 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    def _send_once(self, event: NotificationEvent, subscriber: Subscriber, claim: Item) -> str:
+        self.buckets[subscriber.channel].acquire()
+        incident = self.incident(event.incident_id)
+        links = self.links(event, subscriber)
+        if subscriber.channel is Channel.EMAIL:
+            mail = content.notification_email(event, self.site, incident, links, self.templates_dir)
+            headers = {**content.unsubscribe_headers(links.unsubscribe_url),
+                       "X-Beacon-Notification": event.id}
+            raw = content.raw_email(self.email_source, self.site.brand.name, subscriber.destination, mail, headers)
+            return self.senders.email.send(self.email_source, subscriber.destination, raw)
+        if subscriber.channel is Channel.SMS:
+            text = content.notification_sms(event, self.site, incident, links, self.templates_dir)
+            return self.senders.sms.send(subscriber.destination, text)
+        payload = content.webhook_payload(event, self.site, incident)
+        return self.senders.webhook.send(subscriber.destination, subscriber.webhook_secret or "", payload,
+                                         f"{event.id}-{subscriber.id}")
+
+    def links(self, event: NotificationEvent, subscriber: Subscriber) -> content.Links:
+        return subscriber_links(self.api_url, self.site, event, subscriber)
+
+    def _webhook_result(self, subscriber: Subscriber, error: str | None) -> None:
+        if subscriber.channel is not Channel.WEBHOOK or (error is None and subscriber.webhook_failures == 0):
+            return
+        limit = self.site.subscriptions.webhook_failure_limit
+        now = self.clock()
+
+        def change(current: Subscriber) -> Subscriber:
+            if error is None:
+                return current.model_copy(update={"webhook_failures": 0, "last_error": None, "updated_at": now})
+            failures = current.webhook_failures + 1
+            update = {"webhook_failures": failures, "last_error": error[:300], "updated_at": now}
+            if failures >= limit and current.status is SubscriberStatus.CONFIRMED:
+                update["status"] = SubscriberStatus.DISABLED
+                log.warning("webhook %s disabled after %d consecutive failures", current.id, failures)
+            return current.model_copy(update=update)
+
+        self._change(subscriber, change)
+
+    def _change(self, subscriber: Subscriber, change: Callable[[Subscriber], Subscriber]) -> None:
+        current: Subscriber | None = subscriber
+        for _ in range(5):
+            if current is None:
+                return
+            try:
+                self.subscribers.save(change(current), previous=current.status)
+                return
+            except Conflict:
+                current = self.subscribers.get(subscriber.id)
+        log.error("could not update subscriber %s: it kept changing", subscriber.id)
+
+    # -- reads -----------------------------------------------------------------------------
+    def event(self, notification_id: str) -> NotificationEvent | None:
+        if notification_id not in self._events:
+            item = self.table.get(NOTIFICATION_PK, notification_id)
+            self._events[notification_id] = (
+                NotificationEvent.model_validate({**item.data, "version": item.version}) if item else None)
+        return self._events[notification_id]
+
+    def incident(self, incident_id: str | None) -> Incident | None:
+        if incident_id is None:
+            return None
+        if incident_id not in self._incidents:
+            item = self.table.get(INCIDENT_PK, incident_id)
+            self._incidents[incident_id] = (
+                Incident.model_validate({**item.data, "version": item.version}) if item else None)
+        return self._incidents[incident_id]
+
+
+def subscriber_links(api_url: str, site: Site, event: NotificationEvent | None, subscriber: Subscriber) -> content.Links:
+    base = f"{api_url}/subscribers/{subscriber.id}"
+    return content.Links(
+        page_url=site.brand.page_url,
+        event_url=content.event_url(site, event) if event else site.brand.page_url,
+        unsubscribe_url=f"{base}/unsubscribe?token={subscriber.manage_token}",
+        manage_url=f"{base}/manage?token={subscriber.manage_token}",
+    )

@@ -1,0 +1,69 @@
+"""Check and normalise what people type: email addresses, phone numbers, webhook URLs.
+
+email-validator and phonenumbers do the work; the errors name the field and the fix.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from chalicelib.notify.policy import SubscriptionPolicy
+
+
+class InvalidDestination(ValueError):
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+        self.message = message
+
+
+def normalise_email(raw: str, *, check_domain: bool = False) -> str:
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=check_domain)
+    except EmailNotValidError as exc:
+        raise InvalidDestination("email", f"{exc}; enter an address such as name@example.com") from None
+    # One address, one subscriber: Ana@Example.com and ana@example.com are the same mailbox at
+    # every provider people use, whatever RFC 5321 allows.
+    return checked.normalized.lower()
+
+
+def normalise_phone(raw: str, policy: SubscriptionPolicy) -> str:
+    """E.164 (+4915112345678) for a valid number of an allowed country."""
+    countries = policy.sms_countries
+    try:
+        number = phonenumbers.parse(raw.strip(), countries[0])
+    except phonenumbers.NumberParseException:
+        raise InvalidDestination("phone", "not a phone number; enter it with its country code, e.g. +49 151 12345678"
+                                 ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidDestination("phone", "this number does not exist; check the digits and the country code")
+    region = phonenumbers.region_code_for_number(number)
+    if region not in countries:
+        raise InvalidDestination("phone", f"we cannot send text messages to numbers of {region or 'that country'}; "
+                                          f"numbers of {', '.join(countries)} can subscribe, or subscribe by email")
+    if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
+                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise InvalidDestination("phone", "this is not a mobile number; enter a number that can receive texts")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_webhook_url(raw: str) -> str:
+    url = raw.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidDestination("url", "must be an absolute http(s) URL, e.g. https://hooks.example.com/beacon")
+    if parts.username or parts.password:
+        raise InvalidDestination("url", "must not carry a user name or password; the payload is signed instead")
+    return url
+
+
+def mask(channel: str, destination: str) -> str:
+    """What an answer may show of a destination: enough to recognise it, not to harvest it."""
+    if channel == "email" and "@" in destination:
+        local, domain = destination.rsplit("@", 1)
+        return f"{local[:1]}***@{domain}"
+    if channel == "sms":
+        return destination[:3] + "*" * max(0, len(destination) - 5) + destination[-2:]
+    return destination

@@ -1,0 +1,93 @@
+"""Subscribers, opt-in challenges, delivery claims and queue messages."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from chalicelib.model import Record
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
+
+
+class SubscriberStatus(StrEnum):
+    PENDING = "pending"            # signed up, not confirmed: gets nothing but the confirmation
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPPRESSED = "suppressed"      # bounced, complained, or opted out at the carrier (STOP)
+    DISABLED = "disabled"          # a webhook that kept failing
+
+
+class Consent(StrEnum):
+    DOUBLE_OPT_IN = "double-opt-in"
+    IMPORTED = "imported"          # consent given elsewhere, asserted by the admin who imported it
+    ADMIN = "admin"                # webhooks, added by an admin
+
+
+class Subscriber(Record):
+    id: str
+    channel: Channel
+    destination: str               # email address, E.164 phone number, or webhook URL
+    components: list[str] = Field(default_factory=list)  # empty: every component
+    status: SubscriberStatus = SubscriberStatus.PENDING
+    consent: Consent | None = None
+    created_at: datetime
+    updated_at: datetime
+    confirmed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+    suppressed_reason: str | None = None
+    manage_token: str              # capability in unsubscribe and manage links
+    label: str | None = None       # webhooks: what the admin called it
+    webhook_secret: str | None = None
+    webhook_failures: int = 0      # consecutive failed deliveries
+    last_error: str | None = None
+    version: int = 0
+
+    @property
+    def receives(self) -> bool:
+        return self.status is SubscriberStatus.CONFIRMED
+
+    def wants(self, component_ids: list[str]) -> bool:
+        """True when the event concerns this subscriber (no components on either side: everything)."""
+        return not component_ids or not self.components or bool(set(component_ids) & set(self.components))
+
+
+class OptIn(Record):
+    """One pending confirmation of a sign-up: a link token for email, a code for SMS."""
+
+    id: str
+    subscriber_id: str
+    channel: Channel
+    destination: str
+    components: list[str] = Field(default_factory=list)
+    token_hash: str
+    code_hash: str | None = None
+    attempts: int = 0
+    created_at: datetime
+    expires_at: datetime
+    version: int = 0
+
+
+class ClaimState(StrEnum):
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class NotificationMessage(BaseModel):
+    type: Literal["notification"]
+    notification_id: str
+
+
+class DeliverMessage(BaseModel):
+    type: Literal["deliver"]
+    notification_id: str
+    channel: Channel
+    subscriber_ids: list[str]

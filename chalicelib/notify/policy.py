@@ -1,0 +1,69 @@
+"""The ``subscriptions:`` section of site.yml: who may sign up, what goes by SMS, abuse limits.
+
+Every key has a default, so a site.yml without the section gets double opt-in by email and
+SMS for the listed countries, SMS for openings, resolutions and maintenance starts, and the
+sign-up limits below.
+"""
+from __future__ import annotations
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.model import NotificationKind
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limit(_Strict):
+    """At most ``count`` events per ``hours`` (a fixed window per key)."""
+
+    count: int = Field(ge=1)
+    hours: float = Field(gt=0, le=24 * 31)
+
+    @property
+    def window_seconds(self) -> int:
+        return int(self.hours * 3600)
+
+
+class SubscriptionLimits(_Strict):
+    # Statuspage allows 10 SMS sign-ups per source address per 4 hours.
+    sms_signups_per_ip: Limit = Limit(count=10, hours=4)
+    email_signups_per_ip: Limit = Limit(count=30, hours=4)
+    confirmations_per_destination: Limit = Limit(count=3, hours=24)
+    code_attempts: int = Field(default=5, ge=1, le=20)
+
+
+class SubscriptionPolicy(_Strict):
+    email: bool = True
+    sms: bool = True
+    # ISO 3166 alpha-2 codes of the countries whose phone numbers may subscribe; the first is
+    # assumed for numbers typed without a country code.
+    sms_countries: tuple[str, ...] = ("DE", "AT", "CH", "NL", "BE", "FR", "GB", "IE", "US", "CA")
+    # Events that go out by SMS too; email and webhooks get every event.
+    sms_events: tuple[NotificationKind, ...] = (
+        NotificationKind.INCIDENT_OPENED,
+        NotificationKind.INCIDENT_RESOLVED,
+        NotificationKind.MAINTENANCE_STARTED,
+    )
+    # Also check that an email domain accepts mail (DNS MX lookup) before sending a confirmation.
+    check_email_domain: bool = False
+    confirm_email_days: int = Field(default=7, ge=1, le=30)
+    confirm_sms_hours: int = Field(default=24, ge=1, le=24 * 7)
+    limits: SubscriptionLimits = SubscriptionLimits()
+    # Consecutive failed deliveries after which a webhook is disabled.
+    webhook_failure_limit: int = Field(default=5, ge=1, le=100)
+    # Webhooks reach public addresses only (the probes' target guard), unless this is set.
+    webhooks_allow_private_targets: bool = False
+
+    @field_validator("sms_countries")
+    @classmethod
+    def _known_regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = phonenumbers.SUPPORTED_REGIONS
+        unknown = [code for code in value if code not in known]
+        if unknown:
+            raise ValueError(f"unknown country code(s) {unknown}; use ISO 3166 alpha-2 codes such as 'DE' or 'US'")
+        if not value:
+            raise ValueError("list at least one country, or set 'sms: false' to turn SMS sign-ups off")
+        return value

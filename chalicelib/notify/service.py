@@ -1,0 +1,87 @@
+"""This container's notifier: the pieces of ``notify`` bound to the settings, the site and AWS."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from chalicelib import aws
+from chalicelib.config import get_site
+from chalicelib.model import utcnow
+from chalicelib.notify.delivery import Deliverer, Senders
+from chalicelib.notify.feedback import FeedbackResult, apply_feedback, purge_unconfirmed, sync_opt_outs
+from chalicelib.notify.limits import TokenBucket
+from chalicelib.notify.model import Channel
+from chalicelib.notify.senders import EmailSender, NotificationQueue, SmsSender, WebhookSender
+from chalicelib.notify.signup import Subscriptions
+from chalicelib.settings import get_settings
+from chalicelib.store.subscribers import DeliveryStore, SubscriberStore
+from chalicelib.store.table import Table
+
+_buckets: dict[Channel, TokenBucket] = {}
+
+
+def table(clock: Callable[[], datetime] = utcnow) -> Table:
+    return Table(aws.get_table(), clock=clock)
+
+
+def send_buckets() -> dict[Channel, TokenBucket]:
+    """One bucket per channel per container: it outlives invocations, as the quota does."""
+    if not _buckets:
+        settings = get_settings()
+        share = settings.notify_consumers
+        _buckets[Channel.EMAIL] = TokenBucket(settings.email_send_rate / share)
+        _buckets[Channel.SMS] = TokenBucket(settings.sms_send_rate / share)
+        _buckets[Channel.WEBHOOK] = TokenBucket(50.0)
+    return _buckets
+
+
+def senders() -> Senders:
+    settings = get_settings()
+    webhooks = WebhookSender(allow_private=get_site().subscriptions.webhooks_allow_private_targets)
+    return Senders(email=EmailSender(aws.client("ses")), sms=SmsSender(aws.client("sns")), webhook=webhooks,
+                   queue=NotificationQueue(aws.client("sqs"), settings.notify_queue_url))
+
+
+def deliverer(clock: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+              with_senders: Senders | None = None) -> Deliverer:
+    settings = get_settings()
+    return Deliverer(table=table(clock), site=get_site(), senders=with_senders or senders(), api_url=settings.api_url,
+                     email_source=settings.email_sender, templates_dir=settings.templates_dir,
+                     buckets=send_buckets(), clock=clock, sleep=sleep)
+
+
+def subscriptions(clock: Callable[[], datetime] = utcnow) -> Subscriptions:
+    settings = get_settings()
+    return Subscriptions(store=SubscriberStore(table(clock)), site=get_site(), email=EmailSender(aws.client("ses")),
+                         sms=SmsSender(aws.client("sns")), api_url=settings.api_url,
+                         email_source=settings.email_sender, templates_dir=settings.templates_dir, clock=clock)
+
+
+def deliver_notifications(records: list[dict], remaining_ms: Callable[[], int]) -> dict:
+    """The queue handler's work: the ``ReportBatchItemFailures`` answer for one SQS batch."""
+    failures = deliverer().handle(records, remaining_ms)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
+
+
+def ses_feedback(message: str) -> FeedbackResult:
+    return apply_feedback(SubscriberStore(table()), message, utcnow())
+
+
+def subscriber_upkeep(now: datetime | None = None) -> dict[str, int]:
+    """Hourly: suppress numbers that replied STOP; erase sign-ups unconfirmed past their window."""
+    now = now or utcnow()
+    store = SubscriberStore(table())
+    policy = get_site().subscriptions
+    window = max(timedelta(days=policy.confirm_email_days), timedelta(hours=policy.confirm_sms_hours))
+    return {"suppressed": sync_opt_outs(store, SmsSender(aws.client("sns")).opted_out_numbers(), now),
+            "purged": purge_unconfirmed(store, now - window - timedelta(days=1))}
+
+
+def notification_stats(notification_id: str) -> dict[str, dict[str, int]]:
+    return DeliveryStore(table()).stats(notification_id)
+
+
+def reset() -> None:
+    """Forget this container's send buckets (tests change the rates)."""
+    _buckets.clear()

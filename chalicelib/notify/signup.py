@@ -1,0 +1,244 @@
+"""Sign-up with double opt-in, confirmation, unsubscribe and the manage page's changes.
+
+Every sign-up is answered the same way whatever the destination's state (new, pending,
+confirmed, unsubscribed, suppressed), so the form cannot be used to learn who subscribes.
+Limits are counted before anything is written or sent: per source address and per
+destination, across containers. The only message an unconfirmed destination ever gets is
+its confirmation: an email link (single use, 7 days) or an SMS code (5 tries) with a link.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from chalicelib.config import Site
+from chalicelib.model import new_id
+from chalicelib.notify import content
+from chalicelib.notify.destinations import InvalidDestination, mask, normalise_email, normalise_phone
+from chalicelib.notify.limits import TooMany
+from chalicelib.notify.model import Channel, Consent, OptIn, Subscriber, SubscriberStatus
+from chalicelib.notify.senders import EmailSender, SendError, SmsSender
+from chalicelib.store.subscribers import SubscriberStore
+from chalicelib.store.table import AlreadyExists, Conflict
+
+log = logging.getLogger("beacon.notify")
+
+
+class InvalidLink(Exception):
+    """A confirmation, unsubscribe or manage link that is unknown, used, expired or tampered with."""
+
+
+class WrongCode(Exception):
+    def __init__(self, attempts_left: int):
+        self.attempts_left = attempts_left
+        super().__init__(f"that code is not right; {attempts_left} tries left" if attempts_left
+                         else "too many wrong codes; subscribe again to get a new code")
+
+
+class ConfirmationNotSent(Exception):
+    """The provider refused the confirmation for a reason of its own (throttled, down): try again."""
+
+
+@dataclass(frozen=True)
+class SignupAnswer:
+    channel: Channel
+    masked: str
+    verify_id: str          # the code entry page's id (SMS); the same shape for email
+    expires_in_hours: int
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Subscriptions:
+    store: SubscriberStore
+    site: Site
+    email: EmailSender
+    sms: SmsSender
+    api_url: str
+    email_source: str
+    templates_dir: Path
+    clock: Callable[[], datetime]
+
+    @property
+    def policy(self):
+        return self.site.subscriptions
+
+    # -- sign-up ---------------------------------------------------------------------------
+    def subscribe(self, *, email: str | None, phone: str | None, components: list[str],
+                  source_ip: str) -> SignupAnswer:
+        email, phone = (email or "").strip(), (phone or "").strip()
+        if bool(email) == bool(phone):
+            raise InvalidDestination("email", "give an email address or a phone number (one of the two)")
+        components = self.check_components(components)
+        if email:
+            if not self.policy.email:
+                raise InvalidDestination("email", "this page does not offer email updates; subscribe by SMS")
+            channel, destination = Channel.EMAIL, normalise_email(email, check_domain=self.policy.check_email_domain)
+            per_ip = self.policy.limits.email_signups_per_ip
+        else:
+            if not self.policy.sms:
+                raise InvalidDestination("phone", "this page does not offer SMS updates; subscribe by email")
+            channel, destination = Channel.SMS, normalise_phone(phone, self.policy)
+            per_ip = self.policy.limits.sms_signups_per_ip
+        now = self.clock()
+        self._limit(f"ip:{source_ip}:{channel.value}", per_ip, now, f"{channel.value} sign-ups from your address")
+        self._limit(f"destination:{channel.value}:{destination}", self.policy.limits.confirmations_per_destination,
+                    now, "confirmation messages to this destination")
+        hours = self.policy.confirm_email_days * 24 if channel is Channel.EMAIL else self.policy.confirm_sms_hours
+        answer = SignupAnswer(channel, mask(channel.value, destination), new_id(now), hours)
+        subscriber = self._pending_subscriber(channel, destination, now)
+        if subscriber.status is SubscriberStatus.SUPPRESSED:
+            log.info("sign-up for suppressed subscriber %s: answered, nothing sent", subscriber.id)
+            return answer
+        token = secrets.token_urlsafe(12)
+        code = f"{secrets.randbelow(10 ** 6):06d}" if channel is Channel.SMS else None
+        optin = self.store.add_optin(OptIn(
+            id=answer.verify_id, subscriber_id=subscriber.id, channel=channel, destination=destination,
+            components=components, token_hash=token_hash(token),
+            code_hash=token_hash(f"{answer.verify_id}:{code}") if code else None,
+            created_at=now, expires_at=now + timedelta(hours=hours),
+        ))
+        self._send_confirmation(optin, token, code)
+        return answer
+
+    def check_components(self, components: list[str]) -> list[str]:
+        wanted = sorted({c.strip() for c in components if c and c.strip()})
+        unknown = [c for c in wanted if c not in self.site.component_ids]
+        if unknown:
+            raise InvalidDestination("components", f"no component {unknown[0]!r}; use ids such as "
+                                                   f"{', '.join(sorted(self.site.component_ids)[:4])}")
+        # Every component chosen is the same as none chosen: future components included.
+        return [] if set(wanted) == set(self.site.component_ids) else wanted
+
+    def _limit(self, key: str, limit, now: datetime, what: str) -> None:
+        counted, resets_in = self.store.count_in_window(key, now, limit.window_seconds)
+        if counted > limit.count:
+            raise TooMany(what, resets_in)
+
+    def _pending_subscriber(self, channel: Channel, destination: str, now: datetime) -> Subscriber:
+        existing = self.store.find(channel, destination)
+        if existing is not None:
+            return existing
+        subscriber = Subscriber(id=new_id(now), channel=channel, destination=destination, created_at=now,
+                                updated_at=now, manage_token=secrets.token_urlsafe(24))
+        try:
+            return self.store.create(subscriber)
+        except AlreadyExists:
+            found = self.store.find(channel, destination)   # a concurrent sign-up won the race
+            if found is None:
+                raise
+            return found
+
+    def _send_confirmation(self, optin: OptIn, token: str, code: str | None) -> None:
+        confirm_url = f"{self.api_url}/subscribers/confirm/{optin.id}?token={token}"
+        try:
+            if optin.channel is Channel.EMAIL:
+                names = [self.site.component(c).name for c in optin.components]
+                mail = content.confirmation_email(self.site, confirm_url, names, self.policy.confirm_email_days,
+                                                  self.templates_dir)
+                raw = content.raw_email(self.email_source, self.site.brand.name, optin.destination, mail, {})
+                self.email.send(self.email_source, optin.destination, raw)
+            else:
+                text = content.confirmation_sms(self.site, code or "", confirm_url, self.templates_dir)
+                self.sms.send(optin.destination, text)
+        except SendError as exc:
+            log.warning("confirmation for opt-in %s not sent: %s", optin.id, exc.reason)
+            raise ConfirmationNotSent(exc.reason) from exc
+
+    # -- confirmation ----------------------------------------------------------------------
+    def pending(self, optin_id: str) -> OptIn:
+        optin = self.store.get_optin(optin_id)
+        if optin is None or optin.expires_at <= self.clock():
+            raise InvalidLink("this confirmation has expired or was used already; subscribe again for a new one")
+        return optin
+
+    def confirm_link(self, optin_id: str, token: str) -> Subscriber:
+        optin = self.pending(optin_id)
+        if not hmac.compare_digest(optin.token_hash, token_hash(token or "")):
+            raise InvalidLink("this confirmation link is not valid; use the newest link we sent, or subscribe again")
+        return self._confirm(optin)
+
+    def confirm_code(self, optin_id: str, code: str) -> Subscriber:
+        optin = self.pending(optin_id)
+        allowed = self.policy.limits.code_attempts
+        if optin.code_hash is None:
+            raise InvalidLink("this sign-up is confirmed by the link in its email, not by a code")
+        if optin.attempts >= allowed:
+            raise WrongCode(0)
+        code = "".join(ch for ch in (code or "") if ch.isdigit())
+        if hmac.compare_digest(optin.code_hash, token_hash(f"{optin.id}:{code}")):
+            return self._confirm(optin)
+        try:
+            optin = self.store.save_optin(optin.model_copy(update={"attempts": optin.attempts + 1}))
+        except Conflict:
+            raise WrongCode(max(0, allowed - optin.attempts - 1)) from None
+        raise WrongCode(max(0, allowed - optin.attempts))
+
+    def _confirm(self, optin: OptIn) -> Subscriber:
+        try:
+            self.store.use_optin(optin)
+        except Conflict:
+            raise InvalidLink("this confirmation was used already") from None
+        now = self.clock()
+
+        def confirmed(subscriber: Subscriber) -> Subscriber:
+            if subscriber.status is SubscriberStatus.SUPPRESSED:
+                return subscriber
+            return subscriber.model_copy(update={
+                "status": SubscriberStatus.CONFIRMED, "components": optin.components,
+                "consent": Consent.DOUBLE_OPT_IN, "confirmed_at": now, "unsubscribed_at": None, "updated_at": now})
+
+        return self._change(optin.subscriber_id, confirmed)
+
+    # -- links in every message ------------------------------------------------------------
+    def by_token(self, subscriber_id: str, token: str) -> Subscriber:
+        subscriber = self.store.get(subscriber_id)
+        if subscriber is None or not hmac.compare_digest(subscriber.manage_token, token or ""):
+            raise InvalidLink("this link is not valid; use the link in the newest message we sent you")
+        return subscriber
+
+    def unsubscribe(self, subscriber_id: str, token: str) -> Subscriber | None:
+        """RFC 8058 one-click: idempotent, and an erased subscriber is simply gone (None)."""
+        if self.store.get(subscriber_id) is None:
+            return None
+        self.by_token(subscriber_id, token)
+        now = self.clock()
+
+        def unsubscribed(subscriber: Subscriber) -> Subscriber:
+            if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.SUPPRESSED):
+                return subscriber
+            return subscriber.model_copy(update={"status": SubscriberStatus.UNSUBSCRIBED, "unsubscribed_at": now,
+                                                 "updated_at": now})
+
+        return self._change(subscriber_id, unsubscribed)
+
+    def update_components(self, subscriber_id: str, token: str, components: list[str]) -> Subscriber:
+        self.by_token(subscriber_id, token)
+        chosen = self.check_components(components)
+        if not [c for c in components if c.strip()]:
+            raise InvalidDestination("components", "choose at least one component, or unsubscribe instead")
+        now = self.clock()
+        return self._change(subscriber_id, lambda s: s.model_copy(update={"components": chosen, "updated_at": now}))
+
+    def _change(self, subscriber_id: str, change: Callable[[Subscriber], Subscriber]) -> Subscriber:
+        for _ in range(5):
+            current = self.store.get(subscriber_id)
+            if current is None:
+                raise InvalidLink("this subscription no longer exists; subscribe again")
+            changed = change(current)
+            if changed == current:
+                return current
+            try:
+                return self.store.save(changed, previous=current.status)
+            except Conflict:
+                continue
+        raise Conflict(f"subscriber {subscriber_id} kept changing; try again")

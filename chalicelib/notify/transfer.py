@@ -1,0 +1,105 @@
+"""Subscribers in and out as CSV: export for the admin, import of lists consented elsewhere.
+
+Imported rows are stored as confirmed with consent ``imported``: the admin who imports
+asserts that these people agreed elsewhere, and no confirmation is sent to them. Each row
+is checked like a sign-up (email-validator, phonenumbers and the country allow-list); a
+refused row is reported with its CSV line number and the rest are imported.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.config import Site
+from chalicelib.model import new_id
+from chalicelib.notify.destinations import InvalidDestination, normalise_email, normalise_phone
+from chalicelib.notify.model import Channel, Consent, Subscriber, SubscriberStatus
+from chalicelib.store.subscribers import SubscriberStore
+from chalicelib.store.table import AlreadyExists
+
+COLUMNS = ["id", "channel", "destination", "status", "components", "consent", "created_at", "confirmed_at",
+           "unsubscribed_at", "suppressed_reason"]
+IMPORT_COLUMNS = ("email", "phone", "components")
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    existing: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def export_rows(store: SubscriberStore) -> Iterator[list[str]]:
+    yield COLUMNS
+    for page in store.pages():
+        for subscriber in page:
+            if subscriber.channel is Channel.WEBHOOK:
+                continue
+            data = subscriber.model_dump(mode="json")
+            data["components"] = " ".join(subscriber.components)
+            yield ["" if data.get(column) is None else str(data[column]) for column in COLUMNS]
+
+
+def export_csv(store: SubscriberStore) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(export_rows(store))
+    return out.getvalue()
+
+
+def read_import_csv(text: str) -> tuple[list[dict], list[tuple[int, str]]]:
+    """Rows of an import file (columns email, phone, components; components separated by spaces)."""
+    reader = csv.DictReader(io.StringIO(text))
+    columns = [c.strip().lower() for c in reader.fieldnames or []]
+    unknown = [c for c in columns if c not in IMPORT_COLUMNS]
+    if unknown or not ({"email", "phone"} & set(columns)):
+        raise ValueError(f"the CSV header must name the columns email and/or phone (and optionally components); "
+                         f"found {columns or 'no header'}")
+    rows, problems = [], []
+    for line, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if None in raw:
+            problems.append((line, "more values than columns; quote values that contain commas"))
+            continue
+        rows.append({"email": row.get("email") or None, "phone": row.get("phone") or None,
+                     "components": (row.get("components") or "").replace(",", " ").split(), "line": line})
+    return rows, problems
+
+
+def import_rows(store: SubscriberStore, site: Site, rows: Iterable[dict], *, first_line: int,
+                now: datetime) -> ImportResult:
+    result = ImportResult()
+    for offset, row in enumerate(rows):
+        line = row.get("line") or first_line + offset
+        try:
+            subscriber = _imported(site, row, now)
+        except InvalidDestination as exc:
+            result.problems.append((line, str(exc)))
+            continue
+        try:
+            store.create(subscriber)
+            result.imported += 1
+        except AlreadyExists:
+            result.existing += 1     # whoever is there already keeps their own choices
+    return result
+
+
+def _imported(site: Site, row: dict, now: datetime) -> Subscriber:
+    email, phone = (row.get("email") or "").strip(), (row.get("phone") or "").strip()
+    if bool(email) == bool(phone):
+        raise InvalidDestination("email", "each row needs an email or a phone number (one of the two)")
+    policy = site.subscriptions
+    if email:
+        channel, destination = Channel.EMAIL, normalise_email(email)
+    else:
+        channel, destination = Channel.SMS, normalise_phone(phone, policy)
+    components = sorted(set(row.get("components") or []))
+    unknown = [c for c in components if c not in site.component_ids]
+    if unknown:
+        raise InvalidDestination("components", f"no component {unknown[0]!r}; use ids from site.yml")
+    return Subscriber(id=new_id(now), channel=channel, destination=destination, components=components,
+                      status=SubscriberStatus.CONFIRMED, consent=Consent.IMPORTED, created_at=now, updated_at=now,
+                      confirmed_at=now, manage_token=secrets.token_urlsafe(24))

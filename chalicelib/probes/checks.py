@@ -1,0 +1,402 @@
+"""One check per probe kind: a probe in, a ``ProbeResult`` out, never an exception.
+
+A check says what its probe alone makes of the component (``status``; None when it could
+not tell, e.g. a platform's status API answered nonsense) and why (``error``). Thresholds
+and combining probes are the rules' business, not the checks'.
+"""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError,
+    SSLError,
+)
+
+from chalicelib.model import ComponentStatus
+from chalicelib.probes.guard import TargetGuard, TargetRefused, guarded_pool_manager
+from chalicelib.probes.spec import DnsProbe, HeartbeatProbe, HttpProbe, ProbeSettings, TcpProbe, TlsProbe, UpstreamProbe
+
+OK, DEGRADED = ComponentStatus.OPERATIONAL, ComponentStatus.DEGRADED_PERFORMANCE
+
+# Statuspage's page indicator and component statuses, in our words.
+_INDICATOR = {
+    "none": ComponentStatus.OPERATIONAL,
+    "minor": ComponentStatus.DEGRADED_PERFORMANCE,
+    "major": ComponentStatus.PARTIAL_OUTAGE,
+    "critical": ComponentStatus.MAJOR_OUTAGE,
+    "maintenance": ComponentStatus.UNDER_MAINTENANCE,
+}
+
+
+@dataclass(frozen=True)
+class PlannedProbe:
+    """A probe of the site, ready to run: where it belongs and the spec (targets already rewritten)."""
+
+    component_id: str
+    spec: Any
+
+    @property
+    def key(self) -> str:
+        return f"{self.component_id}/{self.spec.key_id}"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    key: str
+    component_id: str
+    kind: str
+    role: str
+    target: str
+    status: ComponentStatus | None
+    error: str | None = None
+    latency_ms: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is ComponentStatus.OPERATIONAL
+
+    def as_json(self) -> dict[str, Any]:
+        return {"probe": self.key, "component": self.component_id, "kind": self.kind, "role": self.role,
+                "target": self.target, "status": self.status.value if self.status else None, "ok": self.ok,
+                "error": self.error, "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+                **({"detail": self.detail} if self.detail else {})}
+
+
+class CheckFailed(Exception):
+    """The target answered wrongly or not at all: the probe's failure status applies."""
+
+
+class NoVerdict(Exception):
+    """The probe cannot tell (a platform's status API is broken): keep the last known status."""
+
+
+class ProbeContext:
+    """What every check of one cycle shares: the guard, connection pools, heartbeats, the clock."""
+
+    def __init__(self, settings: ProbeSettings, *, now: datetime,
+                 heartbeats: dict[str, tuple[datetime, bool]] | None = None,
+                 watch_since: dict[str, datetime] | None = None, monotonic: Callable[[], float] = time.monotonic):
+        self.settings = settings
+        self.guard = TargetGuard(settings.allow_private_targets, settings.allowed_private_networks)
+        self.now = now
+        self.heartbeats = heartbeats or {}
+        self.watch_since = watch_since or {}
+        self.monotonic = monotonic
+        self._managers: dict[str | None, urllib3.PoolManager] = {}
+
+    def pool(self, ca_file: str | None) -> urllib3.PoolManager:
+        manager = self._managers.get(ca_file)
+        if manager is None:
+            manager = self._managers.setdefault(ca_file, guarded_pool_manager(self.guard, ca_certs=ca_file, maxsize=4))
+        return manager
+
+    def close(self) -> None:
+        for manager in self._managers.values():
+            manager.clear()
+
+
+def check(planned: PlannedProbe, context: ProbeContext) -> ProbeResult:
+    spec = planned.spec
+    started = context.monotonic()
+    detail: dict[str, Any] = {}
+    error = None
+    try:
+        if isinstance(spec, HeartbeatProbe):
+            status, error, detail = check_heartbeat(spec, context.heartbeats.get(planned.key),
+                                                    context.watch_since.get(planned.key, context.now), context.now)
+        else:
+            status = _CHECKS[spec.kind](spec, context, detail)
+    except CheckFailed as exc:
+        status, error = spec.on_failure, str(exc)
+    except TargetRefused as exc:
+        # A platform's status API we may not reach says nothing about the platform itself.
+        status, error = (spec.on_error if isinstance(spec, UpstreamProbe) else spec.on_failure), str(exc)
+    except NoVerdict as exc:
+        status, error = getattr(spec, "on_error", None), str(exc)
+    latency = detail.pop("latency_ms", (context.monotonic() - started) * 1000)
+    return ProbeResult(planned.key, planned.component_id, spec.kind, spec.role, spec.target(), status, error,
+                       None if spec.kind == "heartbeat" else latency, detail)
+
+
+# -- http ------------------------------------------------------------------------------------------
+
+def _check_http(spec: HttpProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
+    response, body, elapsed_ms = _fetch(spec.url, context, timeout=spec.timeout_seconds, method=spec.method,
+                                        headers=spec.headers, body=spec.body, ca_file=spec.ca_file,
+                                        redirects=spec.max_redirects if spec.follow_redirects else 0,
+                                        follow=spec.follow_redirects)
+    detail["status_code"] = response.status
+    detail["latency_ms"] = elapsed_ms
+    expected = spec.expect_status or None
+    if (expected and response.status not in expected) or (not expected and not 200 <= response.status < 300):
+        wanted = ", ".join(map(str, expected)) if expected else "2xx"
+        raise CheckFailed(f"answered HTTP {response.status}, expected {wanted}")
+    text = body.decode(_charset(response), errors="replace")
+    if spec.body_contains is not None and spec.body_contains not in text:
+        raise CheckFailed(f"the answer does not contain {spec.body_contains!r}")
+    if spec.body_not_contains is not None and spec.body_not_contains in text:
+        raise CheckFailed(f"the answer contains {spec.body_not_contains!r}")
+    if spec.body_regex is not None and not re.search(spec.body_regex, text):
+        raise CheckFailed(f"the answer does not match /{spec.body_regex}/")
+    if spec.json_condition is not None:
+        condition = spec.json_condition
+        value = _json_path(_parse_json(body, spec.url, CheckFailed), condition.path, CheckFailed)
+        if condition.one_of is not None and value not in condition.one_of:
+            raise CheckFailed(f"{condition.path} is {value!r}, expected one of {list(condition.one_of)!r}")
+        if condition.equals is not None and value != condition.equals:
+            raise CheckFailed(f"{condition.path} is {value!r}, expected {condition.equals!r}")
+    if spec.degraded_above_ms is not None and elapsed_ms > spec.degraded_above_ms:
+        detail["slow"] = True
+        return DEGRADED
+    return OK
+
+
+def _fetch(url: str, context: ProbeContext, *, timeout: float, method: str = "GET",
+           headers: dict[str, str] | None = None, body: str | None = None, ca_file: str | None = None,
+           redirects: int = 5, follow: bool = True, failure: type[Exception] = CheckFailed):
+    """One request through the guard; the whole exchange, body included, inside ``timeout``."""
+    started = context.monotonic()
+    retries = urllib3.Retry(total=None, connect=0, read=0, other=0, status=0, redirect=redirects if follow else False,
+                            raise_on_redirect=True, raise_on_status=False)
+    try:
+        response = context.pool(ca_file).request(
+            method, url, body=body, headers={"User-Agent": context.settings.user_agent, **(headers or {})},
+            timeout=urllib3.Timeout(total=timeout), retries=retries, redirect=follow,
+            preload_content=False)
+    except TargetRefused:
+        raise
+    except MaxRetryError as exc:
+        if isinstance(exc.reason, TargetRefused):
+            raise exc.reason from None
+        raise failure(_describe_urllib3(exc.reason or exc, url, timeout)) from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise failure(_describe_urllib3(exc, url, timeout)) from None
+    chunks, size, complete = [], 0, False
+    limit = context.settings.max_body_bytes
+    try:
+        for chunk in response.stream(65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break  # enough to judge; the rest is not read
+            if context.monotonic() - started > timeout:
+                raise failure(f"no complete answer within {timeout:g} s")
+        else:
+            complete = True
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise failure(_describe_urllib3(exc, url, timeout)) from None
+    finally:
+        if complete:
+            response.release_conn()
+        else:
+            response.close()  # a half-read connection must not go back to the pool
+    return response, b"".join(chunks)[:limit], (context.monotonic() - started) * 1000
+
+
+def _describe_urllib3(exc: BaseException, url: str, timeout: float) -> str:
+    if isinstance(exc, TargetRefused):
+        return str(exc)
+    if isinstance(exc, NameResolutionError):  # a subclass of NewConnectionError
+        match = re.search(r"Failed to resolve '([^']+)'", str(exc))
+        return f"{match.group(1) if match else urllib3.util.parse_url(url).host} does not resolve"
+    if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError in urllib3
+        reason = str(exc).split(": ", 1)[-1]
+        return reason if reason.startswith("cannot connect") else f"cannot connect: {reason}"
+    if isinstance(exc, ConnectTimeoutError):
+        return f"no connection within {timeout:g} s"
+    if isinstance(exc, (ReadTimeoutError, socket.timeout, TimeoutError)):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, SSLError):
+        return f"TLS failed: {_ssl_reason(exc)}"
+    if isinstance(exc, ProtocolError):
+        return f"the connection broke: {exc.args[0] if exc.args else exc}"
+    if "too many redirects" in str(exc).lower() or isinstance(exc, urllib3.exceptions.MaxRetryError):
+        return "too many redirects"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _ssl_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for known in ("certificate has expired", "self-signed certificate", "unable to get local issuer certificate",
+                  "Hostname mismatch", "certificate is not yet valid"):
+        if known.lower() in text.lower():
+            return known.lower()
+    return text
+
+
+def _charset(response) -> str:
+    content_type = response.headers.get("Content-Type", "")
+    match = re.search(r"charset=([\w-]+)", content_type)
+    return match.group(1) if match else "utf-8"
+
+
+def _parse_json(body: bytes, url: str, failure: type[Exception]) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise failure(f"the answer of {url} is not JSON") from None
+
+
+def _json_path(document: Any, path: str, failure: type[Exception]) -> Any:
+    node = document
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise failure(f"the answer has no {path}")
+    return node
+
+
+# -- tcp, dns, tls ---------------------------------------------------------------------------------
+
+def _check_tcp(spec: TcpProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
+    started = context.monotonic()
+    try:
+        context.guard.connect(spec.host, spec.port, spec.timeout_seconds).close()
+    except TargetRefused:
+        raise
+    except socket.timeout:
+        raise CheckFailed(f"no connection to {spec.host}:{spec.port} within {spec.timeout_seconds:g} s") from None
+    except OSError as exc:
+        raise CheckFailed(f"cannot connect to {spec.host}:{spec.port}: {exc.strerror or exc}") from None
+    elapsed = detail["latency_ms"] = (context.monotonic() - started) * 1000
+    if spec.degraded_above_ms is not None and elapsed > spec.degraded_above_ms:
+        return DEGRADED
+    return OK
+
+
+def _check_dns(spec: DnsProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
+    import dns.exception
+    import dns.resolver
+
+    resolver = dns.resolver.Resolver(configure=not spec.nameservers)
+    if spec.nameservers:
+        for server in spec.nameservers:
+            context.guard.check(server, server)
+        resolver.nameservers = list(spec.nameservers)
+    resolver.port = spec.port
+    resolver.lifetime = spec.timeout_seconds
+    try:
+        answer = resolver.resolve(spec.name, spec.record_type, search=False)
+    except dns.resolver.NXDOMAIN:
+        raise CheckFailed(f"{spec.name} does not exist (NXDOMAIN)") from None
+    except dns.resolver.NoAnswer:
+        raise CheckFailed(f"{spec.name} has no {spec.record_type} record") from None
+    except dns.exception.Timeout:
+        raise CheckFailed(f"no DNS answer for {spec.name} within {spec.timeout_seconds:g} s") from None
+    except (dns.resolver.NoNameservers, dns.exception.DNSException) as exc:
+        raise CheckFailed(f"{spec.name} cannot be resolved: {exc}") from None
+    records = sorted(_record_text(spec.record_type, rdata) for rdata in answer)
+    detail["records"] = records
+    missing = [value for value in spec.expect if _normal(value) not in records]
+    if missing:
+        raise CheckFailed(f"{spec.name} {spec.record_type} is {', '.join(records)}; missing {', '.join(missing)}")
+    return OK
+
+
+def _record_text(record_type: str, rdata) -> str:
+    if record_type == "MX":
+        return _normal(rdata.exchange.to_text())
+    if record_type == "TXT":
+        return b"".join(rdata.strings).decode(errors="replace")
+    return _normal(rdata.to_text())
+
+
+def _normal(value: str) -> str:
+    return value.lower().rstrip(".")
+
+
+def _check_tls(spec: TlsProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
+    tls = ssl.create_default_context(cafile=spec.ca_file) if spec.ca_file else ssl.create_default_context()
+    name = spec.server_name or spec.host
+    started = context.monotonic()
+    try:
+        raw = context.guard.connect(spec.host, spec.port, spec.timeout_seconds)
+    except TargetRefused:
+        raise
+    except OSError as exc:
+        raise CheckFailed(f"cannot connect to {spec.host}:{spec.port}: {exc.strerror or exc}") from None
+    try:
+        with tls.wrap_socket(raw, server_hostname=name) as sock:
+            certificate = sock.getpeercert()
+    except ssl.SSLCertVerificationError as exc:
+        reason = exc.verify_message or str(exc)
+        raise CheckFailed(f"the certificate of {name} is not valid: {reason}") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise CheckFailed(f"TLS handshake with {name} failed: {exc}") from None
+    finally:
+        raw.close()
+    detail["latency_ms"] = (context.monotonic() - started) * 1000
+    expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(certificate["notAfter"]), timezone.utc)
+    days_left = (expires - context.now) / timedelta(days=1)
+    detail["expires_at"] = expires.isoformat()
+    detail["days_left"] = round(days_left, 1)
+    if days_left <= 0:
+        raise CheckFailed(f"the certificate of {name} expired on {expires:%Y-%m-%d}")
+    if days_left < spec.degraded_below_days:
+        return DEGRADED
+    return OK
+
+
+# -- upstream, heartbeat ---------------------------------------------------------------------------
+
+def _check_upstream(spec: UpstreamProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
+    response, body, elapsed_ms = _fetch(spec.url, context, timeout=spec.timeout_seconds, ca_file=spec.ca_file,
+                                        failure=NoVerdict)
+    detail["latency_ms"] = elapsed_ms
+    if response.status != 200:
+        raise NoVerdict(f"their status API answered HTTP {response.status}")
+    summary = _parse_json(body, spec.url, NoVerdict)
+    if spec.component is None:
+        indicator = _json_path(summary, "status.indicator", NoVerdict)
+        detail["indicator"] = indicator
+        detail["description"] = (summary.get("status") or {}).get("description")
+        if indicator not in _INDICATOR:
+            raise NoVerdict(f"their status indicator {indicator!r} is not one Statuspage uses")
+        return _INDICATOR[indicator]
+    components = summary.get("components") if isinstance(summary, dict) else None
+    if not isinstance(components, list):
+        raise NoVerdict("their summary lists no components")
+    wanted = spec.component.casefold()
+    for theirs in components:
+        if isinstance(theirs, dict) and wanted in (str(theirs.get("name", "")).casefold(), str(theirs.get("id", ""))):
+            detail["their_status"] = theirs.get("status")
+            try:
+                return ComponentStatus(theirs.get("status"))
+            except ValueError:
+                raise NoVerdict(f"their component {spec.component!r} has status {theirs.get('status')!r}") from None
+    raise NoVerdict(f"their summary has no component {spec.component!r}; check the name on their status page")
+
+
+def check_heartbeat(spec: HeartbeatProbe, last_call: tuple[datetime, bool] | None, watch_since: datetime,
+                    now: datetime) -> tuple[ComponentStatus, str | None, dict]:
+    last_seen, failed = last_call or (None, False)
+    detail = {"last_seen": last_seen.isoformat() if last_seen else None}
+    if failed:
+        return spec.on_failure, f"the job reported a failure at {last_seen:%Y-%m-%d %H:%M} UTC", detail
+    allowed = timedelta(seconds=spec.period_seconds + spec.grace_seconds)
+    late = now - (last_seen or watch_since) - allowed
+    if late <= timedelta(0):
+        return OK, None, detail
+    if last_seen is None:
+        return spec.on_failure, f"no heartbeat received since {watch_since:%Y-%m-%d %H:%M} UTC", detail
+    minutes = int((now - last_seen).total_seconds() // 60)
+    return spec.on_failure, f"no heartbeat for {minutes} min (expected every {spec.period_seconds} s)", detail
+
+
+_CHECKS: dict[str, Callable[[Any, ProbeContext, dict], ComponentStatus]] = {
+    "http": _check_http, "tcp": _check_tcp, "dns": _check_dns, "tls": _check_tls, "upstream": _check_upstream,
+}

@@ -1,0 +1,140 @@
+"""The target guard: probes reach public addresses only, checked at the address connected to.
+
+A probe resolves its target once, checks every address it got, and connects to that very
+address; the name stays the ``Host`` header and the TLS server name. So a DNS answer that
+changes between check and connect (rebinding) cannot slip a private address through,
+and every redirect hop opens a new connection that is checked again. Loopback, private
+(RFC 1918, fc00::/7, CGNAT), link-local (169.254.0.0/16, including the cloud metadata
+address 169.254.169.254, and fe80::/10), multicast, unspecified and reserved addresses are
+refused unless site.yml sets ``probe_settings.allow_private_targets: true``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+
+_HOW_TO_ALLOW = ("probes reach public addresses only, unless site.yml sets probe_settings.allow_private_targets: "
+                 "true (or lists the network under probe_settings.allowed_private_networks)")
+
+
+class TargetRefused(Exception):
+    """The target resolves to an address probes may not reach."""
+
+
+def refusal_reason(address: str) -> str | None:
+    """Why probes may not reach ``address`` (an IP literal), or None when it is a public address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_unspecified:
+        return "an unspecified address"
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        metadata = " (the cloud metadata service)" if str(ip) == "169.254.169.254" else ""
+        return f"a link-local address{metadata}"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_private or ip in _CGNAT:
+        return "a private address"
+    if not ip.is_global:
+        return "a reserved address"
+    return None
+
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+@dataclass(frozen=True)
+class TargetGuard:
+    allow_private: bool = False
+    # Private networks allowed one by one (an internal service), e.g. ("10.20.0.0/16",).
+    allowed_networks: tuple[str, ...] = ()
+
+    def check(self, host: str, address: str) -> None:
+        if self.allow_private:
+            return
+        reason = refusal_reason(address)
+        if reason and not self._allowed(address):
+            shown = f"{host} is" if host == address else f"{host} resolves to {address},"
+            raise TargetRefused(f"refused: {shown} {reason}; {_HOW_TO_ALLOW}")
+
+    def _allowed(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return any(ip in ipaddress.ip_network(network) for network in self.allowed_networks)
+
+    def resolve(self, host: str, port: int) -> list[tuple]:
+        """Every (family, type, proto, canonname, sockaddr) of ``host``, each address checked."""
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NameNotResolved(f"{host} does not resolve ({exc.strerror})") from None
+        for info in infos:
+            self.check(host, info[4][0])
+        return infos
+
+    def connect(self, host: str, port: int, timeout: float | None, socket_options=None) -> socket.socket:
+        """Resolve once, check, connect to the checked address itself."""
+        last_error: OSError | None = None
+        for family, kind, proto, _, sockaddr in self.resolve(host, port):
+            sock = socket.socket(family, kind, proto)
+            try:
+                for option in socket_options or ():
+                    sock.setsockopt(*option)
+                sock.settimeout(timeout)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+        raise last_error or OSError(f"{host} has no address")
+
+
+class NameNotResolved(OSError):
+    pass
+
+
+def _guarded_connection(base: type, guard: TargetGuard) -> type:
+    class GuardedConnection(base):
+        def _new_conn(self) -> socket.socket:
+            try:
+                return guard.connect(self._dns_host, self.port, self.timeout, self.socket_options)
+            except TargetRefused:
+                raise
+            except socket.timeout as exc:
+                from urllib3.exceptions import ConnectTimeoutError
+
+                raise ConnectTimeoutError(self, f"connecting to {self.host} timed out") from exc
+            except NameNotResolved as exc:
+                from urllib3.exceptions import NameResolutionError
+
+                raise NameResolutionError(self.host, self, socket.gaierror(str(exc))) from exc
+            except OSError as exc:
+                from urllib3.exceptions import NewConnectionError
+
+                raise NewConnectionError(self, f"cannot connect to {self.host}: {exc}") from exc
+
+    GuardedConnection.__name__ = f"Guarded{base.__name__}"
+    return GuardedConnection
+
+
+def guarded_pool_manager(guard: TargetGuard, *, maxsize: int = 1, ca_certs: str | None = None,
+                         num_pools: int = 1000) -> PoolManager:
+    """A urllib3 PoolManager whose every connection, redirect hops included, goes through ``guard``."""
+    http_conn = _guarded_connection(HTTPConnection, guard)
+    https_conn = _guarded_connection(HTTPSConnection, guard)
+
+    class GuardedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = http_conn
+
+    class GuardedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = https_conn
+
+    manager = PoolManager(num_pools=num_pools, maxsize=maxsize, ca_certs=ca_certs,
+                          cert_reqs="CERT_REQUIRED")
+    manager.pool_classes_by_scheme = {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
+    return manager

@@ -1,0 +1,91 @@
+"""The probe capability as the app calls it: run a cycle, receive a heartbeat.
+
+Builds the cycle from this container's site, table, settings and clock; the work is in
+``cycle``. The scheduled cycle asks for a publish through the publish queue (its role may
+not write the bucket); ``POST /probes/run`` publishes at once.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.config import Site, get_site
+from chalicelib.model import isoformat, utcnow
+from chalicelib.probes.cycle import CycleBusy, CycleReport, ProbeCycle
+from chalicelib.probes.overrides import load_overrides
+from chalicelib.probes.spec import HeartbeatProbe
+from chalicelib.settings import get_settings
+from chalicelib.store.probes import ProbeStore
+from chalicelib.store.table import Table
+
+log = logging.getLogger("beacon.probes")
+
+
+def run_probe_cycle(clock: Callable[[], datetime] = utcnow, deadline_seconds: float | None = None,
+                    publish: Callable[[], Any] | None = None) -> CycleReport:
+    """``publish`` defaults to publishing now; the scheduled cycle, which may not write the
+    bucket, asks for a publish through the queue instead."""
+    from chalicelib.incidents import IncidentService
+    from chalicelib.site.service import publish_site
+
+    site = get_site()
+    table = Table(aws.get_table(), clock)
+    cycle = ProbeCycle(site, table, clock, incidents=IncidentService(table, site, clock),
+                       publish=publish or publish_site,
+                       overrides=load_overrides(get_settings().probe_overrides), deadline_seconds=deadline_seconds)
+    return cycle.run()
+
+
+def _request_publish() -> bool:
+    from chalicelib.site.trigger import request_publish
+
+    request_publish("probe cycle")
+    return True
+
+
+def scheduled_probe_cycle(clock: Callable[[], datetime] = utcnow) -> dict[str, Any]:
+    """The schedule's cycle: a cycle still running (a manual run) is no error, this one just skips."""
+    try:
+        report = run_probe_cycle(clock, publish=_request_publish)
+    except CycleBusy as exc:
+        log.info("probe cycle skipped: %s", exc)
+        return {"skipped": str(exc), "changes": 0}
+    return {"cycle_id": report.cycle_id, "changes": len(report.changes), "duration_ms": round(report.duration_ms)}
+
+
+class UnknownHeartbeat(KeyError):
+    def __str__(self) -> str:
+        return "no heartbeat probe has this token; check the URL against site.yml"
+
+
+def heartbeat_probe(site: Site, token: str) -> tuple[str, HeartbeatProbe]:
+    found = None
+    for component in site.components:
+        for probe in component.probes:
+            # Compare every token in constant time, so the answer's timing says nothing about any of them.
+            if isinstance(probe, HeartbeatProbe) and hmac.compare_digest(probe.token.encode(), token.encode()):
+                found = (f"{component.id}/{probe.key_id}", probe)
+    if found is None:
+        raise UnknownHeartbeat(token)
+    return found
+
+
+def receive_heartbeat(token: str, *, failed: bool = False, clock: Callable[[], datetime] = utcnow) -> dict[str, Any]:
+    key, probe = heartbeat_probe(get_site(), token)
+    now = clock()
+    ProbeStore(Table(aws.get_table(), clock)).beat(key, now, failed=failed)
+    return {"probe": key, "received_at": isoformat(now), "failed": failed,
+            "next_expected_by": isoformat(now + timedelta(seconds=probe.period_seconds + probe.grace_seconds))}
+
+
+def latest_run(transitions: int = 20) -> dict[str, Any] | None:
+    """The last cycle's results, with the most recent component transitions (newest first)."""
+    store = ProbeStore(Table(aws.get_table()))
+    report = store.latest_run()
+    if report is None:
+        return None
+    return {**report, "recent_transitions": store.transitions(limit=transitions)}

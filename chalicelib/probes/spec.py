@@ -1,0 +1,234 @@
+"""What ``site.yml`` may declare about probes: the kinds, their checks, thresholds and settings.
+
+Each component lists its probes under ``probes``; ``kind`` picks the model. A probe's
+``role`` says whose health it watches: ``brand`` (the brand's own page, inbox or
+integration) or ``platform`` (the platform's own status, e.g. its Statuspage). The pair
+lets the cycle tell "Facebook reports a major outage of its own" from "Facebook is up,
+but our page cannot be reached". Pure data: no I/O.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chalicelib.model import ComponentStatus
+
+_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+_FAILING = (ComponentStatus.DEGRADED_PERFORMANCE, ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Probe(_Strict):
+    id: str | None = Field(default=None, pattern=_ID,
+                           description="Unique within the component; defaults to the kind")
+    label: str | None = Field(default=None, min_length=1, max_length=80,
+                              description="What the probe watches, in the page's words: 'our Facebook page'")
+    role: Literal["brand", "platform"] = "brand"
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    failure_threshold: int = Field(default=2, ge=1, le=20, description="Consecutive failures before it counts")
+    success_threshold: int = Field(default=2, ge=1, le=20, description="Consecutive successes before recovery")
+    on_failure: ComponentStatus = ComponentStatus.MAJOR_OUTAGE
+    paused: bool = Field(default=False, description="Keep the probe declared but do not run it")
+
+    @field_validator("on_failure")
+    @classmethod
+    def _failing_status(cls, value: ComponentStatus) -> ComponentStatus:
+        if value not in _FAILING:
+            raise ValueError(f"use one of {', '.join(s.value for s in _FAILING)}")
+        return value
+
+    @property
+    def key_id(self) -> str:
+        return self.id or self.kind  # type: ignore[attr-defined]
+
+    @property
+    def what(self) -> str:
+        return self.label or _DEFAULT_LABELS[self.kind]  # type: ignore[attr-defined]
+
+    def target(self) -> str:
+        raise NotImplementedError
+
+
+class JsonCondition(_Strict):
+    """A value in the JSON answer: ``path`` is dotted (``status.indicator``, ``items.0.state``)."""
+
+    path: str = Field(min_length=1, pattern=r"^[^.\s]+(\.[^.\s]+)*$")
+    equals: Any = None
+    one_of: tuple[Any, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> "JsonCondition":
+        if self.equals is not None and self.one_of is not None:
+            raise ValueError("give 'equals' or 'one_of', not both")
+        return self
+
+
+class HttpProbe(_Probe):
+    kind: Literal["http"]
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    expect_status: tuple[int, ...] = Field(default=(), description="Empty: any 2xx")
+    body_contains: str | None = None
+    body_not_contains: str | None = None
+    body_regex: str | None = None
+    json_condition: JsonCondition | None = Field(default=None, alias="json")
+    degraded_above_ms: int | None = Field(default=None, gt=0)
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    ca_file: str | None = Field(default=None, description="PEM bundle to trust instead of the system's")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("body_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression ({exc}); check the pattern or quote it")
+        return value
+
+    @field_validator("expect_status")
+    @classmethod
+    def _codes(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        for code in value:
+            if not 100 <= code <= 999:
+                raise ValueError(f"{code} is not an HTTP status code; use numbers such as 200 or 301")
+        return value
+
+    def target(self) -> str:
+        return self.url
+
+
+class TcpProbe(_Probe):
+    kind: Literal["tcp"]
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(ge=1, le=65535)
+    degraded_above_ms: int | None = Field(default=None, gt=0)
+
+    def target(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class DnsProbe(_Probe):
+    kind: Literal["dns"]
+    name: str = Field(min_length=1, max_length=253)
+    record_type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"] = "A"
+    expect: tuple[str, ...] = Field(default=(), description="Records that must be among the answers")
+    nameservers: tuple[str, ...] = Field(default=(), description="IP addresses; empty: the system resolver")
+    port: int = Field(default=53, ge=1, le=65535)
+
+    def target(self) -> str:
+        return f"{self.name} {self.record_type}"
+
+
+class TlsProbe(_Probe):
+    kind: Literal["tls"]
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=443, ge=1, le=65535)
+    server_name: str | None = None
+    degraded_below_days: int = Field(default=14, ge=0, le=365)
+    ca_file: str | None = None
+
+    def target(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class UpstreamProbe(_Probe):
+    """A third party's Statuspage v2 ``summary.json``: their indicator, or one of their components."""
+
+    kind: Literal["upstream"]
+    role: Literal["platform"] = "platform"
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    component: str | None = Field(default=None, description="Their component's name or id; empty: overall")
+    platform: str | None = Field(default=None, max_length=80, description="Their name in cause texts")
+    on_error: ComponentStatus | None = Field(
+        default=None, description="Status when their status API fails; empty: keep the last known one")
+    ca_file: str | None = None
+
+    def target(self) -> str:
+        return self.url
+
+
+class HeartbeatProbe(_Probe):
+    """An external job calls ``POST /heartbeat/<token>``; no call within the period means down."""
+
+    kind: Literal["heartbeat"]
+    token: str = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    period_seconds: int = Field(ge=30, le=7 * 86400)
+    grace_seconds: int = Field(default=60, ge=0, le=86400)
+    failure_threshold: int = Field(default=1, ge=1, le=20)
+    success_threshold: int = Field(default=1, ge=1, le=20)
+
+    def target(self) -> str:
+        return f"heartbeat every {self.period_seconds} s"
+
+
+_DEFAULT_LABELS = {
+    "http": "our page", "tcp": "our service", "dns": "our domain", "tls": "our certificate",
+    "upstream": "its status page", "heartbeat": "our scheduled job",
+}
+
+ProbeSpec = Annotated[
+    Union[HttpProbe, TcpProbe, DnsProbe, TlsProbe, UpstreamProbe, HeartbeatProbe], Field(discriminator="kind")
+]
+
+
+class ProbeSettings(_Strict):
+    """Site-wide probe settings, ``probe_settings`` in site.yml."""
+
+    allow_private_targets: bool = Field(
+        default=False, description="Let probes reach loopback/private/link-local addresses (local stack, tests)")
+    allowed_private_networks: tuple[str, ...] = Field(
+        default=(), description="Private networks probes may reach while others stay refused, e.g. 10.20.0.0/16")
+    cycle_deadline_seconds: float = Field(default=45.0, gt=0, le=840,
+                                          description="Keep below the function timeout (60 s)")
+    max_concurrency: int = Field(default=500, ge=1, le=1000)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=20_000_000)
+    user_agent: str = Field(default="Beacon-Probe/1.0 (status page monitor)", min_length=1)
+
+
+    @field_validator("allowed_private_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network; write it as an address with a prefix, "
+                                 f"e.g. '10.20.0.0/16'") from None
+        return value
+
+
+def probe_problems(components, settings: ProbeSettings) -> list[str]:
+    """Cross-checks pydantic cannot make per field: unique ids and tokens, timeouts inside the deadline."""
+    problems: list[str] = []
+    tokens: dict[str, str] = {}
+    for i, component in enumerate(components):
+        seen: set[str] = set()
+        for j, probe in enumerate(component.probes):
+            where = f"components[{i}] (id {component.id!r}).probes[{j}]"
+            if probe.key_id in seen:
+                problems.append(f"{where}.id: {probe.key_id!r} is used twice in this component; "
+                                f"give each {probe.kind} probe its own 'id'")
+            seen.add(probe.key_id)
+            if probe.timeout_seconds >= settings.cycle_deadline_seconds:
+                problems.append(f"{where}.timeout_seconds: {probe.timeout_seconds:g} s does not fit the cycle deadline "
+                                f"of {settings.cycle_deadline_seconds:g} s; lower it or raise "
+                                f"probe_settings.cycle_deadline_seconds")
+            if isinstance(probe, HeartbeatProbe):
+                other = tokens.get(probe.token)
+                if other:
+                    problems.append(f"{where}.token: already used by {other}; each heartbeat needs its own token")
+                tokens[probe.token] = f"{component.id}/{probe.key_id}"
+    return problems

@@ -1,0 +1,105 @@
+/* Beacon status page: enhancements only; the page is complete without this script. */
+(function () {
+  "use strict";
+  var asOf = document.getElementById("asof");
+  var stale = document.getElementById("stale");
+  if (asOf && stale) {
+    var generated = Date.parse(asOf.getAttribute("data-generated"));
+    var limit = Number(asOf.getAttribute("data-stale-after")) * 1000;
+    var age = function (ms) {
+      var minutes = Math.round(ms / 60000);
+      if (minutes < 120) return minutes + " minutes";
+      var hours = Math.round(minutes / 60);
+      return hours < 48 ? hours + " hours" : Math.round(hours / 24) + " days";
+    };
+    var check = function () {
+      var elapsed = Date.now() - generated;
+      if (elapsed > limit) {
+        stale.querySelector("span").textContent = age(elapsed);
+        stale.hidden = false;
+      }
+    };
+    check();
+    setInterval(check, 30000);
+  }
+
+  // While the tab is open, look for newer data once a minute and offer a reload (never
+  // reload by itself: a reader may be typing into the form).
+  var newer = document.getElementById("newer");
+  if (asOf && newer && window.fetch) {
+    var known = asOf.getAttribute("data-updated");
+    setInterval(function () {
+      if (document.hidden || !newer.hidden) return;
+      fetch("api/v2/status.json", { cache: "no-cache" }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (data) {
+        if (data && data.page && data.page.updated_at !== known) newer.hidden = false;
+      }).catch(function () {});
+    }, 60000);
+  }
+
+  var form = document.getElementById("subscribe");
+  var result = document.getElementById("sub-result");
+  var postJson = function (url, body) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        return { ok: response.ok, answer: answer };
+      });
+    });
+  };
+  // SMS sign-ups are confirmed with a 6-digit code: ask for it right here.
+  var askForCode = function (verifyUrl) {
+    if (!/^https?:\/\//.test(verifyUrl) || document.getElementById("sub-code")) return;
+    var box = document.createElement("form");
+    box.className = "sub";
+    box.innerHTML = '<label for="sub-code">6-digit code from the SMS</label>' +
+      '<input id="sub-code" name="code" inputmode="numeric" autocomplete="one-time-code" required>' +
+      '<button type="submit">Confirm</button>';
+    result.parentNode.insertBefore(box, result.nextSibling);
+    box.addEventListener("submit", function (event) {
+      event.preventDefault();
+      postJson(verifyUrl, { code: box.elements.code.value.trim() }).then(function (reply) {
+        result.textContent = reply.answer.message || (reply.ok ? "You are subscribed." : "That code did not work.");
+        if (reply.ok) box.parentNode.removeChild(box);
+      }).catch(function () {
+        result.textContent = "We could not reach the sign-up service. Try again in a minute.";
+      });
+    });
+  };
+  if (form && result && window.fetch && window.FormData) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var data = new FormData(form);
+      var body = { components: data.getAll("components") };
+      var email = String(data.get("email") || "").trim();
+      var phone = String(data.get("phone") || "").trim();
+      if (email) body.email = email;
+      if (phone) body.phone = phone;
+      if (!email && !phone) {
+        result.textContent = "Enter an email address or a mobile number.";
+        return;
+      }
+      var button = form.querySelector("button");
+      button.disabled = true;
+      result.textContent = "Sending…";
+      postJson(form.action, body).then(function (reply) {
+        button.disabled = false;
+        result.textContent = reply.answer.message || reply.answer.Message ||
+          (reply.ok ? "Almost done: follow the link we just sent to confirm." :
+                      "That did not work; check what you entered and try again.");
+        if (reply.ok) {
+          form.reset();
+          if (reply.answer.verify_url) askForCode(reply.answer.verify_url);
+        }
+      }).catch(function () {
+        // Network or cross-origin trouble: the plain form post still works.
+        button.disabled = false;
+        form.submit();
+      });
+    });
+  }
+})();

@@ -1,0 +1,118 @@
+"""Keys and scopes, validation errors and the audit log, through the real API."""
+import requests
+
+from tests.integration.api_server import api, api_server  # noqa: F401
+
+
+def test_a_missing_or_unknown_key_is_401_with_a_json_error(api):
+    missing = requests.get(api.url + "/incidents", timeout=5)
+    assert missing.status_code == 401
+    assert missing.json()["error"] == "unauthorized" and "Authorization: Bearer" in missing.json()["message"]
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong = api.get("/incidents", secret="bk_not-a-key")
+    assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["message"]
+
+
+def test_a_marketer_key_cannot_manage_keys(api):
+    response = api.send("POST", "/keys", {"name": "intruder", "scope": "admin"})
+    assert response.status_code == 403
+    assert response.json() == {"error": "forbidden",
+                               "message": "key 'ana-marketing' has scope 'marketer'; this needs an 'admin' key"}
+
+
+def test_an_admin_creates_a_key_that_is_shown_once_and_works_until_revoked(api, table):
+    # WHEN an admin creates a key
+    created = api.send("POST", "/keys", {"name": "zapier", "scope": "marketer"}, secret=api.admin_secret)
+    assert created.status_code == 201, created.text
+    secret = created.json()["secret"]
+    assert secret.startswith("bk_") and len(secret) >= 3 + 43  # 256 random bits
+    # THEN the table holds its hash only, and the listing never shows it again
+    raw = table._table.scan()["Items"]
+    assert not any(secret in str(item) for item in raw)
+    listed = api.get("/keys", secret=api.admin_secret).json()["data"]
+    assert "zapier" in [k["name"] for k in listed] and all("secret" not in k for k in listed)
+    assert api.get("/incidents", secret=secret).status_code == 200
+    # WHEN it is revoked, THEN it stops working at once
+    revoked = api.send("DELETE", f"/keys/{created.json()['id']}", secret=api.admin_secret)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert api.get("/incidents", secret=secret).status_code == 401
+
+
+def test_bad_bodies_name_each_field_and_why(api):
+    response = api.send("POST", "/incidents", {
+        "name": "", "body": "x", "impact": "apocalyptic", "components": {"facebook": "on_fire"}, "colour": "red"})
+    assert response.status_code == 422
+    problems = {f["field"]: f["problem"] for f in response.json()["fields"]}
+    assert set(problems) == {"name", "impact", "components.facebook", "colour"}
+    assert "at least 1 character" in problems["name"]
+    assert "'none', 'minor', 'major', 'critical' or 'maintenance'" in problems["impact"]
+    assert problems["colour"] == "unknown field; remove it or check its spelling"
+
+
+def test_timestamps_need_a_zone(api):
+    response = api.send("POST", "/notices", {"title": "Holiday hours", "starts_at": "2026-12-24T09:00:00"})
+    assert response.status_code == 422
+    assert response.json()["fields"] == [{"field": "starts_at", "problem": "give a time zone, e.g. 2026-05-01T12:00:00Z"}]
+
+
+def test_an_unknown_component_is_named(api):
+    response = api.send("POST", "/incidents", {"name": "n", "body": "b", "components": {"myspace": "major_outage"}})
+    assert response.status_code == 422 and "no component 'myspace'" in response.json()["message"]
+
+
+def test_a_body_over_the_limit_is_413_and_broken_json_400(api):
+    big = api.send("POST", "/incidents", data="{" + " " * 70_000 + "}",
+                   headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and big.json()["error"] == "payload_too_large"
+    broken = api.send("POST", "/incidents", data="{name:", headers={"Content-Type": "application/json"})
+    assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
+
+
+def test_every_write_is_in_the_audit_log_readable_by_admins(api):
+    incident = api.send("POST", "/incidents", {"name": "Instagram DMs delayed", "body": "b"}).json()
+    api.send("POST", f"/incidents/{incident['id']}/resolve", {})
+    api.send("POST", "/notices", {"title": "Holiday hours"})
+    assert api.get("/audit").status_code == 403
+    first = api.get("/audit", secret=api.admin_secret, params={"limit": 2}).json()
+    rest = api.get("/audit", secret=api.admin_secret, params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    entries = first["data"] + rest["data"]
+    assert sorted(e["action"] for e in entries) == ["incident.open", "incident.resolve", "notice.post"]
+    assert {e["actor"] for e in entries} == {"ana-marketing"}
+    opened = next(e for e in entries if e["action"] == "incident.open")
+    assert opened["target"] == f"incident/{incident['id']}" and "Instagram DMs delayed" in opened["summary"]
+    bad = api.get("/audit", secret=api.admin_secret, params={"cursor": "eyJwayI6IktFWSIsInNrIjoieCJ9"})
+    assert bad.status_code == 422 and "cursor" in bad.json()["message"]
+
+
+def test_the_last_admin_key_cannot_be_revoked(api):
+    keys = api.get("/keys", secret=api.admin_secret).json()["data"]
+    admin = next(k for k in keys if k["name"] == "ops-admin")
+    response = api.send("DELETE", f"/keys/{admin['id']}", secret=api.admin_secret)
+    assert response.status_code == 422 and "last admin key" in response.json()["message"]
+
+
+def test_browser_integrations_may_send_if_match_and_read_the_etag(api):
+    preflight = requests.options(api.url + "/incidents", timeout=5, headers={
+        "Origin": "https://dashboard.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,if-match,content-type"})
+    assert preflight.status_code == 200
+    assert "If-Match" in preflight.headers["Access-Control-Allow-Headers"]
+    answer = api.get("/incidents", headers={"Origin": "https://dashboard.example"})
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in answer.headers["Access-Control-Expose-Headers"]
+
+
+def test_the_local_stack_seeds_its_admin_key_from_the_environment(api_server, aws, monkeypatch):
+    from chalicelib.local.startup import STEPS, seed_admin_key
+
+    # GIVEN the local stack's start-up steps and BEACON_ADMIN_KEY
+    assert seed_admin_key in STEPS
+    monkeypatch.setenv("BEACON_ADMIN_KEY", "local-admin-key-for-this-test")
+    # WHEN the step runs (twice, as a restart would)
+    seed_admin_key(None)
+    seed_admin_key(None)
+    # THEN that key is an admin key, once
+    keys = requests.get(api_server + "/keys", timeout=5,
+                        headers={"Authorization": "Bearer local-admin-key-for-this-test"})
+    assert keys.status_code == 200
+    assert [(k["name"], k["scope"]) for k in keys.json()["data"]] == [("local-admin", "admin")]

@@ -1,0 +1,75 @@
+"""The loop `make run` shows, end to end: a demo outage → detected → page and incident → resolved.
+
+The whole local stack runs on free ports; the demo upstream's outage switch is the only
+thing the test touches besides the API and the page, as a person trying it would.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import requests
+
+from chalicelib.local.stack import DEFAULT_ADMIN_KEY, LocalStack, Ports
+
+
+@pytest.fixture(scope="module")
+def stack_with_demo(moto_endpoint):
+    # The emulator's state is shared by every emulator in this process: start, and leave, from a clean one.
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    saved = dict(os.environ)
+    os.environ["DEMO_PORT"] = "0"
+    os.environ.pop("PROBE_OVERRIDES", None)
+    stack = LocalStack(Ports(aws=0, api=0, page=0)).start()
+    yield stack
+    stack.stop()
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    os.environ.clear()
+    os.environ.update(saved)
+    from tests.conftest import _forget_caches
+
+    _forget_caches()
+
+
+def run_cycle(stack) -> dict:
+    """POST /probes/run, as a marketer would; the scheduler may hold the cycle for a moment."""
+    for _ in range(50):
+        answer = requests.post(f"http://127.0.0.1:{stack.ports.api}/probes/run",
+                               headers={"Authorization": f"Bearer {os.environ.get('BEACON_ADMIN_KEY', DEFAULT_ADMIN_KEY)}"},
+                               timeout=30)
+        if answer.status_code != 409:
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+        time.sleep(0.2)
+    raise AssertionError("the probe cycle stayed busy")
+
+
+def page_json(stack, path: str) -> dict:
+    return requests.get(f"http://127.0.0.1:{stack.ports.page}/{path}", timeout=5).json()
+
+
+def test_a_facebook_outage_reaches_the_page_with_its_cause_and_ends_resolved(stack_with_demo):
+    stack = stack_with_demo
+    demo = f"http://127.0.0.1:{stack.demo.server_address[1]}/_demo/outage/facebook"
+    first = run_cycle(stack)
+    assert first["summary"]["down"] == 0, first["results"]
+    # GIVEN Facebook goes down at the demo upstream
+    requests.post(demo, timeout=5).raise_for_status()
+    # WHEN two probe cycles see it
+    run_cycle(stack)
+    report = run_cycle(stack)
+    # THEN the page shows Facebook down, and the open incident says it is Facebook's own outage
+    assert report["components"]["facebook"]["cause"] == "Facebook reports a major outage of its own"
+    facebook = next(c for c in page_json(stack, "api/v2/summary.json")["components"] if c["id"] == "facebook")
+    assert facebook["status"] == "major_outage"
+    [incident] = page_json(stack, "api/v2/incidents/unresolved.json")["incidents"]
+    assert any(u["body"] == "Facebook reports a major outage of its own." for u in incident["incident_updates"])
+    # WHEN the outage ends and two cycles see Facebook back
+    requests.delete(demo, timeout=5).raise_for_status()
+    run_cycle(stack)
+    run_cycle(stack)
+    # THEN the incident is resolved and Facebook is operational again
+    assert page_json(stack, "api/v2/incidents/unresolved.json")["incidents"] == []
+    facebook = next(c for c in page_json(stack, "api/v2/summary.json")["components"] if c["id"] == "facebook")
+    assert facebook["status"] == "operational"

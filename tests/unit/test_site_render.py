@@ -1,0 +1,275 @@
+"""The page as a pure function: records in, files out; what customers read, and what never gets through."""
+import gzip
+import json
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+
+from chalicelib.model import ComponentState, ComponentStatus
+from chalicelib.site.render import SiteObject, render_site, text_colour_on
+from chalicelib.site.snapshot import build_snapshot
+from chalicelib.site.text import markdown_html
+from chalicelib.site.validate import SiteInvalid, check_site
+from tests.conftest import ROOT
+from tests.site_scenarios import HOSTILE_BODY, HOSTILE_TITLE, facebook_outage, history, incident, past_incidents
+
+TEMPLATES = ROOT / "templates"
+INDEX_BUDGET_GZIPPED = 15 * 1024
+
+
+def rendered(snapshot) -> dict[str, SiteObject]:
+    return {o.key: o for o in render_site(snapshot, TEMPLATES)}
+
+
+def text_of(objects, key) -> str:
+    return objects[key].body.decode("utf-8")
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the page's visible text."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def find(self, tag, **attrs):
+        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+
+@pytest.fixture
+def site_with_facebook_down(example_site, noon):
+    states, incidents, notices = facebook_outage(example_site, noon, playbook_id="facebook-outage")
+    days, latency = history(example_site, noon)
+    return build_snapshot(example_site, states, incidents + past_incidents(120, noon, ["website", "x"]), notices,
+                          noon, days=days, latency=latency, api_url="https://api.beacon.test",
+                          probe_interval_seconds=60)
+
+
+@pytest.fixture
+def quiet_site(example_site, noon):
+    return build_snapshot(example_site, {}, [], [], noon, api_url="https://api.beacon.test")
+
+
+def test_quiet_page_says_all_systems_operational_and_lists_every_visible_component(quiet_site):
+    page = text_of(rendered(quiet_site), "index.html")
+    assert "All Systems Operational" in page
+    for name in ("Online shop", "Help centre", "Facebook", "Instagram", "WhatsApp", "HubSpot", "Hootsuite"):
+        assert f"<strong>{name}</strong>" in page
+    # LinkedIn is declared only_show_if_degraded
+    assert "<strong>LinkedIn</strong>" not in page
+
+
+def test_outage_page_shows_status_words_icons_incidents_maintenance_and_notices(site_with_facebook_down):
+    page = text_of(rendered(site_with_facebook_down), "index.html")
+    assert '<p class="banner b-critical" id="overall" role="status">' in page and "Major System Outage" in page
+    # never colour alone: each status has a word and an icon
+    assert re.search(r'<span class="st s-m"><svg class="i s-m" aria-hidden="true"><use href="#i-m"/></svg> Major Outage',
+                     page)
+    assert "Degraded Performance" in page and "Under Maintenance" in page
+    assert "Facebook Messenger is down" in page and "<strong>Facebook</strong> page" in page
+    assert page.index("Identified") < page.index("Investigating"), "timeline newest first"
+    assert "HubSpot inbox migration" in page  # in progress
+    assert "Shop software upgrade" in page  # upcoming
+    assert "Holiday opening hours" in page and "<em>9:00–15:00</em>" in page
+
+
+def test_each_day_bar_has_a_label_with_date_uptime_and_incidents(site_with_facebook_down, noon):
+    page = Elements(text_of(rendered(site_with_facebook_down), "index.html"))
+    bars = page.find("ol", **{"class": "bars"})
+    assert len(bars) == 9 and bars[0]["aria-label"].startswith("Online shop: uptime by day")
+    labels = [t for t in page.text if re.match(r"\d{1,2} \w{3} 2026: ", t)]
+    assert len(labels) == 9 * 90
+    two_days_ago = f"{(noon - timedelta(days=2)).day} {(noon - timedelta(days=2)):%b %Y}: "
+    slow_checkout = [t for t in labels if t.startswith(two_days_ago) and "Checkout was slow" in t]
+    assert slow_checkout and "% uptime" in slow_checkout[0]
+
+
+def test_probed_components_get_a_response_time_sparkline(site_with_facebook_down, quiet_site):
+    page = Elements(text_of(rendered(site_with_facebook_down), "index.html"))
+    sparks = page.find("svg", **{"class": "spark"})
+    assert len(sparks) == 9 and sparks[0]["role"] == "img"
+    assert sparks[0]["aria-label"].startswith("Response time, last 24 hours: median")
+    assert not Elements(text_of(rendered(quiet_site), "index.html")).find("svg", **{"class": "spark"})
+
+
+def test_contacts_that_still_work_come_first_and_the_playbook_choice_leads(site_with_facebook_down, quiet_site):
+    # GIVEN Facebook is down and the open incident came from the facebook-outage playbook (contacts_first: email, sms, phone)
+    labels = [c.contact.id for c in site_with_facebook_down.contacts]
+    # THEN the playbook's choice comes first, Messenger (needs Facebook) last
+    assert labels[:3] == ["email", "sms", "phone"] and labels[-1] == "messenger"
+    page = text_of(rendered(site_with_facebook_down), "index.html")
+    assert "Affected: Facebook" in page and "Recommended now" in page
+    # AND during an outage the block comes before the components
+    assert page.index("How to reach us") < page.index('id="comp-h"')
+    # WHEN all is well the order is the one of site.yml, after the components
+    assert [c.contact.id for c in quiet_site.contacts] == ["help-centre", "email", "sms", "phone", "whatsapp",
+                                                           "messenger"]
+    quiet = text_of(rendered(quiet_site), "index.html")
+    assert quiet.index("How to reach us") > quiet.index('id="comp-h"')
+
+
+def test_a_contact_whose_component_is_down_goes_last_even_if_a_playbook_names_it(example_site, noon):
+    states = {"support-inbox": ComponentState(component_id="support-inbox", probe_status=ComponentStatus.MAJOR_OUTAGE,
+                                              updated_at=noon)}
+    _, incidents, _ = facebook_outage(example_site, noon, playbook_id="facebook-outage")
+    snapshot = build_snapshot(example_site, states, incidents[:1], [], noon)
+    order = [c.contact.id for c in snapshot.contacts]
+    assert order[0] == "phone" and set(order[-3:]) == {"email", "sms", "messenger"}
+
+
+def test_subscribe_form_posts_to_the_api_with_email_or_phone_and_optional_components(quiet_site):
+    page = Elements(text_of(rendered(quiet_site), "index.html"))
+    (form,) = page.find("form")
+    assert form["action"] == "https://api.beacon.test/subscribers" and form["method"] == "post"
+    assert page.find("input", name="email", type="email") and page.find("input", name="phone", type="tel")
+    assert len(page.find("input", name="components", type="checkbox")) == 10
+
+
+def test_the_data_timestamp_is_shown_in_utc_and_the_brand_zone_with_the_staleness_threshold(quiet_site):
+    page = text_of(rendered(quiet_site), "index.html")
+    assert 'data-generated="2026-05-01T12:00:00.000Z" data-stale-after="180"' in page
+    assert "1 May 2026, 12:00 UTC" in page and "14:00 CEST" in page
+    assert '<p class="warn" id="stale" role="alert" hidden>' in page
+
+
+def test_findable_title_description_open_graph_canonical_sitemap_robots_and_faq(quiet_site):
+    objects = rendered(quiet_site)
+    page = Elements(text_of(objects, "index.html"))
+    assert "<title>Lumen Coffee Roasters Status</title>" in text_of(objects, "index.html")
+    assert page.find("meta", name="description")[0]["content"].startswith("Live status of Lumen")
+    assert page.find("meta", property="og:title") and page.find("meta", property="og:url")
+    assert page.find("link", rel="canonical")[0]["href"] == "https://status.lumencoffee.com/"
+    assert page.find("html")[0]["lang"] == "en"
+    assert page.find("main") and page.find("header") and page.find("footer") and page.find("nav")
+    assert "Where do I get support while Facebook or Instagram is down?" in page.text
+    assert "<loc>https://status.lumencoffee.com/</loc>" in text_of(objects, "sitemap.xml")
+    assert "Sitemap: https://status.lumencoffee.com/sitemap.xml" in text_of(objects, "robots.txt")
+
+
+def test_history_is_paged_by_month_and_every_incident_has_its_page(site_with_facebook_down):
+    objects = rendered(site_with_facebook_down)
+    pages = sorted(k for k in objects if k.startswith("history") and k.endswith(".html"))
+    assert pages == ["history-2.html", "history-3.html", "history.html"]  # 121 closed, 50 a page
+    first = text_of(objects, "history.html")
+    assert "April 2026" in first and 'href="history-2.html" rel="next"' in first and "Page 1 of 3" in first
+    assert all(f"incidents/{i.id}.html" in objects for i in site_with_facebook_down.incidents)
+    maintenance = text_of(objects, "incidents/01maintnow000001.html")
+    assert "HubSpot inbox migration" in maintenance and "Affected components" in maintenance
+    assert "Under Maintenance" in maintenance and 'href="../index.html"' in maintenance
+
+
+def test_hostile_titles_and_bodies_come_out_as_inert_text(example_site, noon):
+    # GIVEN an incident and a notice whose title and body try to run script
+    states, incidents, notices = facebook_outage(example_site, noon, title=HOSTILE_TITLE, body=HOSTILE_BODY)
+    notices = [notices[0].model_copy(update={"title": HOSTILE_TITLE, "body": HOSTILE_BODY})]
+    objects = rendered(build_snapshot(example_site, states, incidents, notices, noon, api_url="https://a.test"))
+    for key in ("index.html", "incidents/01facebook000001.html", "history.html"):
+        page = Elements(text_of(objects, key))
+        # THEN no script but the page's own, no event handler, no javascript: link
+        assert all(a.get("src", "").startswith(("assets/", "../assets/")) or a.get("type") == "application/ld+json"
+                   for a in page.find("script")), key
+        assert not [a for _, attrs in page.tags for a in attrs if a.startswith("on")], key
+        assert not [a for _, a in page.tags if "javascript:" in (a.get("href") or "")], key
+        assert not page.find("img"), key
+    index = text_of(objects, "index.html")
+    # AND the text itself is shown, escaped, and the safe link survives
+    assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;" in index
+    assert '<a href="https://help.example.com" rel="noopener noreferrer nofollow">help</a>' in index
+
+
+def test_faq_is_also_published_as_structured_data_that_cannot_break_out_of_its_block(example_site, noon):
+    from chalicelib.config import FaqEntry
+
+    site = example_site.model_copy(update={"faq": (
+        FaqEntry(question="Where is support? </script><script>alert(1)</script>", answer="Email **us**."),)})
+    page = text_of(rendered(build_snapshot(site, {}, [], [], noon)), "index.html")
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', page).group(1)
+    document = json.loads(block)
+    assert document["@type"] == "FAQPage"
+    assert document["mainEntity"][0]["name"] == "Where is support? </script><script>alert(1)</script>"
+    assert document["mainEntity"][0]["acceptedAnswer"]["text"] == "Email us."
+    assert "<" not in block
+
+
+def test_markdown_subset_keeps_emphasis_links_lists_and_drops_the_rest():
+    html = markdown_html("**bold** *em* [ok](https://a.example) [mail](mailto:a@b.example) [rel](/x) "
+                         "[bad](javascript:alert(1)) [tel](tel:123)\n\n- one\n- two\n\n# heading\n\n![img](https://i.example/x.png)")
+    assert "<strong>bold</strong>" in html and "<em>em</em>" in html and "<li>one</li>" in html
+    assert 'href="https://a.example"' in html and 'href="mailto:a@b.example"' in html
+    assert "javascript:" not in html.replace("[bad](javascript:alert(1))", "")
+    assert 'href="/x"' not in html and 'href="tel:' not in html
+    assert "<h1>" not in html and "<img" not in html
+
+
+def test_index_of_the_example_site_stays_within_15_kb_gzipped(site_with_facebook_down, quiet_site):
+    # Size is what a phone on a bad connection waits for; measured in bytes, not time.
+    for snapshot in (quiet_site, site_with_facebook_down):
+        body = rendered(snapshot)["index.html"].body
+        assert len(gzip.compress(body, 9)) <= INDEX_BUDGET_GZIPPED
+
+
+def test_badges_name_the_status_in_words(site_with_facebook_down):
+    objects = rendered(site_with_facebook_down)
+    assert 'aria-label="status: Major System Outage"' in text_of(objects, "badge.svg")
+    assert 'aria-label="Facebook: Major Outage"' in text_of(objects, "badges/facebook.svg")
+    assert objects["badge.svg"].content_type == "image/svg+xml"
+
+
+def test_only_the_hashed_script_is_cached_long(quiet_site):
+    objects = render_site(quiet_site, TEMPLATES)
+    long = [o.key for o in objects if "immutable" in o.cache_control]
+    assert len(long) == 1 and re.fullmatch(r"assets/beacon\.[0-9a-f]{12}\.js", long[0])
+    assert all("max-age=30" in o.cache_control and "stale-if-error" in o.cache_control
+               for o in objects if o.key not in long)
+
+
+def test_a_render_with_a_broken_link_is_refused_before_upload():
+    objects = [SiteObject("index.html", b'<a href="incidents/missing.html">x</a>', "text/html"),
+               SiteObject("api/v2/status.json", b"{not json", "application/json")]
+    with pytest.raises(SiteInvalid) as refused:
+        check_site(objects)
+    assert "incidents/missing.html" in str(refused.value) and "api/v2/status.json" in str(refused.value)
+
+
+def test_button_text_stays_readable_on_any_accent_colour():
+    assert text_colour_on("#8a4b1f") == "#fff" and text_colour_on("#ffdd00") == "#000"
+
+
+def test_staleness_threshold_is_three_probe_intervals_but_covers_the_scheduled_republish():
+    from chalicelib.site.snapshot import stale_after
+
+    assert stale_after(60) == 180
+    assert stale_after(60, publish_interval_seconds=300) == 360  # a quiet page is republished every 5 minutes
+    assert stale_after(300, publish_interval_seconds=300) == 900
+
+
+def test_an_incident_naming_a_component_removed_from_site_yml_still_renders(example_site, noon):
+    # GIVEN an incident about a component that site.yml no longer declares
+    orphan = incident("01orphan00000001", "Old pager outage", noon - timedelta(hours=1),
+                      components={"pager": ComponentStatus.MAJOR_OUTAGE, "x": ComponentStatus.PARTIAL_OUTAGE})
+    objects = rendered(build_snapshot(example_site, {}, [orphan], [], noon))
+    # THEN its page names the old id, and the JSON lists only components that exist
+    assert "pager" in text_of(objects, "incidents/01orphan00000001.html")
+    summary = json.loads(objects["api/v2/summary.json"].body)
+    assert [c["id"] for c in summary["incidents"][0]["components"]] == ["x"]
+
+
+def test_a_day_with_an_incident_is_coloured_by_it_even_without_probe_data(example_site, noon):
+    _, incidents, _ = facebook_outage(example_site, noon)
+    snapshot = build_snapshot(example_site, {}, incidents, [], noon)
+    today = snapshot.view("facebook").days[-1]
+    assert today.status is ComponentStatus.MAJOR_OUTAGE and today.incidents == ("Facebook Messenger is down",)
+    assert snapshot.view("hubspot").days[-1].status is ComponentStatus.UNDER_MAINTENANCE
+    assert snapshot.view("facebook").days[-2].status is None  # no data, no incident: grey
+    page = text_of(rendered(snapshot), "index.html")
+    assert "1 May 2026: no data; Facebook Messenger is down" in page
