@@ -69,3 +69,79 @@ def test_a_page_renders_from_the_unpacked_zip_alone(packaged, tmp_path):
     # THEN the page is there, from the zip's own templates and dependencies
     assert done.returncode == 0, done.stderr
     assert "Lumen Coffee Roasters" in done.stdout and "All Systems Operational" in done.stdout
+
+
+# What each function may do, and nothing more: a function that gains a permission fails here.
+TABLE_RW = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+LOGS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+SEND = {"ses:SendRawEmail", "sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"}
+ALLOWED = {
+    "APIHandler": LOGS | TABLE_RW | {"dynamodb:BatchWriteItem", "s3:PutObject", "sqs:SendMessage"} | SEND,
+    "PublishSite": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject"},
+    "PublishRequested": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject"} | CONSUME,
+    "ProbeCycle": LOGS | TABLE_RW | {"sqs:SendMessage"},
+    "AdvanceMaintenance": LOGS | TABLE_RW | {"sqs:SendMessage"},
+    "DeliverNotifications": LOGS | TABLE_RW | CONSUME | {"sqs:SendMessage"} | SEND,
+    "SesFeedback": LOGS | TABLE_RW,
+    "SubscriberUpkeep": LOGS | TABLE_RW | {"sns:ListPhoneNumbersOptedOut"},
+}
+
+
+def function_permissions(template) -> dict[str, set[str]]:
+    granted = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        role = template["Resources"][resource["Properties"]["Role"]["Fn::GetAtt"][0]]
+        actions = set()
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                assert statement["Effect"] == "Allow"
+                listed = statement["Action"]
+                actions |= {listed} if isinstance(listed, str) else set(listed)
+        assert not role["Properties"].get("ManagedPolicyArns"), f"{name} has managed policies"
+        granted[name] = actions
+    return granted
+
+
+def test_each_function_has_exactly_its_own_permissions(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    assert function_permissions(template) == ALLOWED
+
+
+def test_only_the_publishers_and_the_api_may_write_the_bucket(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    writers = {name for name, actions in function_permissions(template).items() if "s3:PutObject" in actions}
+    senders = {name for name, actions in function_permissions(template).items() if "ses:SendRawEmail" in actions}
+    assert writers == {"APIHandler", "PublishSite", "PublishRequested"}
+    assert senders == {"APIHandler", "DeliverNotifications"}
+    # The probe cycle writes state and asks for a publish; it can neither send nor publish.
+    assert not {"s3:PutObject", "ses:SendRawEmail", "sns:Publish"} & ALLOWED["ProbeCycle"]
+
+
+def test_queue_visibility_covers_six_consumer_timeouts(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    resources = template["Resources"]
+    for function, queue in (("DeliverNotifications", "NotificationQueue"), ("PublishRequested", "PublishQueue")):
+        timeout = resources[function]["Properties"]["Timeout"]
+        assert resources[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout, queue
+
+
+def test_both_stages_load_with_settings_for_every_function(example_site):
+    from chalice.cli.factory import CLIFactory
+
+    import app
+
+    functions = {"api_handler", *(source.name for source in app.app.event_sources)}
+    for stage in ("dev", "prod"):
+        config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][stage]
+        assert set(config["lambda_functions"]) == functions, stage
+        loaded = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=stage)
+        for name in functions:
+            policy = ROOT / ".chalice" / config["lambda_functions"][name]["iam_policy_file"]
+            assert policy.exists(), policy
+        # API Gateway gives up after 29 s; the probe cycle must end before Lambda stops it.
+        assert loaded.scope(stage, "api_handler").lambda_timeout <= 29
+        deadline = example_site.probe_settings.cycle_deadline_seconds
+        assert loaded.scope(stage, "probe_cycle").lambda_timeout >= deadline + 10
