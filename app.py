@@ -8,7 +8,7 @@ from chalicelib.notify import service as notify
 from chalicelib.config import get_site
 from chalicelib.observability import count, operation
 from chalicelib.probes.routes import probes_api
-from chalicelib.probes.service import scheduled_probe_cycle
+from chalicelib.probes.service import run_probe_shard, scheduled_probe_cycle
 from chalicelib.settings import get_settings
 from chalicelib.site.service import publish_site
 
@@ -45,6 +45,14 @@ def probe_cycle(event):
         summary = scheduled_probe_cycle()
         count("ProbeChanges", summary["changes"])
     return summary
+
+
+@app.on_sqs_message(queue="probe-shards", batch_size=1, name="probe_shard")
+def probe_shard(event):
+    for record in event:
+        with operation("ProbeCycle", trigger="shard"):
+            summary = run_probe_shard(record.body)
+            count("ProbeChanges", summary["changes"])
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="advance_maintenance")

@@ -21,6 +21,7 @@ class Settings:
     bucket_name: str
     notify_queue_url: str
     publish_queue_url: str
+    probe_shard_queue_url: str
     feedback_topic_arn: str
     site_config: Path
     templates_dir: Path
@@ -46,6 +47,7 @@ class Settings:
             bucket_name=env.get("BUCKET_NAME", ""),
             notify_queue_url=env.get("NOTIFY_QUEUE_URL", ""),
             publish_queue_url=env.get("PUBLISH_QUEUE_URL", ""),
+            probe_shard_queue_url=env.get("PROBE_SHARD_QUEUE_URL", ""),
             feedback_topic_arn=env.get("FEEDBACK_TOPIC_ARN", ""),
             site_config=_project_path(env.get("SITE_CONFIG", "site.yml")),
             templates_dir=_project_path(env.get("TEMPLATES_DIR", "templates")),

@@ -94,10 +94,11 @@ class CycleReport:
         return report
 
 
-def plan(site: Site, overrides: ProbeOverrides | None) -> tuple[list[PlannedProbe], list[ProbeResult]]:
-    """The probes to run, and a result for each one the overrides refuse to run."""
+def plan(site: Site, overrides: ProbeOverrides | None,
+         components: list[Component] | None = None) -> tuple[list[PlannedProbe], list[ProbeResult]]:
+    """The probes to run (of ``components``, default all), and a result for each one the overrides refuse to run."""
     planned, refused = [], []
-    for component in site.components:
+    for component in site.components if components is None else components:
         for spec in component.probes:
             if spec.paused:
                 continue
@@ -114,8 +115,12 @@ def plan(site: Site, overrides: ProbeOverrides | None) -> tuple[list[PlannedProb
 class ProbeCycle:
     def __init__(self, site: Site, table: Table, clock: Callable[[], datetime], *,
                  incidents: Any, publish: Callable[[], Any], overrides: ProbeOverrides | None = None,
-                 deadline_seconds: float | None = None, monotonic: Callable[[], float] = time.monotonic):
+                 deadline_seconds: float | None = None, monotonic: Callable[[], float] = time.monotonic,
+                 component_ids: frozenset[str] | None = None, shard: str | None = None):
         self.site = site
+        # A shard runs the probes of some components only; None is the whole site.
+        self.components = [c for c in site.components if component_ids is None or c.id in component_ids]
+        self.shard = shard
         self.table = table
         self.clock = clock
         self.incidents = incidents  # chalicelib.incidents.IncidentService
@@ -134,18 +139,18 @@ class ProbeCycle:
         report = CycleReport(cycle_id=new_id(now), started_at=now)
         started = self.monotonic()
         hold = self.deadline + 15
-        if not self.probes.claim_cycle(report.cycle_id, now, hold):
+        if not self.probes.claim_cycle(report.cycle_id, now, hold, self.shard):
             raise CycleBusy("a probe cycle is running already; its results are in the next page update")
         try:
             self._run(report, now, started)
         finally:
-            self.probes.release_cycle()
+            self.probes.release_cycle(self.shard)
         log.info("probe cycle %s: %s in %.0f ms, %d change(s)", report.cycle_id, outcome_summary(report.results),
                  report.duration_ms, len(report.changes))
         return report
 
     def _run(self, report: CycleReport, now: datetime, started: float) -> None:
-        planned, refused = plan(self.site, self.overrides)
+        planned, refused = plan(self.site, self.overrides, self.components)
         old_states = self.probes.probe_states()
         context = ProbeContext(self.settings, now=now, heartbeats=self.probes.heartbeats(),
                                watch_since={k: s.watching_since for k, s in old_states.items()},
@@ -193,7 +198,7 @@ class ProbeCycle:
     def _component_states(self, report: CycleReport, states: dict[str, ProbeState], now: datetime) -> bool:
         current = self.states.component_states()
         changed = False
-        for component in self.site.components:
+        for component in self.components:
             state = current.get(component.id)
             if not component.probes and state is None:
                 continue
@@ -227,10 +232,12 @@ class ProbeCycle:
     # -- 6. incidents ----------------------------------------------------------------------------
 
     def _reconcile_incidents(self, report: CycleReport, states: dict[str, ProbeState], now: datetime) -> None:
-        statuses = {c.id: component_probe_status(c, states) for c in self.site.components}
+        # Components of other shards count with the status their own cycle last stored.
+        statuses = {cid: (s.probe_status, s.cause) for cid, s in self.states.component_states().items()}
+        statuses.update({c.id: component_probe_status(c, states) for c in self.components})
         tracked = self.probes.tracked_incidents()
         quiet = self._held_by_people(now)
-        for component in self.site.components:
+        for component in self.components:
             status, cause = statuses[component.id]
             record = tracked.get(component.id)
             try:
@@ -347,7 +354,7 @@ class ProbeCycle:
             # Answers only: a timeout's "latency" is the timeout, not how fast the channel is.
             if result.latency_ms is not None and result.role == "brand" and result.status in _ANSWERED:
                 latencies.setdefault(result.component_id, []).append(result.latency_ms)
-        for component in self.site.components:
+        for component in self.components:
             state = states.get(component.id) or ComponentState(component_id=component.id, updated_at=now)
             status, _ = component_status(state, open_incidents, now)
             samples = latencies.get(component.id)

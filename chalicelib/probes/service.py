@@ -14,9 +14,10 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.config import Site, get_site
-from chalicelib.model import isoformat, utcnow
+from chalicelib.model import isoformat, new_id, utcnow
 from chalicelib.probes.cycle import CycleBusy, CycleReport, ProbeCycle
 from chalicelib.probes.overrides import load_overrides
+from chalicelib.probes.shards import parse_shard_message, shard_components, shard_message
 from chalicelib.probes.spec import HeartbeatProbe
 from chalicelib.settings import get_settings
 from chalicelib.store.probes import ProbeStore
@@ -26,7 +27,8 @@ log = logging.getLogger("beacon.probes")
 
 
 def run_probe_cycle(clock: Callable[[], datetime] = utcnow, deadline_seconds: float | None = None,
-                    publish: Callable[[], Any] | None = None) -> CycleReport:
+                    publish: Callable[[], Any] | None = None, component_ids: frozenset[str] | None = None,
+                    shard: str | None = None) -> CycleReport:
     """``publish`` defaults to publishing now; the scheduled cycle, which may not write the
     bucket, asks for a publish through the queue instead."""
     from chalicelib.incidents import IncidentService
@@ -36,7 +38,8 @@ def run_probe_cycle(clock: Callable[[], datetime] = utcnow, deadline_seconds: fl
     table = Table(aws.get_table(), clock)
     cycle = ProbeCycle(site, table, clock, incidents=IncidentService(table, site, clock),
                        publish=publish or publish_site,
-                       overrides=load_overrides(get_settings().probe_overrides), deadline_seconds=deadline_seconds)
+                       overrides=load_overrides(get_settings().probe_overrides), deadline_seconds=deadline_seconds,
+                       component_ids=component_ids, shard=shard)
     return cycle.run()
 
 
@@ -48,9 +51,30 @@ def _request_publish() -> bool:
 
 
 def scheduled_probe_cycle(clock: Callable[[], datetime] = utcnow) -> dict[str, Any]:
-    """The schedule's cycle: a cycle still running (a manual run) is no error, this one just skips."""
+    """The schedule's cycle, run here or, for a site with more probes than one invocation
+    runs, sharded onto the probe shard queue. A cycle still running is no error: this one skips."""
+    site = get_site()
+    shards = shard_components(site, site.probe_settings.probes_per_invocation)
+    if len(shards) > 1:
+        cycle_id = new_id(clock())
+        entries = [{"Id": str(i), "MessageBody": shard_message(cycle_id, i, shard)} for i, shard in enumerate(shards)]
+        sqs = aws.client("sqs")
+        for start in range(0, len(entries), 10):
+            sqs.send_message_batch(QueueUrl=get_settings().probe_shard_queue_url, Entries=entries[start:start + 10])
+        log.info("probe cycle %s sharded into %d invocations", cycle_id, len(shards))
+        return {"cycle_id": cycle_id, "shards": len(shards), "changes": 0}
+    return _run_scheduled(clock)
+
+
+def run_probe_shard(body: str, clock: Callable[[], datetime] = utcnow) -> dict[str, Any]:
+    """One shard of a sharded cycle, from its queue message."""
+    shard, component_ids = parse_shard_message(body)
+    return _run_scheduled(clock, component_ids=component_ids, shard=shard)
+
+
+def _run_scheduled(clock: Callable[[], datetime], **scope) -> dict[str, Any]:
     try:
-        report = run_probe_cycle(clock, publish=_request_publish)
+        report = run_probe_cycle(clock, publish=_request_publish, **scope)
     except CycleBusy as exc:
         log.info("probe cycle skipped: %s", exc)
         return {"skipped": str(exc), "changes": 0}

@@ -192,6 +192,9 @@ class ProbeSettings(_Strict):
     cycle_deadline_seconds: float = Field(default=45.0, gt=0, le=840,
                                           description="Keep below the function timeout (60 s)")
     max_concurrency: int = Field(default=500, ge=1, le=1000)
+    probes_per_invocation: int = Field(
+        default=1000, ge=1, le=5000,
+        description="Above this many probes the scheduled cycle shards components onto the probe shard queue")
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=20_000_000)
     user_agent: str = Field(default="Beacon-Probe/1.0 (status page monitor)", min_length=1)
 

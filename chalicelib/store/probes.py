@@ -25,7 +25,8 @@ class ProbeStore:
     # -- confirmed statuses and streaks
     def probe_states(self) -> dict[str, ProbeState]:
         items = self.table.query_all(PROBE)
-        return {i.sk: ProbeState.model_validate({**i.data, "version": i.version}) for i in items if i.sk != LOCK_SK}
+        return {i.sk: ProbeState.model_validate({**i.data, "version": i.version})
+                for i in items if not i.sk.startswith(LOCK_SK)}
 
     def save_probe_state(self, state: ProbeState) -> ProbeState:
         data = state.rule_fields()
@@ -39,12 +40,13 @@ class ProbeStore:
         return state.model_copy(update={"version": item.version})
 
     # -- the one-cycle-at-a-time lock
-    def claim_cycle(self, cycle_id: str, now: datetime, hold_seconds: float) -> bool:
-        return self.table.claim(PROBE, LOCK_SK, expires_at=int(now.timestamp() + hold_seconds) + 1,
+    def claim_cycle(self, cycle_id: str, now: datetime, hold_seconds: float, shard: str | None = None) -> bool:
+        """One cycle at a time over the whole site, or per shard when the cycle is sharded."""
+        return self.table.claim(PROBE, _lock(shard), expires_at=int(now.timestamp() + hold_seconds) + 1,
                                 data={"cycle_id": cycle_id, "started_at": now.isoformat()})
 
-    def release_cycle(self) -> None:
-        self.table.delete(PROBE, LOCK_SK)
+    def release_cycle(self, shard: str | None = None) -> None:
+        self.table.delete(PROBE, _lock(shard))
 
     # -- heartbeats
     def beat(self, probe_key: str, at: datetime, *, failed: bool = False) -> None:
@@ -86,3 +88,7 @@ class ProbeStore:
     def latest_run(self) -> dict[str, Any] | None:
         item = self.table.get(PROBE_RUN, LATEST_SK)
         return item.data if item else None
+
+
+def _lock(shard: str | None) -> str:
+    return LOCK_SK if shard is None else f"{LOCK_SK}#{shard}"

@@ -81,6 +81,7 @@ ALLOWED = {
     "PublishSite": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject"},
     "PublishRequested": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject"} | CONSUME,
     "ProbeCycle": LOGS | TABLE_RW | {"sqs:SendMessage"},
+    "ProbeShard": LOGS | TABLE_RW | {"sqs:SendMessage"} | CONSUME,
     "AdvanceMaintenance": LOGS | TABLE_RW | {"sqs:SendMessage"},
     "DeliverNotifications": LOGS | TABLE_RW | CONSUME | {"sqs:SendMessage"} | SEND,
     "SesFeedback": LOGS | TABLE_RW,
@@ -123,7 +124,8 @@ def test_only_the_publishers_and_the_api_may_write_the_bucket(packaged):
 def test_queue_visibility_covers_six_consumer_timeouts(packaged):
     template = json.loads((packaged / "sam.json").read_text())
     resources = template["Resources"]
-    for function, queue in (("DeliverNotifications", "NotificationQueue"), ("PublishRequested", "PublishQueue")):
+    for function, queue in (("DeliverNotifications", "NotificationQueue"), ("PublishRequested", "PublishQueue"),
+                            ("ProbeShard", "ProbeShardQueue")):
         timeout = resources[function]["Properties"]["Timeout"]
         assert resources[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout, queue
 
