@@ -265,8 +265,9 @@ def _sender_rows() -> list[Row]:
     assert deliverer.deliver(message)
     sends = provider.sent_at
     achieved = (len(sends) - 1) / (sends[-1] - sends[0])
-    if achieved > cap:
-        raise AssertionError(f"the token bucket let {achieved:.2f}/s through a cap of {cap}/s")
+    # The stub's clock reads sit a few microseconds after each token; allow that much, no more.
+    if achieved > cap * 1.0005:
+        raise AssertionError(f"the token bucket let {achieved:.3f}/s through a cap of {cap}/s")
     return [
         Row("sender CPU per email recipient (AWS stubbed)", rows[0][1], "µs", render_only,
             "render + MIME alone"),

@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
+import requests
 
 from bench.table import Row
 from chalicelib.config import Site, load_site
@@ -144,6 +145,8 @@ def _publish_rows(objects, large_snapshot, snapshot) -> list[Row]:
         session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
                                         region_name="us-east-1")
         endpoint = f"http://{host}:{port}"
+        # moto keeps its state per process, and other benches may have run in this one.
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
         saved = os.environ.get("AWS_ENDPOINT_URL")
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         try:

@@ -178,7 +178,10 @@ describe("/subscribers", ["OPTIONS"], summary="CORS preflight of the page's subs
 
 @bp.route("/subscribers", methods=["OPTIONS"])
 def subscribe_preflight():
-    request = bp.current_request
+    return _preflight(bp.current_request)
+
+
+def _preflight(request) -> Response:
     headers = {**_cors(request), "Access-Control-Allow-Methods": "POST, OPTIONS",
                "Access-Control-Allow-Headers": "Content-Type, Accept", "Access-Control-Max-Age": "3600"}
     return Response(body="", status_code=204, headers=headers)
@@ -245,6 +248,15 @@ describe("/subscribers/verify/{optin_id}", ["GET"], tag="subscribers", responses
          summary="The SMS code entry page")
 describe("/subscribers/verify/{optin_id}", ["POST"], summary="Confirm an SMS sign-up with its 6-digit code",
          tag="subscribers", body=CodeRequest, responses={200: Done})
+
+
+describe("/subscribers/verify/{optin_id}", ["OPTIONS"], summary="CORS preflight of the page's code entry",
+         tag="subscribers", responses={204: None})
+
+
+@bp.route("/subscribers/verify/{optin_id}", methods=["OPTIONS"])
+def verify_preflight(optin_id):
+    return _preflight(bp.current_request)
 
 
 @bp.route("/subscribers/verify/{optin_id}", methods=["GET", "POST"], content_types=FORM_TYPES)

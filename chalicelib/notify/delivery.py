@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from chalicelib.notify.model import (Channel, ClaimState, DeliverMessage, Notifi
 from chalicelib.notify.planning import FanOutPlanner
 from chalicelib.notify.senders import (EmailSender, NotificationQueue, Permanent, SendError, SmsSender, Transient,
                                        WebhookSender)
+from chalicelib.observability import count
 from chalicelib.store.subscribers import DeliveryStore, SubscriberStore
 from chalicelib.store.table import Conflict, Item, Table
 
@@ -77,6 +79,7 @@ class Deliverer:
     sleep: Callable[[float], None] = time.sleep
     _events: dict[str, NotificationEvent | None] = field(default_factory=dict)
     _incidents: dict[str, Incident | None] = field(default_factory=dict)
+    _tally: Counter = field(default_factory=Counter)     # EmailSent, SmsRetried, ... emitted per batch
 
     def __post_init__(self):
         self.subscribers = SubscriberStore(self.table)
@@ -108,6 +111,9 @@ class Deliverer:
             except Exception:
                 log.exception("notification queue message %s failed; it will be redelivered", message_id)
                 failures.append(message_id)
+        for name, value in self._tally.items():
+            count(name, value)
+        self._tally.clear()
         return failures
 
     # -- fan-out ---------------------------------------------------------------------------
@@ -188,20 +194,30 @@ class Deliverer:
         return None
 
     def _send(self, event: NotificationEvent, subscriber: Subscriber, claim: Item) -> Outcome:
+        send = self._prepare(event, subscriber)
+        bucket = self.buckets[subscriber.channel]
+
+        def paced() -> str:
+            bucket.acquire()       # right before the provider call: the quota counts calls
+            return send()
+
         try:
-            provider_id = self._with_retries(lambda: self._send_once(event, subscriber, claim))
+            provider_id = self._with_retries(paced)
         except Permanent as exc:
             log.warning("permanent failure sending %s to %s: %s", event.id, subscriber.id, exc.reason)
             self.deliveries.finish(claim, ClaimState.FAILED, error=exc.reason[:500])
             self._webhook_result(subscriber, exc.reason)
+            self._tally[f"{subscriber.channel.value.capitalize()}Failed"] += 1
             return Outcome.DONE
         except Transient as exc:
             log.warning("transient failure sending %s to %s, retrying later: %s", event.id, subscriber.id, exc.reason)
             self.deliveries.release(claim)
             self._webhook_result(subscriber, exc.reason)
+            self._tally[f"{subscriber.channel.value.capitalize()}Retried"] += 1
             return Outcome.LATER
         self.deliveries.finish(claim, ClaimState.SENT, provider_id=provider_id)
         self._webhook_result(subscriber, None)
+        self._tally[f"{subscriber.channel.value.capitalize()}Sent"] += 1
         return Outcome.DONE
 
     def _with_retries(self, send: Callable[[], str]) -> str:
@@ -214,22 +230,21 @@ class Deliverer:
                 self.sleep(0.25 * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    def _send_once(self, event: NotificationEvent, subscriber: Subscriber, claim: Item) -> str:
-        self.buckets[subscriber.channel].acquire()
+    def _prepare(self, event: NotificationEvent, subscriber: Subscriber) -> Callable[[], str]:
+        """Render the recipient's message once; the returned call sends it (the bucket paces each call)."""
         incident = self.incident(event.incident_id)
         links = self.links(event, subscriber)
         if subscriber.channel is Channel.EMAIL:
             mail = content.notification_email(event, self.site, incident, links, self.templates_dir)
-            headers = {**content.unsubscribe_headers(links.unsubscribe_url),
-                       "X-Beacon-Notification": event.id}
+            headers = {**content.unsubscribe_headers(links.unsubscribe_url), "X-Beacon-Notification": event.id}
             raw = content.raw_email(self.email_source, self.site.brand.name, subscriber.destination, mail, headers)
-            return self.senders.email.send(self.email_source, subscriber.destination, raw)
+            return lambda: self.senders.email.send(self.email_source, subscriber.destination, raw)
         if subscriber.channel is Channel.SMS:
             text = content.notification_sms(event, self.site, incident, links, self.templates_dir)
-            return self.senders.sms.send(subscriber.destination, text)
+            return lambda: self.senders.sms.send(subscriber.destination, text)
         payload = content.webhook_payload(event, self.site, incident)
-        return self.senders.webhook.send(subscriber.destination, subscriber.webhook_secret or "", payload,
-                                         f"{event.id}-{subscriber.id}")
+        return lambda: self.senders.webhook.send(subscriber.destination, subscriber.webhook_secret or "", payload,
+                                                 f"{event.id}-{subscriber.id}")
 
     def links(self, event: NotificationEvent, subscriber: Subscriber) -> content.Links:
         return subscriber_links(self.api_url, self.site, event, subscriber)

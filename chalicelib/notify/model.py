@@ -59,12 +59,15 @@ class Subscriber(Record):
 
 
 class OptIn(Record):
-    """One pending confirmation of a sign-up: a link token for email, a code for SMS."""
+    """One pending confirmation of a sign-up: a link token for email, a code for SMS.
+
+    It holds hashes and the subscriber's id, never the address, so erasing a subscriber
+    leaves no copy of the address in a pending opt-in.
+    """
 
     id: str
     subscriber_id: str
     channel: Channel
-    destination: str
     components: list[str] = Field(default_factory=list)
     token_hash: str
     code_hash: str | None = None

@@ -102,12 +102,12 @@ class Subscriptions:
         token = secrets.token_urlsafe(12)
         code = f"{secrets.randbelow(10 ** 6):06d}" if channel is Channel.SMS else None
         optin = self.store.add_optin(OptIn(
-            id=answer.verify_id, subscriber_id=subscriber.id, channel=channel, destination=destination,
+            id=answer.verify_id, subscriber_id=subscriber.id, channel=channel,
             components=components, token_hash=token_hash(token),
             code_hash=token_hash(f"{answer.verify_id}:{code}") if code else None,
             created_at=now, expires_at=now + timedelta(hours=hours),
         ))
-        self._send_confirmation(optin, token, code)
+        self._send_confirmation(optin, destination, token, code)
         return answer
 
     def check_components(self, components: list[str]) -> list[str]:
@@ -138,18 +138,18 @@ class Subscriptions:
                 raise
             return found
 
-    def _send_confirmation(self, optin: OptIn, token: str, code: str | None) -> None:
+    def _send_confirmation(self, optin: OptIn, destination: str, token: str, code: str | None) -> None:
         confirm_url = f"{self.api_url}/subscribers/confirm/{optin.id}?token={token}"
         try:
             if optin.channel is Channel.EMAIL:
                 names = [self.site.component(c).name for c in optin.components]
                 mail = content.confirmation_email(self.site, confirm_url, names, self.policy.confirm_email_days,
                                                   self.templates_dir)
-                raw = content.raw_email(self.email_source, self.site.brand.name, optin.destination, mail, {})
-                self.email.send(self.email_source, optin.destination, raw)
+                raw = content.raw_email(self.email_source, self.site.brand.name, destination, mail, {})
+                self.email.send(self.email_source, destination, raw)
             else:
                 text = content.confirmation_sms(self.site, code or "", confirm_url, self.templates_dir)
-                self.sms.send(optin.destination, text)
+                self.sms.send(destination, text)
         except SendError as exc:
             log.warning("confirmation for opt-in %s not sent: %s", optin.id, exc.reason)
             raise ConfirmationNotSent(exc.reason) from exc
