@@ -37,8 +37,9 @@ def _forget_caches():
     aws_clients.reset_clients()
 
 
-@pytest.fixture
-def aws(moto_endpoint, monkeypatch):
+def provision_test_stack(moto_endpoint: str, patch):
+    """Empty the emulator, create the template's resources and point the environment at them
+    (through ``patch``, a pytest MonkeyPatch, so the caller's scope undoes it)."""
     from chalicelib.local.provision import provision
 
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
@@ -52,13 +53,18 @@ def aws(moto_endpoint, monkeypatch):
         "EMAIL_SENDER": "status@beacon.test",
         "API_URL": "https://api.beacon.test",
     }.items():
-        monkeypatch.setenv(name, value)
+        patch.setenv(name, value)
     provisioned = provision(boto3.session.Session(), "beacon-test", email_sender="status@beacon.test",
                             parameter_values={"ApiUrl": "https://api.beacon.test"})
     for name, value in provisioned.environment.items():
-        monkeypatch.setenv(name, value)
+        patch.setenv(name, value)
     _forget_caches()
-    yield provisioned
+    return provisioned
+
+
+@pytest.fixture
+def aws(moto_endpoint, monkeypatch):
+    yield provision_test_stack(moto_endpoint, monkeypatch)
     _forget_caches()
 
 

@@ -61,28 +61,14 @@ def api(aws, table, api_server):
 @pytest.fixture(scope="module")
 def shared_api(moto_endpoint, api_server):
     """GIVEN one emulator stack for a whole module (for many cheap requests), with an admin key."""
-    import boto3
-
     from chalicelib import aws as aws_clients
     from chalicelib.api.auth import create_key
-    from chalicelib.local.provision import provision
     from chalicelib.model import utcnow
     from chalicelib.store import Table
-    from tests.conftest import EXAMPLE_SITE, _forget_caches
+    from tests.conftest import _forget_caches, provision_test_stack
 
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "BEACON_STAGE": "test", "SITE_CONFIG": str(EXAMPLE_SITE),
-            "EMAIL_SENDER": "status@beacon.test", "API_URL": "https://api.beacon.test",
-        }.items():
-            patch.setenv(name, value)
-        provisioned = provision(boto3.session.Session(), "beacon-test", email_sender="status@beacon.test",
-                                parameter_values={"ApiUrl": "https://api.beacon.test"})
-        for name, value in provisioned.environment.items():
-            patch.setenv(name, value)
-        _forget_caches()
+        provision_test_stack(moto_endpoint, patch)
         table = Table(aws_clients.get_table())
         create_key(table, name="ops-admin", scope="admin", created_by="test", now=utcnow(), secret=ADMIN_SECRET)
         marketer, _ = create_key(table, name="ana-marketing", scope="marketer", created_by="test", now=utcnow())
