@@ -44,6 +44,7 @@ def probe_cycle(event):
     with operation("ProbeCycle", trigger="schedule"):
         summary = scheduled_probe_cycle()
         count("ProbeChanges", summary["changes"])
+        count("ProbesFailed", summary.get("failed", 0))
     return summary
 
 
@@ -53,6 +54,7 @@ def probe_shard(event):
         with operation("ProbeCycle", trigger="shard"):
             summary = run_probe_shard(record.body)
             count("ProbeChanges", summary["changes"])
+            count("ProbesFailed", summary.get("failed", 0))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="advance_maintenance")

@@ -17,6 +17,7 @@ from chalicelib.config import Site, get_site
 from chalicelib.model import isoformat, new_id, utcnow
 from chalicelib.probes.cycle import CycleBusy, CycleReport, ProbeCycle
 from chalicelib.probes.overrides import load_overrides
+from chalicelib.probes.rules import outcome_summary
 from chalicelib.probes.shards import parse_shard_message, shard_components, shard_message
 from chalicelib.probes.spec import HeartbeatProbe
 from chalicelib.settings import get_settings
@@ -78,7 +79,9 @@ def _run_scheduled(clock: Callable[[], datetime], **scope) -> dict[str, Any]:
     except CycleBusy as exc:
         log.info("probe cycle skipped: %s", exc)
         return {"skipped": str(exc), "changes": 0}
-    return {"cycle_id": report.cycle_id, "changes": len(report.changes), "duration_ms": round(report.duration_ms)}
+    outcomes = outcome_summary(report.results)
+    return {"cycle_id": report.cycle_id, "changes": len(report.changes), "duration_ms": round(report.duration_ms),
+            "failed": outcomes["down"] + outcomes["unknown"]}
 
 
 class UnknownHeartbeat(KeyError):

@@ -17,10 +17,13 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory):
-    out = tmp_path_factory.mktemp("package")
+    return package("dev", tmp_path_factory.mktemp("package"))
+
+
+def package(stage: str, out: Path) -> Path:
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     done = subprocess.run(
-        [str(BIN / "chalice"), "package", "--stage", "dev", "--merge-template", "infra/resources.json", str(out)],
+        [str(BIN / "chalice"), "package", "--stage", stage, "--merge-template", "infra/resources.json", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr
@@ -30,6 +33,19 @@ def packaged(tmp_path_factory):
 def test_packaged_template_passes_cfn_lint(packaged):
     done = subprocess.run([str(BIN / "cfn-lint"), str(packaged / "sam.json")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_prod_template_has_the_cdn_alarms_and_shard_queue_and_passes_cfn_lint(tmp_path):
+    out = package("prod", tmp_path)
+    done = subprocess.run([str(BIN / "cfn-lint"), str(out / "sam.json")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    resources = json.loads((out / "sam.json").read_text())["Resources"]
+    kinds = {name: r["Type"] for name, r in resources.items()}
+    assert kinds["PageDistribution"] == "AWS::CloudFront::Distribution"
+    assert kinds["ProbeShardQueue"] == "AWS::SQS::Queue"
+    assert {"NotificationDeadLetterAlarm", "StalePageAlarm", "ProbeCycleErrorAlarm"} <= {
+        name for name, kind in kinds.items() if kind == "AWS::CloudWatch::Alarm"}
+    assert resources["PageBucket"]["Properties"]["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
 
 
 def test_template_merges_infra_and_hands_resource_names_to_functions(packaged):
