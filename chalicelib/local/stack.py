@@ -256,6 +256,8 @@ def _forget_cached_settings() -> None:
 
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    # The emulator's web server logs every AWS call; the app's own logs are what a person follows.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     interval = os.environ.get("PROBE_INTERVAL_SECONDS")
     publish_interval = os.environ.get("PUBLISH_INTERVAL_SECONDS")
     stack = LocalStack(Ports.from_environ(), int(interval) if interval else None,
