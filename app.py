@@ -4,9 +4,9 @@ from chalice import Chalice, Rate
 from chalicelib.api import register_api
 from chalicelib.api.maintenance import advance_maintenance
 from chalicelib.api.subscribers import bp as subscribers_api
-from chalicelib.notify import service as notify
 from chalicelib.config import get_site
-from chalicelib.observability import count, operation
+from chalicelib.notify import service as notify
+from chalicelib.observability import correlated, count, operation
 from chalicelib.probes.routes import probes_api
 from chalicelib.probes.service import run_probe_shard, scheduled_probe_cycle
 from chalicelib.settings import get_settings
@@ -16,6 +16,13 @@ app = Chalice(app_name="beacon")
 app.register_blueprint(probes_api)
 register_api(app)
 app.register_blueprint(subscribers_api)
+
+
+@app.middleware("http")
+def correlate_requests(event, get_response):
+    # API Gateway's request id ties the request's log lines together.
+    with correlated(event.context.get("requestId"), path=event.path):
+        return get_response(event)
 
 
 @app.route("/health", methods=["GET"], cors=True)

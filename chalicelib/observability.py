@@ -28,19 +28,28 @@ def count(name: str, value: float = 1) -> None:
 
 
 @contextmanager
-def operation(name: str, correlation_id: str | None = None, **keys) -> Iterator[str]:
-    """One unit of work: ``name`` is CamelCase (ProbeCycle, Publish, DeliverNotifications)."""
+def correlated(correlation_id: str | None = None, **keys) -> Iterator[str]:
+    """Every log line inside carries ``correlation_id`` (a new one when none is given) and ``keys``."""
     correlation_id = correlation_id or new_id()
-    logger.append_keys(correlation_id=correlation_id, operation=name, **keys)
-    started = time.perf_counter()
+    logger.append_keys(correlation_id=correlation_id, **keys)
     try:
         yield correlation_id
-    except Exception:
-        logger.exception(f"{name} failed")
-        count(f"{name}Errors")
-        raise
     finally:
-        metrics.add_metric(name=f"{name}Duration", unit=MetricUnit.Milliseconds,
-                           value=round((time.perf_counter() - started) * 1000, 1))
-        metrics.flush_metrics()
-        logger.remove_keys(["correlation_id", "operation", *keys])
+        logger.remove_keys(["correlation_id", *keys])
+
+
+@contextmanager
+def operation(name: str, correlation_id: str | None = None, **keys) -> Iterator[str]:
+    """One unit of work: ``name`` is CamelCase (ProbeCycle, Publish, DeliverNotifications)."""
+    started = time.perf_counter()
+    with correlated(correlation_id, operation=name, **keys) as correlation_id:
+        try:
+            yield correlation_id
+        except Exception:
+            logger.exception(f"{name} failed")
+            count(f"{name}Errors")
+            raise
+        finally:
+            metrics.add_metric(name=f"{name}Duration", unit=MetricUnit.Milliseconds,
+                               value=round((time.perf_counter() - started) * 1000, 1))
+            metrics.flush_metrics()
