@@ -8,7 +8,6 @@ path and how to fix it, and the caller keeps the configuration it had.
 from __future__ import annotations
 
 import re
-import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal

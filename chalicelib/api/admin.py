@@ -5,7 +5,7 @@ from chalice import Blueprint
 
 from chalicelib.api import models
 from chalicelib.api.auth import audit, create_key
-from chalicelib.api.common import republish, table
+from chalicelib.api.common import table
 from chalicelib.api.openapi import Call, documented
 from chalicelib.incidents import NotFound
 from chalicelib.model import utcnow

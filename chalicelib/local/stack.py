@@ -20,7 +20,6 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import boto3
 

@@ -26,7 +26,7 @@ def iso(moment: datetime) -> str:
 
 
 def test_a_manual_status_wins_over_probes_until_cleared(api, table):
-    from chalicelib.model import ComponentState, ComponentStatus, utcnow
+    from chalicelib.model import ComponentState, utcnow
     from chalicelib.store.records import StateStore
 
     # GIVEN probes say Hootsuite works

@@ -1,5 +1,4 @@
 """Incidents through the real API: open, update, edit, resolve, postmortem; the page follows."""
-import requests
 
 from tests.integration.api_server import api, api_server  # noqa: F401
 

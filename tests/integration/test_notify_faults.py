@@ -8,6 +8,7 @@ messageId, from the messages the fan-out really put on the queue.
 """
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime, timedelta, timezone
 
@@ -89,12 +90,15 @@ def _error(code: str, message: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message}}, "Send")
 
 
-def subscriber(store, channel, destination, status=SubscriberStatus.CONFIRMED, components=(), n=[0]):
-    n[0] += 1
+_subscriber_numbers = itertools.count(1)
+
+
+def subscriber(store, channel, destination, status=SubscriberStatus.CONFIRMED, components=()):
+    n = next(_subscriber_numbers)
     now = datetime(2026, 5, 1, tzinfo=timezone.utc)
-    return store.create(Subscriber(id=f"s{n[0]:05d}", channel=channel, destination=destination,
+    return store.create(Subscriber(id=f"s{n:05d}", channel=channel, destination=destination,
                                    components=list(components), status=status, consent=Consent.IMPORTED,
-                                   created_at=now, updated_at=now, manage_token=f"token{n[0]}"))
+                                   created_at=now, updated_at=now, manage_token=f"token{n}"))
 
 
 @pytest.fixture
