@@ -70,6 +70,17 @@ def facebook_outage(site: Site, now: datetime, *, title="Facebook Messenger is d
     return states, incidents, notices
 
 
+def save_facebook_outage(store, site: Site, now: datetime, **outage) -> None:
+    """Write ``facebook_outage``'s records through ``store`` (a ``StateStore``), as the API would have."""
+    states, incidents, notices = facebook_outage(site, now, playbook_id="facebook-outage", **outage)
+    for state in states.values():
+        store.save_component_state(state)
+    for record in incidents:
+        store.save_incident(record)
+    for notice in notices:
+        store.save_notice(notice)
+
+
 def history(site: Site, now: datetime, seed: int = 7) -> tuple[dict, dict]:
     """90 days of checks per component (a bad day here and there) and 24 hours of response times."""
     rng = random.Random(seed)

@@ -16,7 +16,7 @@ from chalicelib.site.service import publish_site
 from chalicelib.store.history import HistoryStore
 from chalicelib.store.records import StateStore
 from tests.conftest import ROOT
-from tests.site_scenarios import HOSTILE_BODY, HOSTILE_TITLE, facebook_outage
+from tests.site_scenarios import HOSTILE_BODY, HOSTILE_TITLE, save_facebook_outage
 
 pytestmark = pytest.mark.browser
 
@@ -96,14 +96,7 @@ def page_server(aws, subscriber_api, monkeypatch):
 
 
 def publish(table, example_site, now, **outage):
-    store = StateStore(table)
-    states, incidents, notices = facebook_outage(example_site, now, playbook_id="facebook-outage", **outage)
-    for record in states.values():
-        store.save_component_state(record)
-    for record in incidents:
-        store.save_incident(record)
-    for record in notices:
-        store.save_notice(record)
+    save_facebook_outage(StateStore(table), example_site, now, **outage)
     history = HistoryStore(table)
     for hours in range(0, 24, 2):
         history.record("website", now - timedelta(hours=hours), ComponentStatus.OPERATIONAL, 100.0 + 10 * hours)

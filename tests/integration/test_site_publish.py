@@ -20,7 +20,7 @@ from chalicelib.site.validate import _broken_links
 from chalicelib.store.history import HistoryStore
 from chalicelib.store.records import StateStore
 from tests.conftest import ROOT
-from tests.site_scenarios import facebook_outage
+from tests.site_scenarios import save_facebook_outage
 
 
 def bucket_objects(bucket) -> dict[str, bytes]:
@@ -38,13 +38,7 @@ def bucket(aws):
 @pytest.fixture
 def site_with_facebook_down(table, example_site, noon):
     store = StateStore(table)
-    states, incidents, notices = facebook_outage(example_site, noon, playbook_id="facebook-outage")
-    for state in states.values():
-        store.save_component_state(state)
-    for incident in incidents:
-        store.save_incident(incident)
-    for notice in notices:
-        store.save_notice(notice)
+    save_facebook_outage(store, example_site, noon)
     history = HistoryStore(table)
     for minutes in range(0, 120, 15):
         history.record("facebook", noon - timedelta(minutes=minutes), ComponentStatus.MAJOR_OUTAGE, 900.0)
