@@ -13,7 +13,6 @@ from chalicelib.config import Component
 from chalicelib.incidents import NotFound, Writes, check_version
 from chalicelib.model import ComponentState, ComponentStatus, StatusSource
 from chalicelib.status import component_status
-from chalicelib.store.table import Conflict
 
 
 @dataclass(frozen=True)
@@ -47,21 +46,13 @@ class ComponentService(Writes):
         now = self.clock()
         if status is not None and until is not None and until <= now:
             raise ValueError("until: must be in the future; leave it out for a status that stays until cleared")
-        for _ in range(attempts):
-            current = self.states.component_states().get(component_id) or ComponentState(
-                component_id=component_id, updated_at=now)
+        def change(current: ComponentState) -> ComponentState:
+            # With a version, a probe's write in between makes it stale: the re-read raises Conflict here.
             check_version(_Versioned(component_id, current.version), version, "component")
-            changed = current.model_copy(update={"manual_status": status, "manual_until": until if status else None,
-                                                 "updated_at": now})
-            try:
-                self.states.save_component_state(changed)
-            except Conflict:
-                if version is not None:
-                    raise
-                continue  # a probe wrote in between: apply the change to what it saved
-            break
-        else:
-            raise Conflict(f"component {component_id!r} kept changing; try again")
+            return current.model_copy(update={"manual_status": status, "manual_until": until if status else None,
+                                              "updated_at": now})
+
+        self.states.change_component_state(component_id, change, now, attempts)
         summary = (f"manual status {status.value}" + (f" until {until.isoformat()}" if until else "")
                    if status else "manual status cleared")
         self.audit(actor, "component.status", f"component/{component_id}", summary)

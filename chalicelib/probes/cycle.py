@@ -37,7 +37,7 @@ from chalicelib.status import component_status
 from chalicelib.store.history import HistoryStore
 from chalicelib.store.probes import ProbeStore
 from chalicelib.store.records import StateStore
-from chalicelib.store.table import AlreadyExists, Conflict, Table
+from chalicelib.store.table import Conflict, Table
 
 log = logging.getLogger("beacon.probes")
 
@@ -217,17 +217,11 @@ class ProbeCycle:
         return changed
 
     def _save_component_state(self, component_id: str, status: ComponentStatus, cause: str | None,
-                              now: datetime, attempts: int = 5) -> bool:
-        for _ in range(attempts):
-            state = self.states.component_states().get(component_id) or ComponentState(
-                component_id=component_id, updated_at=now)
-            try:
-                self.states.save_component_state(
-                    state.model_copy(update={"probe_status": status, "cause": cause, "updated_at": now}))
-                return True
-            except (Conflict, AlreadyExists):
-                continue  # a marketer set a manual status in between: read it again
-        raise Conflict(f"component {component_id} kept changing; gave up after {attempts} attempts")
+                              now: datetime) -> bool:
+        self.states.change_component_state(
+            component_id, lambda state: state.model_copy(update={"probe_status": status, "cause": cause,
+                                                                 "updated_at": now}), now)
+        return True
 
     # -- 6. incidents ----------------------------------------------------------------------------
 
@@ -324,8 +318,13 @@ class ProbeCycle:
             incident = self.incidents.resolve_playbook(record["playbook_id"], actor=ACTOR)
             return incident.id if incident else None
         incident_id = record.get("incident_id")
-        incident = next((i for i in self.states.incidents() if i.id == incident_id), None)
-        if incident is None or not incident.is_open:
+        if incident_id is None:
+            return None
+        try:
+            incident = self.incidents.incident(incident_id)
+        except KeyError:  # deleted since it was tracked
+            return None
+        if not incident.is_open:
             return None
         names = ", ".join(self.site.component(cid).name for cid in still_down)
         if still_down:

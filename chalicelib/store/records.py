@@ -5,10 +5,12 @@ saved it since (``Conflict`` otherwise), and a record at version 0 is new.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from chalicelib.model import ComponentState, Incident, Notice, Record
-from chalicelib.store.table import Item, Table
+from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
 COMPONENT, INCIDENT, NOTICE = "COMPONENT", "INCIDENT", "NOTICE"
 
@@ -29,8 +31,28 @@ class StateStore:
     def notices(self) -> list[Notice]:
         return self._all(NOTICE, Notice)
 
+    def component_state(self, component_id: str) -> ComponentState | None:
+        item = self.table.get(COMPONENT, component_id)
+        return None if item is None else ComponentState.model_validate({**item.data, "version": item.version})
+
     def save_component_state(self, state: ComponentState) -> ComponentState:
         return self._save(COMPONENT, state.component_id, state)
+
+    def change_component_state(self, component_id: str, change: Callable[[ComponentState], ComponentState],
+                               now: datetime, attempts: int = 5) -> ComponentState:
+        """Apply ``change`` to one component's state (a new one when it has none) and save it.
+
+        Probes and marketers both write component states: when the other saved in between,
+        re-read and apply the change again. What ``change`` raises (a stale If-Match) stops it.
+        """
+        for _ in range(attempts):
+            current = self.component_state(component_id) or ComponentState(component_id=component_id, updated_at=now)
+            changed = change(current)
+            try:
+                return self.save_component_state(changed)
+            except (Conflict, AlreadyExists):
+                continue
+        raise Conflict(f"component {component_id!r} kept changing; gave up after {attempts} attempts")
 
     def save_incident(self, incident: Incident) -> Incident:
         return self._save(INCIDENT, incident.id, incident)

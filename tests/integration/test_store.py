@@ -85,3 +85,23 @@ def test_records_round_trip_with_their_version(table, noon):
     store.save_component_state(loaded.model_copy(update={"probe_status": ComponentStatus.OPERATIONAL}))
     with pytest.raises(Conflict):
         store.save_component_state(loaded.model_copy(update={"cause": "stale writer"}))
+
+
+def test_a_component_change_is_reapplied_over_another_writers_save(table, noon):
+    store = StateStore(table)
+    store.save_component_state(ComponentState(component_id="facebook", updated_at=noon))
+    calls = []
+
+    def set_manual(current):
+        calls.append(current.version)
+        if len(calls) == 1:
+            # GIVEN a probe saves between this writer's read and its write
+            store.save_component_state(current.model_copy(update={"probe_status": ComponentStatus.MAJOR_OUTAGE}))
+        return current.model_copy(update={"manual_status": ComponentStatus.OPERATIONAL})
+
+    # WHEN the marketer's change is applied
+    saved = store.change_component_state("facebook", set_manual, noon)
+    # THEN it was re-read once and both writes stand
+    assert calls == [1, 2]
+    assert (saved.probe_status, saved.manual_status) == (ComponentStatus.MAJOR_OUTAGE, ComponentStatus.OPERATIONAL)
+    assert store.component_state("facebook") == saved
