@@ -2,6 +2,7 @@
 from chalice import Chalice, Rate
 
 from chalicelib.api import register_api
+from chalicelib.api.http import edge
 from chalicelib.api.maintenance import advance_maintenance
 from chalicelib.api.subscribers import bp as subscribers_api
 from chalicelib.config import get_site
@@ -20,9 +21,10 @@ app.register_blueprint(subscribers_api)
 
 @app.middleware("http")
 def correlate_requests(event, get_response):
-    # API Gateway's request id ties the request's log lines together.
+    # API Gateway's request id ties the request's log lines together; `edge` keeps every answer,
+    # Chalice's own included, in the API's JSON error shape.
     with correlated(event.context.get("requestId"), path=event.path):
-        return get_response(event)
+        return edge(event, get_response)
 
 
 @app.route("/health", methods=["GET"], cors=True)
@@ -33,9 +35,11 @@ def health():
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="publish_site")
 def scheduled_publish(event):
     with operation("Publish", trigger="schedule"):
-        result = publish_site()
+        # Only the schedule lists the bucket, so what was lost there comes back within 5 minutes.
+        result = publish_site(reconcile=True)
         count("PagePublished")
-    return {"uploaded": len(result.uploaded), "unchanged": result.unchanged}
+        count("PageObjectsRestored", len(result.restored))
+    return {"uploaded": len(result.uploaded), "unchanged": result.unchanged, "restored": len(result.restored)}
 
 
 @app.on_sqs_message(queue="publish.fifo", batch_size=10, name="publish_requested")

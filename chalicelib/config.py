@@ -3,7 +3,8 @@
 Operators edit ``site.yml``; a mistake in it must never reach the page. Loading is all
 or nothing: YAML syntax, duplicate keys, unknown keys, wrong types, duplicate ids and
 references to missing components all raise ``SiteConfigError`` with the file, the key
-path and how to fix it, and the caller keeps the configuration it had.
+path and how to fix it, and the caller keeps the configuration it had. Every text
+(names, labels, descriptions, FAQ) is cleaned by ``chalicelib.cleantext`` first.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from chalicelib.cleantext import Line, Paragraphs
 from chalicelib.playbooks import Playbook, playbook_problems
 from chalicelib.notify.policy import SubscriptionPolicy
 from chalicelib.probes.spec import ProbeSettings, ProbeSpec, probe_problems
@@ -42,9 +44,9 @@ class Contact(_Strict):
 
     id: str = Field(pattern=_ID)
     kind: Literal["website", "email", "sms", "phone", "chat", "social"]
-    label: str = Field(min_length=1, max_length=80)
+    label: Line = Field(min_length=1, max_length=80)
     url: str
-    note: str = Field(default="", max_length=200)
+    note: Line = Field(default="", max_length=200)
     # Components this contact needs: while one of them is down the contact is listed last.
     depends_on: tuple[str, ...] = ()
 
@@ -57,13 +59,13 @@ class Contact(_Strict):
 
 
 class Brand(_Strict):
-    name: str = Field(min_length=1, max_length=80)
+    name: Line = Field(min_length=1, max_length=80)
     website: str = Field(pattern=r"^https?://")
     page_url: str = Field(pattern=r"^https?://", description="Public URL of the status page itself")
     time_zone: str = "UTC"
     accent_color: str = Field(default="#2563eb", pattern=r"^#[0-9a-fA-F]{6}$")
-    logo_text: str = Field(default="", max_length=40)
-    description: str = Field(default="", max_length=300)
+    logo_text: Line = Field(default="", max_length=40)
+    description: Line = Field(default="", max_length=300)
     contacts: tuple[Contact, ...] = ()
 
     @field_validator("time_zone")
@@ -82,15 +84,15 @@ class Brand(_Strict):
 
 class Group(_Strict):
     id: str = Field(pattern=_ID)
-    name: str = Field(min_length=1, max_length=80)
-    description: str = Field(default="", max_length=300)
+    name: Line = Field(min_length=1, max_length=80)
+    description: Line = Field(default="", max_length=300)
     position: int = 0
 
 
 class Component(_Strict):
     id: str = Field(pattern=_ID)
-    name: str = Field(min_length=1, max_length=80)
-    description: str = Field(default="", max_length=300)
+    name: Line = Field(min_length=1, max_length=80)
+    description: Line = Field(default="", max_length=300)
     group: str | None = None
     position: int = 0
     only_show_if_degraded: bool = False
@@ -102,8 +104,8 @@ class Component(_Strict):
 
 
 class FaqEntry(_Strict):
-    question: str = Field(min_length=1, max_length=200)
-    answer: str = Field(min_length=1, max_length=2000)
+    question: Line = Field(min_length=1, max_length=200)
+    answer: Paragraphs = Field(min_length=1, max_length=2000)
 
 
 class Site(_Strict):

@@ -15,6 +15,11 @@ The service does not publish the page: callers call ``publish_site()`` after a c
 A playbook opens its incident in one call and updates that incident while it is open.
 Maintenance is an incident of kind ``maintenance`` that ``advance_maintenance`` moves
 ``scheduled -> in_progress -> completed`` at its window's edges.
+
+An incident keeps at most ``MAX_UPDATES`` updates (each at most 10,000 characters), so its
+size is bounded however long the outage: past that, a new update is refused (422) with
+the way out. The update that closes an open incident or maintenance is always accepted,
+as are the two a maintenance window posts by itself.
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ from chalicelib.store.table import Conflict, Table
 MAINTENANCE_STARTED_BODY = "Scheduled maintenance is in progress. We will provide updates as necessary."
 MAINTENANCE_COMPLETED_BODY = "The scheduled maintenance has been completed."
 WRITE_ATTEMPTS = 5
+MAX_UPDATES = 100
 _OPEN_MAINTENANCE = (MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
 
 
@@ -183,6 +189,7 @@ class IncidentService(Writes):
         status = IncidentStatus(status)
         if status is IncidentStatus.POSTMORTEM:
             raise ValueError("status: 'postmortem' is set by adding a postmortem; use resolved, then add the postmortem")
+        check_room_for_update(incident, closing=status is IncidentStatus.RESOLVED)
         components = components or {}
         self.check_components(components)
         now = self.clock()
@@ -230,6 +237,17 @@ class IncidentService(Writes):
         saved = self.states.save_incident(incident.model_copy(update={"updates": updates, "updated_at": now}))
         self.audit(actor, "incident.edit_update", f"incident/{incident_id}/updates/{update_id}",
                    f"text edited ({len(body)} characters)")
+        return saved
+
+    @rereads_on_conflict
+    def rename_incident(self, incident_id: str, *, name: str, actor: str, version: int | None = None) -> Incident:
+        """Correct an incident's name (a typo, a pasted character), open or closed; notifies no one."""
+        incident = self.incident(incident_id)
+        if incident.kind is not IncidentKind.INCIDENT:
+            raise NotFound("incident", incident_id)  # a maintenance is renamed with update_maintenance
+        check_version(incident, version, "incident")
+        saved = self.states.save_incident(incident.model_copy(update={"name": name, "updated_at": self.clock()}))
+        self.audit(actor, "incident.rename", f"incident/{incident_id}", f"{incident.name!r} -> {name!r}")
         return saved
 
     @rereads_on_conflict
@@ -354,6 +372,7 @@ class IncidentService(Writes):
         new_status = status.value if status is not None else record.status
         change["status"] = new_status
         if body is not None or status is not None:
+            check_room_for_update(record, closing=new_status == MaintenanceStatus.COMPLETED.value)
             change["updates"] = [*record.updates, self._new_update(
                 change["updated_at"], new_status, body or "", notify, [])]
         saved = self.states.save_incident(record.model_copy(update=change))
@@ -375,6 +394,7 @@ class IncidentService(Writes):
         check_version(record, version, "maintenance")
         if not record.is_open:
             raise ValueError(f"maintenance {maintenance_id!r} is {record.status} already")
+        check_room_for_update(record, closing=True)
         now = self.clock()
         update = self._new_update(now, MaintenanceStatus.CANCELLED.value, body, notify, [])
         saved = self.states.save_incident(record.model_copy(update={
@@ -455,6 +475,17 @@ def next_maintenance_status(record: Incident, now: datetime) -> MaintenanceStatu
             and now >= record.scheduled_for:
         return MaintenanceStatus.IN_PROGRESS
     return None
+
+
+def check_room_for_update(record: Incident, *, closing: bool) -> None:
+    """Pure: refuse an update past ``MAX_UPDATES``, unless it closes an open record."""
+    if len(record.updates) < MAX_UPDATES or (closing and record.is_open):
+        return
+    kind = record.kind.value
+    way_out = ("resolve it and open a new incident for what follows" if record.kind is IncidentKind.INCIDENT
+               else "complete or cancel it and schedule a new maintenance for what follows")
+    raise ValueError(f"updates: {kind} {record.id!r} has {len(record.updates)} updates, the most one {kind} "
+                     f"keeps; {way_out}")
 
 
 def _check_window(starts: datetime | None, ends: datetime | None) -> None:

@@ -137,7 +137,9 @@ def isoformat(moment: datetime | None) -> str | None:
     """Statuspage's timestamp form: milliseconds and a zone, e.g. 2026-05-01T12:00:00.000Z."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    utc = moment.astimezone(timezone.utc)
+    # strftime's %Y does not pad years before 1000; strict clients want four digits.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def epoch_seconds(moment: datetime) -> int:

@@ -4,7 +4,8 @@ A playbook says, before anything breaks, what to tell customers when one channel
 down: the incident's name and body for the page, the email and SMS texts, the components
 it affects with the status each takes, and the contact channels to put first. Texts may
 hold ``{variables}`` (e.g. ``{eta}``); each one has a default under ``variables`` so a
-trigger never fails for want of one, and a trigger may override them. Pure data: no I/O.
+trigger never fails for want of one, and a trigger may override them. Every text and
+variable, the trigger's included, is cleaned by ``chalicelib.cleantext``. Pure data: no I/O.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from chalicelib.cleantext import Line, Paragraphs, clean_line, line, paragraphs
 from chalicelib.model import ComponentStatus, Impact, IncidentStatus
 
 _ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -63,27 +65,27 @@ class _Strict(BaseModel):
 class ResolveTexts(_Strict):
     """What to say when the channel is back."""
 
-    body: str = Field(min_length=1, max_length=5000)
-    email_subject: str | None = Field(default=None, max_length=200)
-    email_text: str | None = Field(default=None, max_length=20000)
-    sms_text: str | None = None
+    body: Paragraphs = Field(min_length=1, max_length=5000)
+    email_subject: line(max_length=200) | None = None
+    email_text: paragraphs(max_length=20000) | None = None
+    sms_text: Paragraphs | None = None
 
 
 class Playbook(_Strict):
     id: str = Field(pattern=_ID)
-    description: str = Field(default="", max_length=300)
+    description: Line = Field(default="", max_length=300)
     components: dict[str, ComponentStatus] = Field(min_length=1)
     impact: Impact = Impact.MAJOR
     status: IncidentStatus = IncidentStatus.IDENTIFIED
-    name: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=5000)
-    email_subject: str | None = Field(default=None, max_length=200)
-    email_text: str | None = Field(default=None, max_length=20000)
-    sms_text: str | None = None
+    name: Line = Field(min_length=1, max_length=200)
+    body: Paragraphs = Field(min_length=1, max_length=5000)
+    email_subject: line(max_length=200) | None = None
+    email_text: paragraphs(max_length=20000) | None = None
+    sms_text: Paragraphs | None = None
     resolve: ResolveTexts
     contacts_first: tuple[str, ...] = ()
     notify: bool = True
-    variables: dict[str, str] = Field(default_factory=dict)
+    variables: dict[str, Line] = Field(default_factory=dict)
 
     @field_validator("variables")
     @classmethod
@@ -142,6 +144,7 @@ class Playbook(_Strict):
         if unknown:
             known = ", ".join(sorted(self.variables)) or "none"
             raise ValueError(f"playbook {self.id!r} has no variable {', '.join(unknown)}; it takes: {known}")
+        variables = {name: clean_line(value) for name, value in variables.items()}
         texts = {key: self.render(value, variables) for key, value in self.texts().items()}
         for key in ("sms_text", "resolve.sms_text"):
             if key in texts:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+import boto3
+import pytest
+
 from chalicelib.config import Site
 from chalicelib.model import (
     ComponentChange, ComponentState, ComponentStatus, DayHistory, Impact, Incident, IncidentKind, IncidentUpdate,
@@ -105,3 +108,15 @@ def past_incidents(count: int, now: datetime, component_ids: list[str], updates:
                      impact=Impact.MINOR, body="Update {n}: what we saw, what we did, what comes next.")
             for n in range(count)]
 
+
+def bucket_objects(bucket) -> dict[str, bytes]:
+    """Every object in the page bucket, key to bytes, as a reader would get them."""
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])]
+    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+
+@pytest.fixture
+def bucket(aws):
+    return aws.environment["BUCKET_NAME"]

@@ -43,6 +43,9 @@ def revoke_key(call: Call):
     target = next((k for k in keys if k.id == call.params["key_id"]), None)
     if target is None:
         raise NotFound("key", call.params["key_id"])
+    if target.id == call.key.id:
+        raise ValueError(f"key {target.name!r} is the key making this request and cannot revoke itself; "
+                         "revoke it with another admin key")
     admins = [k for k in keys if k.active and k.scope == "admin"]
     if target.active and admins == [target]:
         raise ValueError(f"key {target.name!r} is the last admin key; create another admin key before revoking it")
@@ -73,10 +76,12 @@ def list_notifications(call: Call):
 
 
 @documented(bp, "/publish", methods=["POST"], responses={200: models.Published}, scope="marketer",
-            summary="Render and publish the page now")
+            summary="Render and publish the page now; an incident page that fails its checks is withheld and listed")
 def publish(call: Call):
     from chalicelib.site.service import publish_site
 
     result = publish_site()
-    audit(table(), call.key, "page.publish", "page", f"{len(result.uploaded)} object(s) uploaded")
-    return models.Published(uploaded=len(result.uploaded), unchanged=result.unchanged)
+    held = f", {len(result.withheld)} withheld" if result.withheld else ""
+    audit(table(), call.key, "page.publish", "page", f"{len(result.uploaded)} object(s) uploaded{held}")
+    return models.Published(uploaded=len(result.uploaded), unchanged=result.unchanged, withheld=[
+        models.WithheldOut(key=w.key, incident_id=w.incident_id, problems=list(w.problems)) for w in result.withheld])

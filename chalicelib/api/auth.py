@@ -3,7 +3,18 @@
 A key is ``bk_`` and 43 URL-safe characters (256 random bits). The table keeps only its
 SHA-256 (the lookup key), its name and its scope; the secret is printed once at creation.
 ``authorize(request, scope)`` is the check every authenticated view makes: a missing or
-unknown key is 401, a key of the wrong scope is 403. Scope ``admin`` includes ``marketer``.
+unknown key is 401 (``identify``), a key of the wrong scope is 403 (``permit``). Scope
+``admin`` includes ``marketer``.
+
+The audit log holds one entry per write attempt on an authenticated route. A write the
+service carried out is recorded by the service, with its domain summary (``audit``:
+"incident.open", "'Instagram DMs delayed' (major)"); every other attempt is recorded by
+the route decorator with ``audit_attempt``: refused (401 as actor "anonymous", 403, 404,
+409, 422...), failed (500), or done by a route no service describes (``POST /probes/run``).
+Its action is the method and route, its target the path called, its summary the status
+and the error's code and field names. Keys, tokens and bodies are never recorded.
+Public routes (sign-ups from anyone, heartbeats by token) are not recorded: anyone could
+fill the log with them, and their paths carry tokens.
 """
 from __future__ import annotations
 
@@ -61,6 +72,11 @@ def check_key(table: Table, secret: str) -> ApiKey | None:
 
 def authorize(request, scope: str) -> ApiKey:
     """The caller's key if it may act in ``scope``; raises 401/403 errors (JSON) otherwise."""
+    return permit(identify(request), scope)
+
+
+def identify(request) -> ApiKey:
+    """The caller's active key; 401 when it is missing, malformed, unknown or revoked."""
     header = (request.headers or {}).get("authorization")
     if not header:
         raise Unauthorized("missing API key; send 'Authorization: Bearer <key>' (create one with `beacon keys create`)")
@@ -70,6 +86,11 @@ def authorize(request, scope: str) -> ApiKey:
     key = check_key(Table(aws.get_table()), match.group(1))
     if key is None:
         raise Unauthorized("unknown or revoked API key; ask an admin for a new one")
+    return key
+
+
+def permit(key: ApiKey, scope: str) -> ApiKey:
+    """``key`` if its scope covers ``scope``; 403 otherwise."""
     if scope == "admin" and key.scope != "admin":
         raise Forbidden(f"key {key.name!r} has scope {key.scope!r}; this needs an 'admin' key")
     return key
@@ -80,3 +101,18 @@ def audit(table: Table, key: ApiKey | str, action: str, target: str, summary: st
     """Record one write in the audit log; ``key`` is the caller's key (or an actor name)."""
     actor = key if isinstance(key, str) else key.name
     AuditStore(table).record(actor=actor, action=action, target=target, summary=summary, at=clock())
+
+
+ANONYMOUS = "anonymous"
+
+
+def audit_attempt(table: Table, key: ApiKey | None, method: str, route: str, path: str, status: int,
+                  error: str | None = None, fields: tuple[str, ...] = (),
+                  clock: Callable[[], datetime] = utcnow) -> None:
+    """Record a write attempt no service recorded: who, which route, and how it ended (no secrets)."""
+    outcome = "done" if status < 400 else "refused" if status < 500 else "failed"
+    summary = f"{outcome}: {status}" + (f" {error}" if error else "")
+    if fields:
+        summary += " (" + ", ".join(sorted(set(fields))[:20]) + ")"
+    AuditStore(table).record(actor=key.name if key is not None else ANONYMOUS, action=f"{method} {route}",
+                             target=path, summary=summary, at=clock())

@@ -21,23 +21,33 @@ class CliError(Exception):
     pass
 
 
-def register(commands) -> None:
+def common_options() -> argparse.ArgumentParser:
+    """The options every command that calls the API takes (a parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--api", default=os.environ.get("BEACON_API_URL"),
                         help="API base URL (default: $BEACON_API_URL)")
     common.add_argument("--key", default=os.environ.get("BEACON_API_KEY"), help="API key (default: $BEACON_API_KEY)")
     common.add_argument("--json", action="store_true", help="print the API's JSON instead of a table")
+    return common
+
+
+def add_direct_options(command, what: str) -> None:
+    """``--direct`` with ``--stage``/``--table``: write to the stage's table with the operator's AWS credentials."""
+    command.add_argument("--direct", action="store_true", help=f"write {what} to the table with your AWS credentials")
+    command.add_argument("--stage", help="with --direct: the deployed stage; its table is found in stack beacon-STAGE")
+    command.add_argument("--table", default=os.environ.get("TABLE_NAME"),
+                         help="with --direct: the stage's DynamoDB table (default: $TABLE_NAME)")
+
+
+def register(commands) -> None:
+    common = common_options()
 
     keys = commands.add_parser("keys", help="API keys (admin)").add_subparsers(dest="action", required=True)
     create = keys.add_parser("create", parents=[common], help="create a key; its secret is shown once")
     create.add_argument("name", nargs="?", help="who or what uses the key, e.g. ana-phone")
     create.add_argument("--name", dest="name_option", metavar="NAME", help="the same as the positional name")
     create.add_argument("--scope", choices=["marketer", "admin"], default="marketer")
-    create.add_argument("--direct", action="store_true",
-                        help="write the key to the table with your AWS credentials (first admin key of a stage)")
-    create.add_argument("--stage", help="with --direct: the deployed stage; its table is found in stack beacon-STAGE")
-    create.add_argument("--table", default=os.environ.get("TABLE_NAME"),
-                        help="with --direct: the stage's DynamoDB table (default: $TABLE_NAME)")
+    add_direct_options(create, "the key (the first admin key of a stage)")
     create.set_defaults(run=_cmd(_keys_create))
     keys.add_parser("list", parents=[common], help="list keys").set_defaults(run=_cmd(_keys_list))
     revoke = keys.add_parser("revoke", parents=[common], help="revoke a key by its id")
@@ -70,6 +80,11 @@ def register(commands) -> None:
     resolve.add_argument("--version", type=int)
     resolve.set_defaults(run=_cmd(_incident_resolve))
     incident.add_parser("list", parents=[common], help="list open incidents").set_defaults(run=_cmd(_incident_list))
+    edit = incident.add_parser("edit", parents=[common], help="correct an incident's name")
+    edit.add_argument("incident_id")
+    edit.add_argument("--name", required=True)
+    edit.add_argument("--version", type=int, help="the version you read; a stale one is refused")
+    edit.set_defaults(run=_cmd(_incident_edit))
 
     notice = commands.add_parser("notice", help="post notices").add_subparsers(dest="action", required=True)
     post = notice.add_parser("post", parents=[common], help="post a notice")
@@ -79,6 +94,12 @@ def register(commands) -> None:
     post.add_argument("--ends-at", help="ISO-8601 with zone")
     post.add_argument("--notify", action="store_true")
     post.set_defaults(run=_cmd(_notice_post))
+    retitle = notice.add_parser("edit", parents=[common], help="correct a notice's title or text")
+    retitle.add_argument("notice_id")
+    retitle.add_argument("--title")
+    retitle.add_argument("--body")
+    retitle.add_argument("--version", type=int, help="the version you read; a stale one is refused")
+    retitle.set_defaults(run=_cmd(_notice_edit))
 
     playbook = commands.add_parser("playbook", help="trigger and resolve playbooks").add_subparsers(
         dest="action", required=True)
@@ -107,6 +128,11 @@ def register(commands) -> None:
     cancel.add_argument("maintenance_id")
     cancel.add_argument("--notify", action="store_true")
     cancel.set_defaults(run=_cmd(_maintenance_cancel))
+    rename = maintenance.add_parser("edit", parents=[common], help="correct a maintenance's name")
+    rename.add_argument("maintenance_id")
+    rename.add_argument("--name", required=True)
+    rename.add_argument("--version", type=int, help="the version you read; a stale one is refused")
+    rename.set_defaults(run=_cmd(_maintenance_edit))
     maintenance.add_parser("list", parents=[common], help="list open maintenance").set_defaults(
         run=_cmd(_maintenance_list))
 
@@ -194,8 +220,11 @@ def _keys_create(args) -> None:
     print(f"\nsecret (shown only now; store it in a password manager):\n  {data['secret']}")
 
 
-def _create_directly(args):
+def direct_table(args):
+    """The stage's table (``--stage`` or ``--table``), written with the operator's AWS credentials."""
     import boto3
+
+    from chalicelib.store import Table
 
     if args.stage and not args.table:
         try:
@@ -206,14 +235,23 @@ def _create_directly(args):
             raise CliError(f"cannot find the table of stack beacon-{args.stage}: {exc}; pass --table") from None
     if not args.table:
         raise CliError("--direct needs the stage: pass --stage STAGE (stack beacon-STAGE) or --table NAME")
+    try:
+        return Table(boto3.resource("dynamodb").Table(args.table))
+    except Exception as exc:  # botocore's errors name the region or the missing credentials
+        raise CliError(f"cannot reach table {args.table!r}: {exc}") from None
 
+
+def direct_actor() -> str:
+    return f"direct:{os.environ.get('USER', '?')}"
+
+
+def _create_directly(args):
     from chalicelib.api.auth import audit, create_key
     from chalicelib.model import utcnow
-    from chalicelib.store import Table
 
+    table = direct_table(args)
     try:
-        table = Table(boto3.resource("dynamodb").Table(args.table))
-        actor = f"direct:{os.environ.get('USER', '?')}"
+        actor = direct_actor()
         secret, key = create_key(table, name=args.name, scope=args.scope, created_by=actor, now=utcnow())
         audit(table, actor, "key.create", f"key/{key.id}", f"{key.name!r} scope {key.scope}, written directly")
         return secret, key
@@ -253,6 +291,11 @@ def _incident_list(args) -> None:
     _show(args, data, ["id", "name", "status", "impact", "started_at", "version"])
 
 
+def _incident_edit(args) -> None:
+    body = _with_version({"name": args.name}, args.version)
+    _show_incident(args, _call(args, "PATCH", f"/incidents/{args.incident_id}", body))
+
+
 def _notice_post(args) -> None:
     body = {"title": args.title, "body": args.body, "notify": args.notify}
     if args.starts_at:
@@ -260,6 +303,14 @@ def _notice_post(args) -> None:
     if args.ends_at:
         body["ends_at"] = args.ends_at
     _show(args, [_call(args, "POST", "/notices", body)], ["id", "title", "active", "starts_at", "ends_at"])
+
+
+def _notice_edit(args) -> None:
+    given = {field: value for field, value in (("title", args.title), ("body", args.body)) if value is not None}
+    if not given:
+        raise CliError("notice edit: give --title, --body or both")
+    data = _call(args, "PATCH", f"/notices/{args.notice_id}", _with_version(given, args.version))
+    _show(args, [data], ["id", "title", "active", "starts_at", "ends_at", "version"])
 
 
 def _playbook_trigger(args) -> None:
@@ -296,6 +347,11 @@ def _maintenance_cancel(args) -> None:
     _show(args, [data], _MAINTENANCE_COLUMNS)
 
 
+def _maintenance_edit(args) -> None:
+    body = _with_version({"name": args.name}, args.version)
+    _show(args, [_call(args, "PATCH", f"/maintenance/{args.maintenance_id}", body)], _MAINTENANCE_COLUMNS)
+
+
 def _maintenance_list(args) -> None:
     _show(args, _call(args, "GET", "/maintenance?status=open")["data"], _MAINTENANCE_COLUMNS)
 
@@ -314,7 +370,12 @@ def _component_clear(args) -> None:
 
 
 def _publish(args) -> None:
-    _show(args, [_call(args, "POST", "/publish")], ["uploaded", "unchanged"])
+    data = _call(args, "POST", "/publish")
+    _show(args, [data], ["uploaded", "unchanged"])
+    if not args.json:
+        for withheld in data.get("withheld", []):
+            print(f"withheld {withheld['key']} (its last good copy stays live): {'; '.join(withheld['problems'])}",
+                  file=sys.stderr)
 
 
 # -- output -------------------------------------------------------------------------------------

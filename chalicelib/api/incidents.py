@@ -1,4 +1,4 @@
-"""Incidents: open, list, get, post updates, edit an update's text, resolve, add a postmortem."""
+"""Incidents: open, list, get, rename, post updates, edit an update's text, resolve, add a postmortem."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -47,6 +47,16 @@ def get_incident(call: Call):
     incident = services(IncidentService).incident(call.params["incident_id"])
     if incident.kind is not IncidentKind.INCIDENT:
         raise NotFound("incident", incident.id)  # a maintenance: GET /maintenance/{id}
+    return incident_out(incident)
+
+
+@documented(bp, "/incidents/{incident_id}", methods=["PATCH"], body=models.EditIncident,
+            responses={200: models.IncidentOut}, scope=MARKETER,
+            summary="Correct an incident's name, open or closed; notifies no one")
+def edit_incident(call: Call):
+    incident = services(IncidentService).rename_incident(
+        call.params["incident_id"], name=call.body.name, actor=call.key.name, version=call.version())
+    republish("incident renamed")
     return incident_out(incident)
 
 

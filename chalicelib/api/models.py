@@ -2,7 +2,8 @@
 
 Requests are strict: unknown fields, wrong types, unknown enum values, timestamps without
 a zone and empty titles are refused (422, each field named). Texts have size limits, the
-whole body 64 KiB (413).
+whole body 64 KiB (413). Every text is cleaned first by ``chalicelib.cleantext`` (invisible
+controls and bidi overrides removed, pasted breaks made newlines or spaces).
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
+from chalicelib.cleantext import line, paragraphs
 from chalicelib.model import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, isoformat
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Body = Annotated[str, StringConstraints(max_length=10_000)]
-RequiredBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Title = line(strip_whitespace=True, min_length=1, max_length=200)
+Body = paragraphs(max_length=10_000)
+RequiredBody = paragraphs(strip_whitespace=True, min_length=1, max_length=10_000)
 ComponentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Version = Annotated[int, Field(ge=1, le=999_999_999, description="The version you read; a stale one gets 409")]
 Timestamp = AwareDatetime
@@ -50,6 +52,11 @@ class CreateIncidentUpdate(Request):
     body: RequiredBody
     components: dict[ComponentId, ComponentStatus] = Field(default_factory=dict, max_length=100)
     notify: bool = False
+    version: Version | None = None
+
+
+class EditIncident(Request):
+    name: Title
     version: Version | None = None
 
 
@@ -119,12 +126,12 @@ class CancelMaintenance(Request):
 
 class TriggerPlaybook(Request):
     variables: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,31}$")],
-                    Annotated[str, StringConstraints(max_length=200)]] = Field(default_factory=dict, max_length=20)
-    cause: Annotated[str, StringConstraints(max_length=500)] | None = None
+                    line(max_length=200)] = Field(default_factory=dict, max_length=20)
+    cause: line(max_length=500) | None = None
 
 
 class CreateKey(Request):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    name: line(strip_whitespace=True, min_length=1, max_length=80)
     scope: Literal["marketer", "admin"] = "marketer"
 
 
@@ -332,9 +339,17 @@ class NotificationList(Response):
     next_cursor: str | None
 
 
+class WithheldOut(Response):
+    key: str = Field(description="The object not uploaded this time; its last good copy stays live")
+    incident_id: str | None
+    problems: list[str]
+
+
 class Published(Response):
     uploaded: int
     unchanged: int
+    withheld: list[WithheldOut] = Field(
+        default_factory=list, description="Objects held back because they failed their checks; all else went out")
 
 
 class Health(Response):

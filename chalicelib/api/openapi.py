@@ -9,14 +9,22 @@ Every route of the API is declared with ``documented``, which wraps ``Blueprint.
 
 The wrapper authorizes the key for ``scope`` (None: public), parses and validates the
 body and the query string, turns domain errors into JSON errors (unknown id 404, stale
-version 409, rule broken 422) and the view's return value into a JSON response. It also
+version 409, rule broken 422) and the view's return value into a JSON response. A write
+attempt on a route with a scope that no service recorded in the audit log (refused,
+failed, or a route without a domain entry) is recorded here (see ``auth``). It also
 records the route, so ``GET /openapi.json`` describes every route without anyone editing
 the generator. Routes not made with ``documented`` (``/health`` in app.py) are declared
 with ``describe``.
+
+The document links operations as a client chains them: a collection's create route (a
+201 whose body has an ``id``, e.g. ``POST /incidents``) links to every route under
+``<collection>/{id}`` with no other parameter, the id taken from ``$response.body#/id``,
+so stateful tests follow them.
 """
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -29,6 +37,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api import http
+from chalicelib.store.audit import AuditStore
 from chalicelib.store.table import Conflict
 
 log = logging.getLogger("beacon.api")
@@ -112,8 +121,46 @@ def documented(bp, path: str, *, methods: list[str], summary: str, responses: di
         @functools.wraps(view)
         def handler(**params):
             request = bp.current_request
+            caller = Call(request=request, params=params)
+            with AuditStore.watch() as recorded:
+                try:
+                    response = _answer(view, caller, success)
+                except Exception:
+                    # Chalice logs the trace and answers 500; the attempt is recorded first.
+                    _audit(caller, recorded, 500)
+                    raise
+            _audit(caller, recorded, response.status_code, response)
+            return response
+
+        def _audit(caller: Call, recorded: list, status: int, response: Response | None = None) -> None:
+            # One entry per write attempt on a route with a key: the service's, or this one.
+            if scope is None or caller.request.method == "GET" or (recorded and status < 400):
+                return
+            from chalicelib.api.auth import audit_attempt
+            from chalicelib.api.common import table
+
+            error, fields = _error_of(response)
             try:
-                return _respond(view(_call(request, params)), success)
+                target = path.format(**caller.params) if caller.params else path
+                audit_attempt(table(), caller.key, caller.request.method, path, target, status, error, fields)
+            except Exception:
+                log.exception("recording the attempt %s %s in the audit log failed", caller.request.method, path)
+
+        def _call(caller: Call) -> Call:
+            request = caller.request
+            if scope is not None:
+                from chalicelib.api.auth import identify, permit
+
+                caller.key = identify(request)
+                permit(caller.key, scope)
+            caller.body = http.parse_body(request, body) if body is not None else None
+            caller.query = http.parse_query(request, query)
+            caller.if_match = http.if_match_version(request)
+            return caller
+
+        def _answer(view: Callable, caller: Call, success: int) -> Response:
+            try:
+                return _respond(view(_call(caller)), success)
             except http.ApiError as exc:
                 return exc.response()
             except ChaliceViewError as exc:
@@ -127,16 +174,6 @@ def documented(bp, path: str, *, methods: list[str], summary: str, responses: di
                 return http.NotFoundError(_key_message(exc)).response()
             except ValueError as exc:
                 return http.Unprocessable(str(exc)).response()
-
-        def _call(request, params):
-            key = None
-            if scope is not None:
-                from chalicelib.api.auth import authorize
-
-                key = authorize(request, scope)
-            parsed = http.parse_body(request, body) if body is not None else None
-            return Call(request=request, key=key, body=parsed, query=http.parse_query(request, query),
-                        if_match=http.if_match_version(request), params=params)
 
         bp.route(path, methods=methods, content_types=list(kinds), cors=route_kwargs.pop("cors", CORS),
                  **route_kwargs)(handler)
@@ -154,6 +191,20 @@ def _respond(result, success: int) -> Response:
     if result is None:
         return Response(body="", status_code=204 if status == 200 else status)
     return http.model_response(result, status)
+
+
+def _error_of(response: Response | None) -> tuple[str | None, tuple[str, ...]]:
+    """The error code and field names of an error answer (never its message: it may quote input)."""
+    if response is None or response.status_code < 400 or not isinstance(response.body, str):
+        return None, ()
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return None, ()
+    if not isinstance(body, dict):
+        return None, ()
+    fields = tuple(str(f.get("field", ""))[:80] for f in body.get("fields") or () if isinstance(f, dict))
+    return str(body.get("error", ""))[:60] or None, fields
 
 
 def _as_api_error(exc: ChaliceViewError) -> http.ApiError:
@@ -186,6 +237,7 @@ _STANDARD_ERRORS = {
     413: "The body is over the size limit",
     415: "Unsupported Content-Type",
     422: "A field is not valid; `fields` names each one and why",
+    500: "Something went wrong on the server; the message gives the request id to quote",
 }
 
 
@@ -203,6 +255,8 @@ def openapi_document(title: str = "Beacon API", version: str = "1", server_url: 
     paths: dict[str, dict] = {}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, keyed)
+    for route, code, links in _links(routes, schemas):
+        paths[route.path][route.method.lower()]["responses"][str(code)]["links"] = links
     document = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,
@@ -224,7 +278,7 @@ def openapi_document(title: str = "Beacon API", version: str = "1", server_url: 
 def _operation(route: RouteDoc, keyed: dict) -> dict:
     operation: dict[str, Any] = {"operationId": route.operation_id, "summary": route.summary, "tags": [route.tag]}
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1,
-                                                                          "pattern": "^[A-Za-z0-9_-]+$"}}
+                                                                          "pattern": http.PATH_PARAMETER}}
                   for name in re.findall(r"\{(\w+)\}", route.path)]
     if route.query is not None:
         schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -252,7 +306,7 @@ def _operation(route: RouteDoc, keyed: dict) -> dict:
             entry["content"] = {"application/json": {"schema": keyed[(model, "serialization")]}}
         responses[str(code)] = entry
     error_ref = {"application/json": {"schema": keyed[(Error, "serialization")]}}
-    codes = [400, 404, 409, 413, 415, 422]
+    codes = [400, 404, 409, 413, 415, 422, 500]
     if route.scope is not None:
         codes += [401, 403]
         operation["security"] = [{"bearer": []}]
@@ -262,6 +316,25 @@ def _operation(route: RouteDoc, keyed: dict) -> dict:
         responses.setdefault(str(code), {"description": _STANDARD_ERRORS[code], "content": error_ref})
     operation["responses"] = dict(sorted(responses.items()))
     return operation
+
+
+def _links(routes: list[RouteDoc], schemas: dict) -> list[tuple[RouteDoc, int, dict]]:
+    """Each collection's create route (201 with an ``id``) and its links to the routes under ``<path>/{id}``."""
+    found = []
+    for route in routes:
+        model = route.responses.get(201)
+        if "{" in route.path or model is None or isinstance(model, str) \
+                or "id" not in schemas.get(model.__name__, {}).get("properties", {}):
+            continue
+        links = {}
+        for other in routes:
+            match = re.fullmatch(re.escape(route.path) + r"/\{(\w+)\}(/[^{}]*)?", other.path)
+            if match is not None:
+                links[other.operation_id] = {"operationId": other.operation_id,
+                                             "parameters": {match.group(1): "$response.body#/id"}}
+        if links:
+            found.append((route, 201, dict(sorted(links.items()))))
+    return found
 
 
 def _describe_status(code: int) -> str:

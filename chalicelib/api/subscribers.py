@@ -2,6 +2,11 @@
 
 Public routes answer browsers and scripts alike: a plain form post gets an HTML page, a
 script (``Accept: application/json``) gets JSON with CORS for the status page's origin.
+The sign-up steps (subscribe, enter the code, confirm) refuse a POST that a browser says
+comes from another site (``Origin``, or ``Referer`` when there is no ``Origin``): a form or
+``text/plain`` post needs no CORS preflight, so without this any site could make its
+visitors' browsers sign numbers up. A request with neither header comes from no browser
+(curl, a script), which no other site can drive; the limits still apply to it.
 Every link in a message points here. Admin routes use the API's key check and audit log.
 """
 from __future__ import annotations
@@ -9,12 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.api.auth import audit
+from chalicelib.api import http
 from chalicelib.api.http import NotFoundError, Unprocessable, field_errors
 from chalicelib.api.openapi import Call, describe, documented
 from chalicelib.config import get_site
@@ -26,6 +32,7 @@ from chalicelib.notify.model import Channel, Consent, Subscriber, SubscriberStat
 from chalicelib.notify.senders import Permanent
 from chalicelib.notify.signup import ConfirmationNotSent, InvalidLink, SignupAnswer, WrongCode
 from chalicelib.notify.transfer import export_csv, import_rows
+from chalicelib.observability import operation
 from chalicelib.settings import get_settings
 from chalicelib.site.render import environment
 from chalicelib.store.notifications import NotificationStore
@@ -144,6 +151,9 @@ describe("/subscribers", ["POST"], summary="Subscribe an email address or phone 
 def subscribe():
     request = bp.current_request
     html = _wants_html(request)
+    refused = _refuse_other_sites(request, html, _allowed_origins())
+    if refused:
+        return refused
     try:
         wanted = _subscribe_request(_fields(request))
     except ValidationError as exc:
@@ -152,6 +162,12 @@ def subscribe():
                         field=fields[0]["field"])
     except ValueError as exc:
         return _problem(request, html, 422, str(exc))
+    # An operation of its own, so the metrics it counts (SmsCeilingReached) are flushed.
+    with operation("SignUp", (request.context or {}).get("requestId")):
+        return _sign_up(request, html, wanted)
+
+
+def _sign_up(request, html: bool, wanted: SubscribeRequest) -> Response:
     try:
         answer = service.subscriptions().subscribe(
             email=wanted.email, phone=wanted.phone, components=wanted.components, source_ip=_source_ip(request))
@@ -231,6 +247,10 @@ def confirm(optin_id):
     request = bp.current_request
     html = _wants_html(request)
     token = (request.query_params or {}).get("token", "")
+    if request.method == "POST":
+        refused = _refuse_other_sites(request, html, _own_origins())
+        if refused:
+            return refused
     subscriptions = service.subscriptions()
     try:
         if request.method == "GET":
@@ -269,6 +289,9 @@ def verify(optin_id):
             return _json(request, 200, {"status": "pending", "message": "POST {\"code\": \"123456\"} to this URL"})
         code = "".join(ch for ch in (request.query_params or {}).get("code", "") if ch.isdigit())[:6]
         return _page(200, "Enter your code", "verify", verify_url=action, code=code)
+    refused = _refuse_other_sites(request, html, _own_origins())
+    if refused:
+        return refused
     try:
         code = _one(_fields(request).get("code")) or ""
         subscriber = service.subscriptions().confirm_code(optin_id, code)
@@ -474,38 +497,17 @@ def _out(subscriber: Subscriber) -> SubscriberOut:
 
 
 def _fields(request) -> dict:
+    """The posted fields, from JSON or any form encoding, parsed by the API's one body parser."""
     raw = request.raw_body or b""
     if len(raw) > 16 * 1024:
         raise ValueError("the form is too large")
-    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    if content_type == "application/json":
-        if not raw.strip():
-            return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ValueError("the body is not valid JSON; send an object such as {\"email\": \"you@example.com\"}"
-                             ) from None
-        if not isinstance(data, dict):
-            raise ValueError("the body must be a JSON object")
-        return data
-    if content_type == "multipart/form-data":
-        return {**_multipart(raw, request.headers.get("content-type", "")), "_form": True}
-    return {**parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True), "_form": True}
-
-
-def _multipart(raw: bytes, content_type: str) -> dict:
-    from email.parser import BytesParser
-    from email.policy import HTTP
-
-    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
-    fields: dict[str, list[str]] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if name:
-            fields.setdefault(name, []).append(part.get_content() if part.get_content_maintype() == "text"
-                                               else "")
-    return fields
+    content_type = request.headers.get("content-type") or "application/json"
+    try:
+        if content_type.split(";")[0].strip().lower() == "application/json":
+            return http.load_json_object(raw) if raw.strip() else {}
+        return {**http.form_fields(raw, content_type), "_form": True}
+    except http.ApiError as exc:
+        raise ValueError(exc.message) from None
 
 
 def _one(value) -> str | None:
@@ -541,13 +543,39 @@ def _wants_html(request) -> bool:
     return False
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def _allowed_origins() -> set[str]:
-    origins = set()
-    for url in (get_site().brand.page_url, get_settings().page_url):
-        if url:
-            parts = urlsplit(url)
-            origins.add(f"{parts.scheme}://{parts.netloc}")
-    return origins
+    """The status page's origins: ``brand.page_url`` and ``PAGE_URL`` (the local page server)."""
+    return {_origin(url) for url in (get_site().brand.page_url, get_settings().page_url) if url}
+
+
+def _own_origins() -> set[str]:
+    """The page's origins and the API's own: its answer and code pages post their forms to it."""
+    return _allowed_origins() | {_origin(get_settings().api_url)}
+
+
+def _refuse_other_sites(request, html: bool, allowed: set[str]) -> Response | None:
+    """403 for a POST a browser sends from another site; None for ours and for non-browser clients.
+
+    Browsers send ``Origin`` with every POST (``null`` when the sending page hides itself,
+    which is refused too); only old ones fall back to ``Referer`` alone.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        referer = request.headers.get("referer")
+        if not referer:
+            return None
+        origin = _origin(referer)
+    if origin.lower() in allowed:
+        return None
+    log.warning("refused a sign-up post from another site: %s", origin[:200])
+    page = get_site().brand.page_url
+    return _problem(request, html, 403, f"this form can only be sent from the status page ({page}), not from "
+                                        f"{origin[:200]}; open the status page and subscribe there")
 
 
 def _cors(request) -> dict[str, str]:
@@ -569,7 +597,7 @@ def _problem(request, html: bool, status: int, message: str, field: str | None =
         response = _page(status, "That did not work", "message", message=message, error=None)
         response.headers.update(headers or {})
         return response
-    body = {"error": {404: "not_found", 422: "validation_failed", 429: "too_many_requests",
+    body = {"error": {403: "forbidden", 404: "not_found", 422: "validation_failed", 429: "too_many_requests",
                       503: "unavailable"}.get(status, "bad_request"), "message": message}
     if field:
         body["fields"] = [{"field": field, "problem": message}]
@@ -590,9 +618,11 @@ def _page(http_status: int, title: str, view: str, /, **values) -> Response:
     site = get_site()
     body = environment(get_settings().templates_dir).get_template("subscribe/page.html").render(
         **{**_PAGE_DEFAULTS, **values}, title=title, view=view, brand=site.brand)
+    # Links in these pages' URLs carry tokens: no Referer leaves for other sites. Within the API
+    # the browser sends its origin, which the sign-up steps check (no-referrer would send "null").
     return Response(body=body, status_code=http_status,
                     headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-                             "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"})
+                             "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"})
 
 
 def _self_url(request, query: bool = True) -> str:

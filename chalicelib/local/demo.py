@@ -22,7 +22,7 @@ A platform outage (``scope=platform``, the default for platforms) breaks its fro
 the brand's page on it and its status summary (indicator ``impact``: minor, major or
 critical, default critical). A brand outage (``scope=brand``) breaks only the brand's page.
 ``scheduler`` stops the post scheduler's heartbeats, which the demo otherwise sends to the
-API every 30 s.
+API every 30 s, to the URLs whose secrets the stack makes at start (``startup.heartbeat_urls``).
 """
 from __future__ import annotations
 
@@ -248,14 +248,7 @@ class DemoServer(ThreadingHTTPServer):
         super().server_close()
 
 
-def heartbeat_urls(site, api_url: str) -> list[str]:
-    return [f"{api_url}/heartbeat/{probe.token}" for component in site.components for probe in component.probes
-            if probe.kind == "heartbeat"]
-
-
-def start_demo(port: int, api_url: str) -> DemoServer:
-    from chalicelib.config import get_site
-
-    server = DemoServer(port, heartbeat_urls(get_site(), api_url))
+def start_demo(port: int, heartbeat_urls: list[str] = ()) -> DemoServer:
+    server = DemoServer(port, heartbeat_urls)
     threading.Thread(target=server.serve_forever, name="demo", daemon=True).start()
     return server

@@ -4,12 +4,14 @@ The resources come from ``infra/resources.json``, the same file ``chalice packag
 merges for AWS, so the local stack never drifts from production: each supported
 resource type is created with its template properties, names resolved with the local
 stack name, and the environment the template's ``Globals`` hand the functions is
-resolved to the local resources.
+resolved to the local resources. ``resolve_without_resources`` resolves a fragment the local
+stack reads without creating it (the page's response headers policy).
 """
 from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,14 @@ class _Resolver:
 
 def load_template(path: Path = INFRA_TEMPLATE) -> dict[str, Any]:
     return json.loads(path.read_text())
+
+
+def resolve_without_resources(value: Any, parameters: dict[str, str], stand_in: str,
+                              stack_name: str = "beacon-local", region: str = "us-east-1") -> Any:
+    """Resolve ``value`` (a template fragment) outside a provisioning run: every resource it names,
+    and every parameter not in ``parameters``, resolves to ``stand_in``."""
+    absent = defaultdict(lambda: stand_in)
+    return _Resolver(stack_name, region, Provisioned(names=absent, arns=absent), dict(parameters))(value)
 
 
 def provision(session, stack_name: str, template: dict[str, Any] | None = None,

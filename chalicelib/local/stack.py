@@ -143,6 +143,7 @@ class LocalStack:
     def _start_demo(self) -> None:
         """The demo upstream the probes point at (chalicelib/local/demo.py, via PROBE_OVERRIDES)."""
         from chalicelib.local.demo import start_demo
+        from chalicelib.local.startup import heartbeat_urls
 
         port = int(os.environ.get("DEMO_PORT", 8090))
         try:
@@ -152,7 +153,7 @@ class LocalStack:
                 raise
             log.warning("port %d (DEMO_PORT) is in use; the demo upstream takes a free port instead", port)
             port = 0
-        server = start_demo(port, os.environ["API_URL"])
+        server = start_demo(port, heartbeat_urls(os.environ["API_URL"]))
         os.environ["DEMO_PORT"], os.environ["DEMO_SMTP_PORT"] = str(server.server_address[1]), str(server.mail.port)
         os.environ.setdefault("PROBE_OVERRIDES", "chalicelib/local/demo-targets.yml")
         _forget_cached_settings()

@@ -1,6 +1,8 @@
 """What the local stack does once its resources exist, before it serves: seed and publish.
 
 Each capability that needs local seed data (an admin key, demo state) adds a step here.
+``heartbeat_urls`` is the one seed handed back rather than kept: the demo job's heartbeat
+URLs, whose secrets are made anew at every start and exist nowhere else.
 """
 from __future__ import annotations
 
@@ -32,6 +34,29 @@ def seed_admin_key(app) -> None:
     if check_key(table, secret) is None:
         create_key(table, name="local-admin", scope="admin", created_by="local stack", now=utcnow(), secret=secret)
         log.info("seeded the local admin API key from BEACON_ADMIN_KEY")
+
+
+def heartbeat_urls(api_url: str) -> list[str]:
+    """A fresh secret for every heartbeat probe of the site (as `beacon heartbeats rotate` makes
+    one, the old one cut at once), as the URLs the demo job calls."""
+    from datetime import timedelta
+
+    from chalicelib import aws
+    from chalicelib.config import get_site
+    from chalicelib.model import utcnow
+    from chalicelib.probes.heartbeats import create_secret, heartbeat_probes
+    from chalicelib.store import Table
+    from chalicelib.store.probes import ProbeStore
+
+    site, store = get_site(), ProbeStore(Table(aws.get_table()))
+    urls = []
+    for probe_key in heartbeat_probes(site):
+        secret, _ = create_secret(store, site, probe_key, now=utcnow(), created_by="local stack", rotate=True,
+                                  overlap=timedelta(0))
+        urls.append(f"{api_url}/heartbeat/{secret}")
+    if urls:
+        log.info("made %d heartbeat secret(s) for the demo job", len(urls))
+    return urls
 
 
 STEPS = [seed_admin_key, publish_first_page]

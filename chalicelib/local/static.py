@@ -1,25 +1,74 @@
 """Serve the page bucket as the CloudFront distribution of infra/resources.json does, plus the outbox.
 
-``/`` and ``/dir/`` serve ``index.html`` and ``/dir`` redirects to ``/dir/`` (the
-distribution's index-rewrite function); the stored ``Content-Type`` and ``Cache-Control``
-are sent back with an ``ETag``; a missing key serves ``404.html`` with status 404 (its
-custom error responses); ``Access-Control-Allow-Origin: *`` when the bucket's CORS rules
-allow any origin (its response headers policy). ``/_outbox`` exists locally only.
+Paths follow the distribution's index-rewrite function through the rule both share
+(``page_paths``): ``/`` and ``/dir/`` serve ``index.html``, ``/dir`` redirects to ``/dir/``,
+redirects never leave the host, and paths with control characters (CR, LF, raw or
+encoded) or bad escapes get 400. The stored ``Content-Type`` and ``Cache-Control`` are sent
+back with an ``ETag``; a missing key serves ``404.html`` with status 404 (its custom error
+responses). Every response carries the security headers of the distribution's response
+headers policy, read from the template (CSP, HSTS, nosniff, frame options, referrer
+policy), so a page the CSP would break in production breaks here too; the CSP admits the
+local API as ``ApiUrl`` and leaves out origins of resources that only exist on AWS (API
+Gateway's). ``Access-Control-Allow-Origin: *`` when the bucket's CORS rules allow any
+origin. ``/_outbox`` exists locally only.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
 import jinja2
 from botocore.exceptions import ClientError
 
 from chalicelib.local.outbox import format_text, read_outbox
+from chalicelib.local.page_paths import page_request
+from chalicelib.local.provision import load_template, resolve_without_resources
+from chalicelib.settings import get_settings
 
 log = logging.getLogger("beacon.local")
+# Stands in for resources that exist only on AWS; CSP sources naming one are left out locally.
+_ONLY_ON_AWS = "only-on-aws.invalid"
+BAD_PATH = (b"Bad request: the path has a control character (CR, LF, ...), a malformed %-escape or a . or .. "
+            b"segment; remove it from the URL.\n")
+
+
+@functools.cache
+def security_headers(api_url: str) -> dict[str, str]:
+    """The headers the distribution's response headers policy adds, with the local API as ``ApiUrl``."""
+    return policy_headers(load_template(), api_url)
+
+
+def policy_headers(template: dict[str, Any], api_url: str) -> dict[str, str]:
+    config = template["Resources"]["PageResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    config = resolve_without_resources(config, {"ApiUrl": api_url}, _ONLY_ON_AWS)
+    headers = {}
+    for name, setting in config.get("SecurityHeadersConfig", {}).items():
+        if name == "ContentSecurityPolicy":
+            directives = (" ".join(s for s in d.split() if _ONLY_ON_AWS not in s) for d in setting[name].split(";"))
+            headers["Content-Security-Policy"] = "; ".join(d for d in directives if d)
+        elif name == "StrictTransportSecurity":
+            value = f"max-age={setting['AccessControlMaxAgeSec']}"
+            if setting.get("IncludeSubdomains"):
+                value += "; includeSubDomains"
+            if setting.get("Preload"):
+                value += "; preload"
+            headers["Strict-Transport-Security"] = value
+        elif name == "ContentTypeOptions":
+            headers["X-Content-Type-Options"] = "nosniff"
+        elif name == "FrameOptions":
+            headers["X-Frame-Options"] = setting["FrameOption"]
+        elif name == "ReferrerPolicy":
+            headers["Referrer-Policy"] = setting["ReferrerPolicy"]
+        else:
+            raise ValueError(f"infra/resources.json: PageResponseHeadersPolicy sets {name}, which the local page "
+                             "server does not send; add it to policy_headers in chalicelib/local/static.py")
+    for custom in config.get("CustomHeadersConfig", {}).get("Items", []):
+        headers[custom["Header"]] = custom["Value"]
+    return headers
 
 
 class PageServer(ThreadingHTTPServer):
@@ -51,22 +100,29 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self._serve(head=False)
 
+    def end_headers(self):
+        for name, value in security_headers(get_settings().api_url).items():
+            self.send_header(name, value)
+        super().end_headers()
+
     def _serve(self, head: bool):
-        path = unquote(urlsplit(self.path).path)
+        # The target as sent, as CloudFront hands it to the function: http.server folds the leading
+        # slashes of self.path, and parsing it as a URL would read "//host/x" as a host.
+        path = self.requestline.split(" ")[1].split("?", 1)[0].split("#", 1)[0]
         if path.rstrip("/") == "/_outbox":
             return self._outbox(head)
         if path.rstrip("/") == "/_outbox.txt":
             return self._outbox(head, text=True)
-        key = path.lstrip("/")
-        if key == "" or key.endswith("/"):
-            key += "index.html"
-        found = self._get(key)
-        if found is None and "." not in key.rsplit("/", 1)[-1]:
+        request = page_request(path)
+        if request.status == HTTPStatus.BAD_REQUEST:
+            return self._answer(HTTPStatus.BAD_REQUEST, BAD_PATH, head)
+        if request.status == HTTPStatus.FOUND:
             self.send_response(HTTPStatus.FOUND)
-            self.send_header("Location", path + "/")
+            self.send_header("Location", request.location)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        found = self._get(request.key)
         status = HTTPStatus.OK
         if found is None:
             status = HTTPStatus.NOT_FOUND
@@ -108,7 +164,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = self.server.templates.get_template("local/outbox.html").render(outbox=outbox).encode()
             content_type = "text/html; charset=utf-8"
-        self.send_response(HTTPStatus.OK)
+        self._answer(HTTPStatus.OK, body, head, content_type)
+
+    def _answer(self, status: HTTPStatus, body: bytes, head: bool, content_type: str = "text/plain; charset=utf-8"):
+        self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")

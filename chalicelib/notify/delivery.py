@@ -16,6 +16,10 @@ Exactly once per recipient, and what that can and cannot mean:
   subscriber missing an outage notice is the worse failure for a status page. The window is
   one API call long per crashed consumer; the consumer stops taking recipients well before
   its time limit, so timeouts do not land inside it.
+* When SES refuses the whole account (sending paused, sender not verified, throttled, over
+  quota: ``AccountRefused``), the recipient is given back like any transient failure, the
+  rest of the batch is left unsent for the redelivery, and ``EmailAccountRefused`` is
+  counted (alarmed): an account problem never marks a recipient failed.
 """
 from __future__ import annotations
 
@@ -39,8 +43,8 @@ from chalicelib.notify.limits import TokenBucket
 from chalicelib.notify.model import (Channel, ClaimState, DeliverMessage, NotificationMessage, Subscriber,
                                      SubscriberStatus)
 from chalicelib.notify.planning import FanOutPlanner
-from chalicelib.notify.senders import (EmailSender, NotificationQueue, Permanent, SendError, SmsSender, Transient,
-                                       WebhookSender)
+from chalicelib.notify.senders import (AccountRefused, EmailSender, NotificationQueue, Permanent, SendError,
+                                       SmsSender, Transient, WebhookSender)
 from chalicelib.observability import count
 from chalicelib.store.subscribers import DeliveryStore, SubscriberStore
 from chalicelib.store.table import Conflict, Item, Table
@@ -56,6 +60,7 @@ NOTIFICATION_PK, INCIDENT_PK = "NOTIFICATION", "INCIDENT"
 class Outcome(Enum):
     DONE = "done"        # sent, failed for good, or skipped: nothing left to do for this recipient
     LATER = "later"      # try again on redelivery
+    HALT = "halt"        # the provider refuses the account: leave this and the rest of the batch for redelivery
 
 
 @dataclass
@@ -146,7 +151,10 @@ class Deliverer:
         for subscriber_id in message.subscriber_ids:
             if remaining_ms() < STOP_BEFORE_MS:
                 return False
-            if self.deliver_one(event, message.channel, subscriber_id) is Outcome.LATER:
+            outcome = self.deliver_one(event, message.channel, subscriber_id)
+            if outcome is Outcome.HALT:
+                return False
+            if outcome is Outcome.LATER:
                 complete = False
         return complete
 
@@ -209,6 +217,12 @@ class Deliverer:
             self._webhook_result(subscriber, exc.reason)
             self._tally[f"{subscriber.channel.value.capitalize()}Failed"] += 1
             return Outcome.DONE
+        except AccountRefused as exc:
+            log.error("the provider refuses the account; %s to %s and the rest of the batch wait for a "
+                      "redelivery: %s", event.id, subscriber.id, exc.reason)
+            self.deliveries.release(claim)
+            self._tally[f"{subscriber.channel.value.capitalize()}AccountRefused"] += 1
+            return Outcome.HALT
         except Transient as exc:
             log.warning("transient failure sending %s to %s, retrying later: %s", event.id, subscriber.id, exc.reason)
             self.deliveries.release(claim)

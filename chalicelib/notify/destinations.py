@@ -49,6 +49,31 @@ def normalise_phone(raw: str, policy: SubscriptionPolicy) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Providers where dots in the local part are ignored, and the domain each is an alias of.
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def limit_key(channel: str, destination: str) -> str:
+    """One key per mailbox for the sign-up limits, so variants of an address share its limit.
+
+    Lower case, no ``+tag`` (Ana+1@x.com and ana+2@x.com reach ana@x.com), and for Gmail no
+    dots and one domain (a.na@googlemail.com is ana@gmail.com). Only the limits use it: mail
+    goes to the address as given.
+    """
+    if channel != "email" or "@" not in destination:
+        return destination
+    local, domain = destination.lower().rsplit("@", 1)
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
+def calling_code(number: str) -> int:
+    """The country calling code of an E.164 number (49 for +4915112345678)."""
+    return phonenumbers.parse(number).country_code
+
+
 def check_webhook_url(raw: str) -> str:
     url = raw.strip()
     parts = urlsplit(url)

@@ -1,32 +1,17 @@
 """Rate limits: sign-up counters shared by every container, and a send-rate token bucket per consumer.
 
-Sign-up limits are fixed windows counted in DynamoDB (``SubscriberStore.count_in_window``,
-an atomic ADD with a TTL), so they hold however many Lambda containers answer. The send
-rate is paced locally: each consumer of the notification queue runs at its share of the
-account's SES or SMS quota (quota / reserved concurrency of ``deliver_notifications``).
+Sign-up limits are fixed windows counted in DynamoDB (``store.windows``, an atomic ADD with
+a TTL, shared with the heartbeat routes), so they hold however many Lambda containers
+answer. The send rate is paced locally: each consumer of the notification queue runs at its
+share of the account's SES or SMS quota (quota / reserved concurrency of
+``deliver_notifications``).
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class TooMany(Exception):
-    what: str
-    retry_after: int
-
-    def __str__(self) -> str:
-        return f"too many {self.what}; try again in {_duration(self.retry_after)}"
-
-
-def _duration(seconds: int) -> str:
-    if seconds >= 3600:
-        return f"{-(-seconds // 3600)} hour(s)"
-    if seconds >= 60:
-        return f"{-(-seconds // 60)} minute(s)"
-    return f"{seconds} second(s)"
+from chalicelib.store.windows import TooMany  # noqa: F401  (sign-ups raise it; it lives with the window counters)
 
 
 class TokenBucket:

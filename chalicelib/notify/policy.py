@@ -2,7 +2,8 @@
 
 Every key has a default, so a site.yml without the section gets double opt-in by email and
 SMS for the listed countries, SMS for openings, resolutions and maintenance starts, and the
-sign-up limits below.
+sign-up limits below: per source address, per destination (its variants counted as one)
+and, for confirmation texts, per hour for the whole page and per country calling code.
 """
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class SubscriptionLimits(_Strict):
     sms_signups_per_ip: Limit = Limit(count=10, hours=4)
     email_signups_per_ip: Limit = Limit(count=30, hours=4)
     confirmations_per_destination: Limit = Limit(count=3, hours=24)
+    # Ceilings on confirmation texts for the whole page, whoever asks from wherever: what
+    # sign-ups from many addresses (SMS pumping) can cost at most.
+    sms_confirmations: Limit = Limit(count=200, hours=1)
+    sms_confirmations_per_country: Limit = Limit(count=100, hours=1)
     code_attempts: int = Field(default=5, ge=1, le=20)
 
 

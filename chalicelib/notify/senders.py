@@ -1,7 +1,9 @@
 """The only notify code that talks to AWS or the network: SES, SNS, webhooks, the queue.
 
 Every failure is sorted into ``Transient`` (throttling, timeouts, 5xx: try again later) or
-``Permanent`` (a rejected address, a 4xx from a webhook: record it and move on).
+``Permanent`` (a rejected address, a 4xx from a webhook: record it and move on). SES refusing
+the whole account (sending paused, the sender identity not verified, throttled, over quota)
+is ``AccountRefused``, a transient failure: it says nothing about the recipient.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 import urllib3
@@ -22,6 +25,15 @@ TRANSIENT_CODES = frozenset({
     "ServiceUnavailableException", "InternalFailure", "InternalError", "InternalErrorException",
     "RequestTimeout", "RequestTimeoutException", "KMSThrottlingException", "LimitExceededException",
 })
+# SES error codes that refuse every message of the account, whoever it is for.
+SES_ACCOUNT_CODES = frozenset({
+    "AccountSendingPausedException", "SendingPausedException", "ConfigurationSetSendingPausedException",
+    "AccountSuspendedException", "MailFromDomainNotVerifiedException", "Throttling", "ThrottlingException",
+    "TooManyRequestsException", "LimitExceededException", "ServiceUnavailable", "ServiceUnavailableException",
+})
+# Wordings of ``MessageRejected`` that are about the recipient's address; any other rejection
+# that does not name the recipient (sending suspended, the sender not verified) is the account's.
+SES_ADDRESS_REJECTIONS = ("blacklisted", "illegal address", "suppression list")
 SIGNATURE_HEADER = "X-Beacon-Signature"
 
 
@@ -39,12 +51,31 @@ class Permanent(SendError):
     pass
 
 
+class AccountRefused(Transient):
+    """The provider refuses the whole account for now: retry later, and blame no recipient."""
+
+
 def _classified(exc: Exception) -> SendError:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         reason = f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
         return Transient(reason) if error.get("Code") in TRANSIENT_CODES else Permanent(reason)
     return Transient(f"{exc.__class__.__name__}: {exc}")
+
+
+def _ses_classified(exc: Exception, source: str, to: str) -> SendError:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", ""), str(error.get("Message", ""))
+        reason = f"{code}: {message}".strip()
+        if code in SES_ACCOUNT_CODES:
+            return AccountRefused(reason)
+        if code == "MessageRejected":
+            text, sender = message.lower(), parseaddr(source)[1].lower()
+            names_recipient = to.lower() in text or any(words in text for words in SES_ADDRESS_REJECTIONS)
+            names_sender = bool(sender) and sender in text
+            return Permanent(reason) if names_recipient and not names_sender else AccountRefused(reason)
+    return _classified(exc)
 
 
 class EmailSender:
@@ -55,7 +86,7 @@ class EmailSender:
         try:
             return self.ses.send_raw_email(Source=source, Destinations=[to], RawMessage={"Data": raw})["MessageId"]
         except (ClientError, BotoCoreError) as exc:
-            raise _classified(exc) from exc
+            raise _ses_classified(exc, source, to) from exc
 
 
 class SmsSender:

@@ -1,10 +1,17 @@
 """Sign-up with double opt-in, confirmation, unsubscribe and the manage page's changes.
 
 Every sign-up is answered the same way whatever the destination's state (new, pending,
-confirmed, unsubscribed, suppressed), so the form cannot be used to learn who subscribes.
-Limits are counted before anything is written or sent: per source address and per
-destination, across containers. The only message an unconfirmed destination ever gets is
-its confirmation: an email link (single use, 7 days) or an SMS code (5 tries) with a link.
+confirmed, unsubscribed, suppressed), so the form cannot be used to learn who subscribes:
+each state costs the same store requests and gets an opt-in whose code page answers alike.
+A known address gets a confirmation like a new one (confirming it again sets the components
+of that sign-up); only a suppressed one (bounced, complained, STOP) is sent nothing.
+Limits are counted before anything is written or sent: per source address, per destination
+(``destinations.limit_key``: case, ``+tag`` and Gmail dots do not make a new one) and, for
+confirmation texts, a ceiling per hour for the whole page and per country calling code
+(``SmsCeilingReached`` is counted and alarmed). The only message an unconfirmed destination
+ever gets is its confirmation: an email link (single use, 7 days) or an SMS code with a
+link; every code try is counted by one conditional update before the code is compared, so
+parallel guesses get no more than ``code_attempts`` between them.
 """
 from __future__ import annotations
 
@@ -20,12 +27,14 @@ from pathlib import Path
 from chalicelib.config import Site
 from chalicelib.model import new_id
 from chalicelib.notify import content
-from chalicelib.notify.destinations import InvalidDestination, mask, normalise_email, normalise_phone
+from chalicelib.notify.destinations import (InvalidDestination, calling_code, limit_key, mask, normalise_email,
+                                            normalise_phone)
 from chalicelib.notify.limits import TooMany
 from chalicelib.notify.model import Channel, Consent, OptIn, Subscriber, SubscriberStatus
-from chalicelib.notify.senders import EmailSender, SendError, SmsSender
+from chalicelib.notify.senders import AccountRefused, EmailSender, SendError, SmsSender
+from chalicelib.observability import count
 from chalicelib.store.subscribers import SubscriberStore
-from chalicelib.store.table import AlreadyExists, Conflict
+from chalicelib.store.table import Conflict
 
 log = logging.getLogger("beacon.notify")
 
@@ -90,25 +99,44 @@ class Subscriptions:
             channel, destination = Channel.SMS, normalise_phone(phone, self.policy)
             per_ip = self.policy.limits.sms_signups_per_ip
         now = self.clock()
+        limits = self.policy.limits
         self._limit(f"ip:{source_ip}:{channel.value}", per_ip, now, f"{channel.value} sign-ups from your address")
-        self._limit(f"destination:{channel.value}:{destination}", self.policy.limits.confirmations_per_destination,
-                    now, "confirmation messages to this destination")
+        self._limit(f"destination:{channel.value}:{limit_key(channel.value, destination)}",
+                    limits.confirmations_per_destination, now, "confirmation messages to this destination")
+        if channel is Channel.SMS:
+            self._sms_ceiling(destination, now)
         hours = self.policy.confirm_email_days * 24 if channel is Channel.EMAIL else self.policy.confirm_sms_hours
         answer = SignupAnswer(channel, mask(channel.value, destination), new_id(now), hours)
-        subscriber = self._pending_subscriber(channel, destination, now)
-        if subscriber.status is SubscriberStatus.SUPPRESSED:
-            log.info("sign-up for suppressed subscriber %s: answered, nothing sent", subscriber.id)
-            return answer
+        subscriber = self.store.enlist(Subscriber(id=new_id(now), channel=channel, destination=destination,
+                                                  created_at=now, updated_at=now,
+                                                  manage_token=secrets.token_urlsafe(24)))
         token = secrets.token_urlsafe(12)
         code = f"{secrets.randbelow(10 ** 6):06d}" if channel is Channel.SMS else None
+        # A suppressed destination gets an opt-in too, so its code page answers like any other.
         optin = self.store.add_optin(OptIn(
             id=answer.verify_id, subscriber_id=subscriber.id, channel=channel,
             components=components, token_hash=token_hash(token),
             code_hash=token_hash(f"{answer.verify_id}:{code}") if code else None,
             created_at=now, expires_at=now + timedelta(hours=hours),
         ))
+        if subscriber.status is SubscriberStatus.SUPPRESSED:
+            log.info("sign-up for suppressed subscriber %s: answered, nothing sent", subscriber.id)
+            return answer
         self._send_confirmation(optin, destination, token, code)
         return answer
+
+    def _sms_ceiling(self, number: str, now: datetime) -> None:
+        """The page's ceilings on confirmation texts, whoever asks: counted and alarmed when reached."""
+        limits = self.policy.limits
+        try:
+            self._limit("sms-ceiling:page", limits.sms_confirmations, now,
+                        "text message sign-ups on this page just now (email sign-ups still work)")
+            self._limit(f"sms-ceiling:+{calling_code(number)}", limits.sms_confirmations_per_country, now,
+                        "text message sign-ups for this country just now (email sign-ups still work)")
+        except TooMany:
+            count("SmsCeilingReached")
+            log.warning("SMS confirmation ceiling reached (+%s): sign-up refused", calling_code(number))
+            raise
 
     def check_components(self, components: list[str]) -> list[str]:
         wanted = sorted({c.strip() for c in components if c and c.strip()})
@@ -124,20 +152,6 @@ class Subscriptions:
         if counted > limit.count:
             raise TooMany(what, resets_in)
 
-    def _pending_subscriber(self, channel: Channel, destination: str, now: datetime) -> Subscriber:
-        existing = self.store.find(channel, destination)
-        if existing is not None:
-            return existing
-        subscriber = Subscriber(id=new_id(now), channel=channel, destination=destination, created_at=now,
-                                updated_at=now, manage_token=secrets.token_urlsafe(24))
-        try:
-            return self.store.create(subscriber)
-        except AlreadyExists:
-            found = self.store.find(channel, destination)   # a concurrent sign-up won the race
-            if found is None:
-                raise
-            return found
-
     def _send_confirmation(self, optin: OptIn, destination: str, token: str, code: str | None) -> None:
         confirm_url = f"{self.api_url}/subscribers/confirm/{optin.id}?token={token}"
         try:
@@ -151,6 +165,8 @@ class Subscriptions:
                 text = content.confirmation_sms(self.site, code or "", confirm_url, self.templates_dir)
                 self.sms.send(destination, text)
         except SendError as exc:
+            if isinstance(exc, AccountRefused):
+                count(f"{optin.channel.value.capitalize()}AccountRefused")
             log.warning("confirmation for opt-in %s not sent: %s", optin.id, exc.reason)
             raise ConfirmationNotSent(exc.reason) from exc
 
@@ -169,19 +185,17 @@ class Subscriptions:
 
     def confirm_code(self, optin_id: str, code: str) -> Subscriber:
         optin = self.pending(optin_id)
-        allowed = self.policy.limits.code_attempts
         if optin.code_hash is None:
             raise InvalidLink("this sign-up is confirmed by the link in its email, not by a code")
-        if optin.attempts >= allowed:
+        allowed = self.policy.limits.code_attempts
+        # The try is taken before the code is compared: parallel guesses cannot share a count.
+        counted = self.store.take_code_try(optin.id, allowed)
+        if counted is None:
             raise WrongCode(0)
         code = "".join(ch for ch in (code or "") if ch.isdigit())
-        if hmac.compare_digest(optin.code_hash, token_hash(f"{optin.id}:{code}")):
-            return self._confirm(optin)
-        try:
-            optin = self.store.save_optin(optin.model_copy(update={"attempts": optin.attempts + 1}))
-        except Conflict:
-            raise WrongCode(max(0, allowed - optin.attempts - 1)) from None
-        raise WrongCode(max(0, allowed - optin.attempts))
+        if hmac.compare_digest(counted.code_hash or "", token_hash(f"{optin.id}:{code}")):
+            return self._confirm(counted)
+        raise WrongCode(max(0, allowed - counted.attempts))
 
     def _confirm(self, optin: OptIn) -> Subscriber:
         try:

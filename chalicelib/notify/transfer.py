@@ -4,6 +4,12 @@ Imported rows are stored as confirmed with consent ``imported``: the admin who i
 asserts that these people agreed elsewhere, and no confirmation is sent to them. Each row
 is checked like a sign-up (email-validator, phonenumbers and the country allow-list); a
 refused row is reported with its CSV line number and the rest are imported.
+
+A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return as a formula, so the export puts a ``'`` before such a cell (OWASP's advice; the
+spreadsheet shows the value without it). E.164 numbers start with ``+`` and get it too; the
+import takes it off again, and it reads the export's own columns (``channel``,
+``destination``, ``status``...; confirmed rows only), so an export can be imported as it is.
 """
 from __future__ import annotations
 
@@ -24,6 +30,16 @@ from chalicelib.store.table import AlreadyExists
 COLUMNS = ["id", "channel", "destination", "status", "components", "consent", "created_at", "confirmed_at",
            "unsubscribed_at", "suppressed_reason"]
 IMPORT_COLUMNS = ("email", "phone", "components")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: str) -> str:
+    """The cell as a spreadsheet shows it but never runs it."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def unneutralised(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
 @dataclass
@@ -41,7 +57,7 @@ def export_rows(store: SubscriberStore) -> Iterator[list[str]]:
                 continue
             data = subscriber.model_dump(mode="json")
             data["components"] = " ".join(subscriber.components)
-            yield ["" if data.get(column) is None else str(data[column]) for column in COLUMNS]
+            yield ["" if data.get(column) is None else neutralised(str(data[column])) for column in COLUMNS]
 
 
 def export_csv(store: SubscriberStore) -> str:
@@ -51,19 +67,26 @@ def export_csv(store: SubscriberStore) -> str:
 
 
 def read_import_csv(text: str) -> tuple[list[dict], list[tuple[int, str]]]:
-    """Rows of an import file (columns email, phone, components; components separated by spaces)."""
+    """Rows of an import file: columns email, phone, components (separated by spaces), or an export's."""
     reader = csv.DictReader(io.StringIO(text))
     columns = [c.strip().lower() for c in reader.fieldnames or []]
-    unknown = [c for c in columns if c not in IMPORT_COLUMNS]
-    if unknown or not ({"email", "phone"} & set(columns)):
-        raise ValueError(f"the CSV header must name the columns email and/or phone (and optionally components); "
-                         f"found {columns or 'no header'}")
+    exported = {"channel", "destination"} <= set(columns)
+    unknown = [c for c in columns if c not in (COLUMNS if exported else IMPORT_COLUMNS)]
+    if unknown or not (exported or {"email", "phone"} & set(columns)):
+        raise ValueError(f"the CSV header must name the columns email and/or phone (and optionally components), "
+                         f"or be the header of an export; found {columns or 'no header'}")
     rows, problems = [], []
     for line, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        row = {(k or "").strip().lower(): unneutralised((v or "").strip()) for k, v in raw.items() if k is not None}
         if None in raw:
             problems.append((line, "more values than columns; quote values that contain commas"))
             continue
+        if exported:
+            status = row.get("status") or SubscriberStatus.CONFIRMED.value
+            if status != SubscriberStatus.CONFIRMED.value:
+                problems.append((line, f"status {status}: only confirmed subscribers are imported"))
+                continue
+            row[{"sms": "phone"}.get(row.get("channel", ""), "email")] = row.get("destination", "")
         rows.append({"email": row.get("email") or None, "phone": row.get("phone") or None,
                      "components": (row.get("components") or "").replace(",", " ").split(), "line": line})
     return rows, problems

@@ -73,6 +73,15 @@ class ProbeResult:
                 **({"detail": self.detail} if self.detail else {})}
 
 
+@dataclass(frozen=True)
+class HeartbeatCalls:
+    """What a heartbeat's job last said: when it called, and its runs in a row reported failed or fine."""
+
+    last_seen: datetime
+    failed_runs: int = 0
+    ok_runs: int = 0
+
+
 class CheckFailed(Exception):
     """The target answered wrongly or not at all: the probe's failure status applies."""
 
@@ -85,7 +94,7 @@ class ProbeContext:
     """What every check of one cycle shares: the guard, connection pools, heartbeats, the clock."""
 
     def __init__(self, settings: ProbeSettings, *, now: datetime,
-                 heartbeats: dict[str, tuple[datetime, bool]] | None = None,
+                 heartbeats: dict[str, HeartbeatCalls] | None = None,
                  watch_since: dict[str, datetime] | None = None, monotonic: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.guard = TargetGuard(settings.allow_private_targets, settings.allowed_private_networks)
@@ -381,20 +390,31 @@ def _check_upstream(spec: UpstreamProbe, context: ProbeContext, detail: dict) ->
     raise NoVerdict(f"their summary has no component {spec.component!r}; check the name on their status page")
 
 
-def check_heartbeat(spec: HeartbeatProbe, last_call: tuple[datetime, bool] | None, watch_since: datetime,
-                    now: datetime) -> tuple[ComponentStatus, str | None, dict]:
-    last_seen, failed = last_call or (None, False)
-    detail = {"last_seen": last_seen.isoformat() if last_seen else None}
-    if failed:
-        return spec.on_failure, f"the job reported a failure at {last_seen:%Y-%m-%d %H:%M} UTC", detail
+def check_heartbeat(spec: HeartbeatProbe, calls: HeartbeatCalls | None, watch_since: datetime,
+                    now: datetime) -> tuple[ComponentStatus | None, str | None, dict]:
+    """Overdue is down at once; reported runs count by the probe's thresholds, and until one is
+    reached there is no verdict, so one ``/fail`` (or one good run after failures) moves nothing."""
+    detail = {"last_seen": calls.last_seen.isoformat() if calls else None}
     allowed = timedelta(seconds=spec.period_seconds + spec.grace_seconds)
-    late = now - (last_seen or watch_since) - allowed
-    if late <= timedelta(0):
+    late = now - (calls.last_seen if calls else watch_since) - allowed
+    if late > timedelta(0):
+        if calls is None:
+            return spec.on_failure, f"no heartbeat received since {watch_since:%Y-%m-%d %H:%M} UTC", detail
+        minutes = int((now - calls.last_seen).total_seconds() // 60)
+        return spec.on_failure, f"no heartbeat for {minutes} min (expected every {spec.period_seconds} s)", detail
+    if calls is None:
         return OK, None, detail
-    if last_seen is None:
-        return spec.on_failure, f"no heartbeat received since {watch_since:%Y-%m-%d %H:%M} UTC", detail
-    minutes = int((now - last_seen).total_seconds() // 60)
-    return spec.on_failure, f"no heartbeat for {minutes} min (expected every {spec.period_seconds} s)", detail
+    if calls.failed_runs:
+        detail["failed_runs"] = calls.failed_runs
+        counted = (f"{calls.failed_runs} run(s) in a row reported failed, "
+                   f"the last at {calls.last_seen:%Y-%m-%d %H:%M} UTC")
+        if calls.failed_runs >= spec.failure_threshold:
+            return spec.on_failure, f"the job {counted}", detail
+        return None, f"the job {counted}; {spec.failure_threshold} in a row count as a failure", detail
+    if calls.ok_runs >= spec.success_threshold:
+        return OK, None, detail
+    return None, (f"the job reported {calls.ok_runs} good run(s) since it failed; "
+                  f"{spec.success_threshold} in a row count as recovered"), detail
 
 
 _CHECKS: dict[str, Callable[[Any, ProbeContext, dict], ComponentStatus]] = {

@@ -6,7 +6,11 @@ changes between check and connect (rebinding) cannot slip a private address thro
 and every redirect hop opens a new connection that is checked again. Loopback, private
 (RFC 1918, fc00::/7, CGNAT), link-local (169.254.0.0/16, including the cloud metadata
 address 169.254.169.254, and fe80::/10), multicast, unspecified and reserved addresses are
-refused unless site.yml sets ``probe_settings.allow_private_targets: true``.
+refused unless site.yml sets ``probe_settings.allow_private_targets: true``. An IPv6
+address that carries an IPv4 address to a translator or tunnel (IPv4-mapped ``::ffff:a.b.c.d``,
+IPv4-compatible ``::a.b.c.d``, IPv4-translated ``::ffff:0:a.b.c.d``, NAT64 ``64:ff9b::/96``,
+6to4 ``2002::/16``) is judged by the IPv4 address it carries; local-use NAT64
+(``64:ff9b:1::/48``), whose carried address depends on the network's own prefix, is refused.
 """
 from __future__ import annotations
 
@@ -28,8 +32,35 @@ class TargetRefused(Exception):
 def refusal_reason(address: str) -> str | None:
     """Why probes may not reach ``address`` (an IP literal), or None when it is a public address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return "a local-use NAT64 address (64:ff9b:1::/48), which leads into a private network"
+        carried = carried_ipv4(ip)
+        if carried is not None:
+            inner, form = carried
+            reason = _reason(inner)
+            if reason:
+                return f"{reason}: {inner} carried in {form}"
+    return _reason(ip)
+
+
+def carried_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, str] | None:
+    """The IPv4 address an IPv6 address hands to a translator or tunnel, and the form's name."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, "an IPv4-mapped address"
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are IPv6's own unspecified and loopback
+        return low32, "an IPv4-compatible address"
+    if ip in _IPV4_TRANSLATED:
+        return low32, "an IPv4-translated address"
+    if ip in _NAT64:
+        return low32, "a NAT64 address"
+    if ip.sixtofour is not None:
+        return ip.sixtofour, "a 6to4 address"
+    return None
+
+
+def _reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if ip.is_unspecified:
         return "an unspecified address"
     if ip.is_loopback:
@@ -47,6 +78,10 @@ def refusal_reason(address: str) -> str | None:
 
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 @dataclass(frozen=True)
@@ -65,7 +100,10 @@ class TargetGuard:
 
     def _allowed(self, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        return any(ip in ipaddress.ip_network(network) for network in self.allowed_networks)
+        carried = carried_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+        candidates = [ip] if carried is None else [ip, carried[0]]
+        return any(candidate in ipaddress.ip_network(network)
+                   for candidate in candidates for network in self.allowed_networks)
 
     def resolve(self, host: str, port: int) -> list[tuple]:
         """Every (family, type, proto, canonname, sockaddr) of ``host``, each address checked."""

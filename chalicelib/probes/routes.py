@@ -1,15 +1,19 @@
-"""Probe routes: run a cycle now (marketers), receive heartbeats (public, by token), read the last run."""
+"""Probe routes: run a cycle now (marketers), receive heartbeats (public, by secret), read the
+last run, create and rotate heartbeat secrets (admins)."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.http import ApiError
 from chalicelib.api.openapi import documented
 from chalicelib.probes.cycle import CycleBusy
-from chalicelib.probes.service import latest_run, receive_heartbeat, run_probe_cycle
+from chalicelib.probes.service import (
+    heartbeat_overview, latest_run, make_heartbeat_secret, receive_heartbeat, run_probe_cycle,
+)
+from chalicelib.store.windows import TooMany
 
 probes_api = Blueprint(__name__)
 # API Gateway gives a request 29 s: a cycle run through the API ends before that.
@@ -46,11 +50,43 @@ class HeartbeatOut(BaseModel):
     probe: str
     received_at: str
     failed: bool
+    runs_in_a_row: int = Field(description="Runs in a row reported the same way (failed or fine), this one included")
     next_expected_by: str
+
+
+class HeartbeatProbeOut(BaseModel):
+    probe: str
+    has_secret: bool
+    secret_created_at: str | None
+    previous_secret_until: str | None
+    last_seen: str | None
+    failed_runs: int
+
+
+class HeartbeatList(BaseModel):
+    data: list[HeartbeatProbeOut]
+
+
+class RotateSecret(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    overlap_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60,
+                                 description="How long the old secret keeps working; 0 ends it at once")
+
+
+class HeartbeatSecretOut(BaseModel):
+    probe: str
+    secret: str = Field(description="Shown in this response only; the table keeps its SHA-256")
+    url: str = Field(description="What the job calls: POST after each run, /fail appended when the run failed")
+    created_at: str
+    previous_secret_until: str | None
 
 
 class CycleRunning(ApiError):
     STATUS_CODE, code = 409, "cycle_running"
+
+
+class TooManyWrongSecrets(ApiError):
+    STATUS_CODE, code = 429, "too_many_requests"
 
 
 @documented(probes_api, "/probes/run", methods=["POST"], scope="marketer", tag="probes",
@@ -72,13 +108,64 @@ def last_probe_run(call):
 
 
 @documented(probes_api, "/heartbeat/{token}", methods=["POST", "GET"], tag="probes",
-            summary="An external job says it ran (GET for cron jobs that cannot POST)", responses={200: HeartbeatOut})
+            summary="An external job says it ran (GET for cron jobs that cannot POST)",
+            responses={200: HeartbeatOut, 429: None})
 def heartbeat(call):
-    return HeartbeatOut.model_validate(receive_heartbeat(call.params["token"]))
+    return _beat(call, failed=False)
 
 
 @documented(probes_api, "/heartbeat/{token}/fail", methods=["POST"], tag="probes",
-            summary="An external job says it failed: its heartbeat probe fails at the next cycle",
-            responses={200: HeartbeatOut})
+            summary="An external job says a run failed: failure_threshold such runs in a row fail its probe",
+            responses={200: HeartbeatOut, 429: None})
 def heartbeat_failed(call):
-    return HeartbeatOut.model_validate(receive_heartbeat(call.params["token"], failed=True))
+    return _beat(call, failed=True)
+
+
+def _beat(call, *, failed: bool) -> HeartbeatOut:
+    try:
+        return HeartbeatOut.model_validate(receive_heartbeat(call.params["token"], failed=failed,
+                                                             source_ip=_source_ip(call.request)))
+    except TooMany as exc:
+        raise TooManyWrongSecrets(str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+
+
+def _source_ip(request) -> str:
+    # API Gateway's own view of the caller; a client's X-Forwarded-For is not trusted.
+    return ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+
+
+@documented(probes_api, "/heartbeats", methods=["GET"], scope="admin", tag="probes",
+            summary="Every heartbeat probe: whether it has a secret (never the secret) and its last call",
+            responses={200: HeartbeatList})
+def list_heartbeats(call):
+    return HeartbeatList(data=[HeartbeatProbeOut.model_validate(row) for row in heartbeat_overview()])
+
+
+@documented(probes_api, "/heartbeats/{component_id}/{probe_id}/secret", methods=["POST"], scope="admin",
+            tag="probes", summary="Create a heartbeat probe's secret; it is in this response only",
+            responses={201: HeartbeatSecretOut})
+def create_heartbeat_secret(call):
+    return 201, _secret(call, rotate=False)
+
+
+@documented(probes_api, "/heartbeats/{component_id}/{probe_id}/rotate", methods=["POST"], scope="admin",
+            tag="probes", body=RotateSecret, summary="Replace a heartbeat probe's secret; the old one works "
+                                                     "for overlap_minutes more", responses={201: HeartbeatSecretOut})
+def rotate_heartbeat_secret(call):
+    return 201, _secret(call, rotate=True, overlap_minutes=call.body.overlap_minutes)
+
+
+def _secret(call, *, rotate: bool, overlap_minutes: int | None = None) -> HeartbeatSecretOut:
+    from datetime import timedelta
+
+    from chalicelib.api.auth import audit
+    from chalicelib.api.common import table
+
+    probe_key = f"{call.params['component_id']}/{call.params['probe_id']}"
+    made = make_heartbeat_secret(probe_key, created_by=call.key.name, rotate=rotate,
+                                 overlap=None if overlap_minutes is None else timedelta(minutes=overlap_minutes))
+    action = "rotate" if rotate else "create"
+    audit(table(), call.key, f"heartbeat_secret.{action}", f"heartbeat/{probe_key}",
+          f"secret {action}d" + (f", the old one works until {made['previous_secret_until']}"
+                                  if made["previous_secret_until"] else ""))
+    return HeartbeatSecretOut.model_validate(made)

@@ -2,10 +2,11 @@
 
 A probe's result moves its confirmed status only after ``failure_threshold`` results in a
 row worse than it (``success_threshold`` better), the way updown and Gatus count, so a
-flapping target inside the thresholds changes nothing. A component combines its probes'
-confirmed statuses by its ``probe_rule``; when it has both kinds of probe, the brand's own
-(page, inbox, integration) and the platform's (its status page), the cause says whose
-fault it is. Pure: states and results in, states and texts out; the clock is passed in.
+flapping target inside the thresholds changes nothing (a heartbeat's thresholds count the
+job's runs as it reports them, so one cycle result moves it). A component combines its
+probes' confirmed statuses by its ``probe_rule``; when it has both kinds of probe, the
+brand's own (page, inbox, integration) and the platform's (its status page), the cause
+says whose fault it is. Pure: states and results in, states and texts out; the clock is passed in.
 """
 from __future__ import annotations
 
@@ -57,8 +58,7 @@ def apply_result(state: ProbeState, result: ProbeResult, spec, now: datetime) ->
         return state.model_copy(update={"streak": 0, "streak_toward": None})
     toward = "worse" if verdict.severity > state.status.severity else "better"
     streak = state.streak + 1 if state.streak_toward == toward else 1
-    threshold = spec.failure_threshold if toward == "worse" else spec.success_threshold
-    if streak >= threshold:
+    if streak >= spec.results_to_confirm(toward):
         return state.model_copy(update={"status": verdict, "since": now, "streak": 0, "streak_toward": None})
     return state.model_copy(update={"streak": streak, "streak_toward": toward})
 

@@ -3,7 +3,8 @@
 Each probe has its own timeout; the cycle has a deadline kept below the function's
 timeout. Whatever has not finished by then counts as a timeout, so a cycle ends on time
 even if every target hangs. A probe that crashes is logged and reported, and never stops
-the others.
+the others. Each probe's thread runs in the context of the cycle that started it, so its
+log lines carry the cycle's correlation id.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 
+from chalicelib.observability import in_this_context
 from chalicelib.probes.checks import PlannedProbe, ProbeContext, ProbeResult, check
 
 log = logging.getLogger("beacon.probes")
@@ -26,7 +28,7 @@ def run_probes(planned: Sequence[PlannedProbe], context: ProbeContext, *, deadli
     deadline = monotonic() + deadline_seconds
     executor = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(planned))), thread_name_prefix="probe")
     try:
-        futures = [executor.submit(_guarded_run, run_one, probe, context) for probe in planned]
+        futures = [executor.submit(in_this_context(_guarded_run), run_one, probe, context) for probe in planned]
         wait(futures, timeout=max(0.0, deadline - monotonic()))
     finally:
         # Unfinished probes keep their thread until their own timeout; the cycle does not wait for them.

@@ -46,6 +46,10 @@ class _Probe(_Strict):
     def key_id(self) -> str:
         return self.id or self.kind  # type: ignore[attr-defined]
 
+    def results_to_confirm(self, toward: Literal["worse", "better"]) -> int:
+        """How many cycle results in a row move the probe's confirmed status (``rules.apply_result``)."""
+        return self.failure_threshold if toward == "worse" else self.success_threshold
+
     @property
     def what(self) -> str:
         return self.label or _DEFAULT_LABELS[self.kind]  # type: ignore[attr-defined]
@@ -159,14 +163,34 @@ class UpstreamProbe(_Probe):
 
 
 class HeartbeatProbe(_Probe):
-    """An external job calls ``POST /heartbeat/<token>``; no call within the period means down."""
+    """An external job calls ``POST /heartbeat/<secret>`` after each run; no call within the period means down.
+
+    The secret is not declared here: ``beacon heartbeats create <component>/<probe>`` makes it
+    and the table keeps only its hash. The thresholds count the job's runs, not cycles: a
+    failure is confirmed after ``failure_threshold`` runs in a row reported failed
+    (``/fail``), recovery after ``success_threshold`` runs in a row reported fine. A job that
+    misses its period and grace is down at once: the grace was its allowance.
+    """
 
     kind: Literal["heartbeat"]
-    token: str = Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
     period_seconds: int = Field(ge=30, le=7 * 86400)
     grace_seconds: int = Field(default=60, ge=0, le=86400)
-    failure_threshold: int = Field(default=1, ge=1, le=20)
-    success_threshold: int = Field(default=1, ge=1, le=20)
+    failure_threshold: int = Field(default=2, ge=1, le=20, description="Runs in a row reported failed before it counts")
+    success_threshold: int = Field(default=1, ge=1, le=20, description="Runs in a row reported fine before recovery")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret_here(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "token" in data:
+            probe = data.get("id") or "heartbeat"
+            raise ValueError(f"token: a heartbeat's secret does not belong in site.yml; remove the 'token' line "
+                             f"and run `beacon heartbeats create <component>/{probe}`, which stores only its hash "
+                             f"and prints the URL for the job once")
+        return data
+
+    def results_to_confirm(self, toward: Literal["worse", "better"]) -> int:
+        # The job's runs were counted when it called (checks.check_heartbeat); cycles only read the count.
+        return 1
 
     def target(self) -> str:
         return f"heartbeat every {self.period_seconds} s"
@@ -214,9 +238,8 @@ class ProbeSettings(_Strict):
 
 
 def probe_problems(components, settings: ProbeSettings) -> list[str]:
-    """Cross-checks pydantic cannot make per field: unique ids and tokens, timeouts inside the deadline."""
+    """Cross-checks pydantic cannot make per field: unique ids, timeouts inside the deadline."""
     problems: list[str] = []
-    tokens: dict[str, str] = {}
     for i, component in enumerate(components):
         seen: set[str] = set()
         for j, probe in enumerate(component.probes):
@@ -229,9 +252,4 @@ def probe_problems(components, settings: ProbeSettings) -> list[str]:
                 problems.append(f"{where}.timeout_seconds: {probe.timeout_seconds:g} s does not fit the cycle deadline "
                                 f"of {settings.cycle_deadline_seconds:g} s; lower it or raise "
                                 f"probe_settings.cycle_deadline_seconds")
-            if isinstance(probe, HeartbeatProbe):
-                other = tokens.get(probe.token)
-                if other:
-                    problems.append(f"{where}.token: already used by {other}; each heartbeat needs its own token")
-                tokens[probe.token] = f"{component.id}/{probe.key_id}"
     return problems

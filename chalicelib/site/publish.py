@@ -8,18 +8,29 @@ manifest is written only after every upload succeeded, so a publish that failed 
 is completed by the next one; it is written at the version it was read at, so two
 publishers never record each other's half-work as done (the loser gets ``Conflict`` and
 ``service.publish_site`` runs again).
+
+The manifest says what was put there, not what is still there: an object deleted or
+overwritten by hand, or removed by a lifecycle rule, is invisible to it. A reconciling publish (the schedule's) therefore also lists the bucket
+and re-uploads every rendered object that is missing or whose ETag is not the MD5 of the
+bytes it would upload. That holds for single-part PUTs into a bucket encrypted with
+SSE-S3, which is how this module writes and how ``infra/resources.json`` encrypts; an
+ETag that is not an MD5 (a multipart upload by hand, SSE-KMS) cannot be checked and counts
+as changed, and the single PUT that replaces it makes it checkable from then on. Listing
+costs one request per 1,000 objects, so publishes triggered by writes skip it.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.model import isoformat
 from chalicelib.site.render import SiteObject
 from chalicelib.store.table import Item, Table
 
+log = logging.getLogger("beacon.site")
 MANIFEST_PK, MANIFEST_SK = "SITE", "published"
 ENTRY_POINTS = ("index.html", "api/v2/summary.json")
 # Lower goes up first: what others link to before what links to it.
@@ -31,6 +42,7 @@ _RANKS = (("assets/", 0), ("badges/", 1), ("incidents/", 1), ("history", 2), ("a
 class PublishResult:
     uploaded: list[str]
     unchanged: int
+    restored: list[str] = field(default_factory=list)  # uploaded only because the bucket had lost or altered them
 
 
 def digest(obj: SiteObject) -> str:
@@ -46,8 +58,18 @@ def upload_rank(key: str) -> tuple[int, int]:
     return 5, 0
 
 
-def plan_uploads(objects: Sequence[SiteObject], live: dict[str, str]) -> list[SiteObject]:
-    changed = [obj for obj in objects if live.get(obj.key) != digest(obj)]
+def stored_etag(obj: SiteObject) -> str:
+    """The ETag S3 gives ``obj`` after a single-part PUT: the quoted MD5 of its body."""
+    return '"' + hashlib.md5(obj.body, usedforsecurity=False).hexdigest() + '"'
+
+
+def plan_uploads(objects: Sequence[SiteObject], live: dict[str, str],
+                 stored: dict[str, str] | None = None) -> list[SiteObject]:
+    """What to upload, in upload order. ``live`` is the manifest (key → digest); ``stored``, when
+    given, is the bucket's listing (key → ETag), and whatever it lacks or holds other bytes of
+    goes up too."""
+    changed = [obj for obj in objects
+               if live.get(obj.key) != digest(obj) or (stored is not None and stored.get(obj.key) != stored_etag(obj))]
     return sorted(changed, key=lambda obj: (upload_rank(obj.key), obj.key))
 
 
@@ -62,10 +84,17 @@ class Publisher:
         since = manifest.data.get("since") if manifest else None
         return datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
 
-    def publish(self, objects: Sequence[SiteObject], now: datetime | None = None) -> PublishResult:
+    def stored_etags(self) -> dict[str, str]:
+        """Every object in the bucket and its ETag, as S3 lists them now."""
+        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket)
+        return {entry["Key"]: entry["ETag"] for page in pages for entry in page.get("Contents", [])}
+
+    def publish(self, objects: Sequence[SiteObject], now: datetime | None = None, *,
+                reconcile: bool = False) -> PublishResult:
+        """Upload what changed since the manifest; with ``reconcile``, also what the bucket lost or altered."""
         manifest = self._table.get(MANIFEST_PK, MANIFEST_SK)
         live = dict(manifest.data.get("objects", {})) if manifest else {}
-        uploads = plan_uploads(objects, live)
+        uploads = plan_uploads(objects, live, self.stored_etags() if reconcile else None)
         for obj in uploads:
             self._s3.put_object(
                 Bucket=self._bucket,
@@ -81,4 +110,7 @@ class Publisher:
             self._table.create(MANIFEST_PK, MANIFEST_SK, data)
         elif uploads or data != manifest.data:
             self._table.replace(Item(MANIFEST_PK, MANIFEST_SK, {}, manifest.version), data)
-        return PublishResult([obj.key for obj in uploads], len(objects) - len(uploads))
+        restored = [obj.key for obj in uploads if live.get(obj.key) == digest(obj)]
+        if restored:
+            log.warning("restored %d object(s) the bucket had lost or altered: %s", len(restored), ", ".join(restored))
+        return PublishResult([obj.key for obj in uploads], len(objects) - len(uploads), restored)

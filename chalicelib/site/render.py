@@ -4,8 +4,11 @@ One call renders everything a reader can reach, from ``templates/`` with autoesc
 the page (``index.html``), one page per incident and maintenance, the paged history,
 Statuspage's eight JSON files, the Atom and RSS feeds, the badges, ``sitemap.xml``,
 ``robots.txt``, ``404.html`` and the one script (a hashed asset, cached for a year).
-The result is checked before anyone uploads it (``validate.check_site``): a broken link,
-JSON or XML stops the publish with the last good site still live.
+Every value a template prints passes ``cleantext.xml_safe`` before it is escaped, so no
+record, however old, puts a character XML forbids into a feed, the sitemap or a badge.
+Relative links in bodies lead to the brand's website (``text.markdown_html``).
+The result is checked before anyone uploads it (``validate.check_site``, called by
+``service.publish_site``).
 """
 from __future__ import annotations
 
@@ -23,11 +26,11 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
+from chalicelib.cleantext import xml_safe
 from chalicelib.model import ComponentStatus, Incident, IncidentKind, isoformat
 from chalicelib.site import statuspage
 from chalicelib.site.snapshot import Snapshot
 from chalicelib.site.text import markdown_html, plain_text
-from chalicelib.site.validate import check_site
 
 SHORT_CACHE = "public, max-age=30, stale-while-revalidate=60, stale-if-error=86400"
 LONG_CACHE = "public, max-age=31536000, immutable"
@@ -53,9 +56,10 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=printable,
     )
     env.filters.update(
-        iso=isoformat, md=markdown_html, plain=plain_text, text=str, pct=percent, rfc822=format_datetime,
+        iso=isoformat, md=body_html, plain=plain_text, text=str, pct=percent, rfc822=format_datetime,
         utc=when_utc, status_class=status_class, on_color=text_colour_on,
     )
     env.globals.update(sparkline=sparkline, badge_width=badge_width, faq_ld=faq_structured_data, Kind=IncidentKind,
@@ -100,8 +104,23 @@ def render_site(snapshot: Snapshot, templates_dir: Path) -> list[SiteObject]:
     # Served for any missing path, so its links start from the site root.
     objects.append(page("page/404.html", "404.html", root="/"))
     objects.append(page("page/index.html", "index.html"))
-    check_site(objects)
     return objects
+
+
+def printable(value):
+    """What a template prints: strings without the characters XML forbids, whatever the store holds."""
+    if isinstance(value, Markup):
+        return Markup(xml_safe(str(value)))
+    if isinstance(value, str):
+        return xml_safe(value)
+    return value
+
+
+@jinja2.pass_context
+def body_html(context, text: str | None) -> Markup:
+    """A body's safe HTML; on the page its relative links lead to the brand's website."""
+    site = context.get("site")  # templates rendered outside the page (emails) have none: relative links drop
+    return markdown_html(text, links_from=site.brand.website if site else None)
 
 
 def history_key(number: int) -> str:

@@ -4,6 +4,11 @@ Marketers write paragraphs, emphasis, links and lists. markdown-it-py (its 'zero
 with only those rules on) turns that into HTML and escapes any HTML typed in; nh3 then
 keeps only the tags of that subset and only http(s) and mailto links, whatever the
 Markdown step let through. Titles and names never go through here: templates escape them.
+
+A relative link (``[help](help.html)``, ``/returns``) means a page of the brand's own
+site: the status page has no pages of the marketer's. Given ``links_from`` (the page
+passes the brand's website), such a link is resolved against it as a browser resolves a
+link against its page; without it (emails), relative links are dropped and their text stays.
 """
 from __future__ import annotations
 
@@ -25,23 +30,26 @@ def _markdown() -> MarkdownIt:
 
 
 @functools.lru_cache(maxsize=8192)
-def _safe_html(text: str) -> str:
+def _safe_html(text: str, links_from: str | None) -> str:
     rendered = _markdown().render(text)
     cleaned = nh3.clean(
         rendered,
         tags=set(ALLOWED_TAGS),
         attributes={"a": {"href"}},
         url_schemes=set(ALLOWED_SCHEMES),
-        url_relative="deny",
+        url_relative=("rewrite_with_base", links_from) if links_from else "deny",
         link_rel="noopener noreferrer nofollow",
     )
     return cleaned.strip()
 
 
-def markdown_html(text: str | None) -> Markup:
-    """Safe HTML for a body: the only way a body reaches a page or a feed."""
+def markdown_html(text: str | None, links_from: str | None = None) -> Markup:
+    """Safe HTML for a body: the only way a body reaches a page or a feed.
+
+    ``links_from`` is the URL relative links are resolved against; without it they are dropped.
+    """
     # The same body shows on the index, its incident page and both feeds: render it once.
-    return Markup(_safe_html(text)) if text else Markup("")
+    return Markup(_safe_html(text, links_from)) if text else Markup("")
 
 
 def plain_text(text: str | None, limit: int = 300) -> str:

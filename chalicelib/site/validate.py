@@ -1,9 +1,17 @@
-"""Check a rendered site before any of it is uploaded.
+"""Check a rendered site before any of it is uploaded, object by object.
 
-A publish that would break the live site stops here, and the last good site stays: every
-JSON file parses and has Statuspage's envelope, every feed, sitemap and badge is
-well-formed XML, and every link and script a page makes to another file of the site
-points at a file of this render (so no reader follows a link to a missing object).
+Every JSON file must parse and have Statuspage's envelope, every feed, sitemap and badge
+must be well-formed XML, and every link and script a page makes to another file of the
+site must point at a file of this render. Links are read as a browser reads them: from
+the attributes of real tags (text that merely looks like a link is text), resolved
+against the page's own key; a link to another host, ``mailto:`` or ``tel:`` is not the
+site's to check.
+
+A problem is attributed to the object it is found in. One confined to an incident's page
+(``incidents/<id>.html``) withholds that page alone: its last good copy stays live, the
+rest of the site goes out, and the caller reports it. A problem anywhere else (the index,
+the history, the JSON, the feeds) stops the whole publish with ``SiteInvalid`` and the
+last good site stays; rendering escapes every value, so content cannot cause one.
 """
 from __future__ import annotations
 
@@ -12,8 +20,11 @@ import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import unescape
 from urllib.parse import urlsplit
+
+_INCIDENT_PAGE = re.compile(r"^incidents/([^/]+)\.html$")
 
 
 class SiteInvalid(ValueError):
@@ -24,36 +35,84 @@ class SiteInvalid(ValueError):
         super().__init__("the rendered site was not published:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-# The templates quote every attribute with double quotes (autoescape escapes any inside a
-# value), so a pattern finds every link as surely as a parser, in a fraction of the time.
-_LINK = re.compile(r'\s(?:href|src|action)="([^"]+)"')
+@dataclass(frozen=True)
+class Withheld:
+    """An object held back from this publish, and why; its last good copy stays live."""
+
+    key: str
+    incident_id: str | None
+    problems: tuple[str, ...]
 
 
-def check_site(objects: Sequence) -> None:
+@dataclass(frozen=True)
+class CheckedSite:
+    objects: list  # what may be uploaded: the render without what is withheld
+    withheld: list[Withheld]
+
+
+def check_site(objects: Sequence) -> CheckedSite:
+    """The objects fit to publish; raises ``SiteInvalid`` when a problem is not confined to an incident's page."""
+    found = object_problems(objects)
+    site_wide = [f"{key}: {problem}" for key, problems in found.items() if not withholdable(key)
+                 for problem in problems]
+    if site_wide:
+        raise SiteInvalid(site_wide)
+    withheld = [Withheld(key, _incident_of(key), tuple(problems)) for key, problems in found.items()]
+    return CheckedSite([obj for obj in objects if obj.key not in found], withheld)
+
+
+def withholdable(key: str) -> bool:
+    """An incident's own page: what it holds is that incident's alone, so the rest can go out without it."""
+    return _incident_of(key) is not None
+
+
+def object_problems(objects: Sequence) -> dict[str, list[str]]:
+    """Each object's problems by its key; an object without problems is not listed."""
+    # Links are checked against the whole render: a page that links to a withheld page
+    # still links to a live copy of it.
     keys = {obj.key for obj in objects}
-    problems: list[str] = []
+    found: dict[str, list[str]] = {}
     for obj in objects:
-        kind = obj.key.rsplit(".", 1)[-1]
-        try:
-            if kind == "json":
-                document = json.loads(obj.body)
-                if not isinstance(document, dict) or "page" not in document:
-                    problems.append(f"{obj.key}: no 'page' envelope")
-            elif kind in ("xml", "atom", "rss", "svg"):
-                ElementTree.fromstring(obj.body)
-            elif kind == "html":
-                problems += [f"{obj.key}: links to {target!r}, which this render does not contain"
-                             for target in _broken_links(obj.key, obj.body.decode("utf-8"), keys)]
-        except (ValueError, ElementTree.ParseError) as exc:
-            problems.append(f"{obj.key}: {exc}")
-    if problems:
-        raise SiteInvalid(problems)
+        problems = _problems(obj, keys)
+        if problems:
+            found[obj.key] = problems
+    return found
+
+
+def _problems(obj, keys: set[str]) -> list[str]:
+    kind = obj.key.rsplit(".", 1)[-1]
+    try:
+        if kind == "json":
+            document = json.loads(obj.body)
+            if not isinstance(document, dict) or "page" not in document:
+                return ["no 'page' envelope"]
+        elif kind in ("xml", "atom", "rss", "svg"):
+            ElementTree.fromstring(obj.body)
+        elif kind == "html":
+            return [f"links to {target!r}, which this render does not contain"
+                    for target in _broken_links(obj.key, obj.body.decode("utf-8"), keys)]
+    except (ValueError, ElementTree.ParseError) as exc:
+        return [str(exc)]
+    return []
+
+
+# Autoescape turns every '<' of text and of attribute values into '&lt;', so in a rendered
+# page a '<' opens a tag, and a link typed in a body is text a browser never follows. The
+# templates double-quote every attribute. Two patterns thus read the links as surely as a
+# parser, in a tenth of the time.
+_TAG = re.compile(r"<[a-zA-Z][^<>]*>")
+_LINK = re.compile(r'\s(?:href|src|action)\s*=\s*"([^"]*)"', re.IGNORECASE)
+
+
+def _links(html: str) -> list[str]:
+    """The value of every link attribute of every tag, entities decoded, as a browser reads them."""
+    return [unescape(value) for tag in _TAG.findall(html) for value in _LINK.findall(tag) if value]
 
 
 def _broken_links(key: str, html: str, keys: set[str]) -> list[str]:
     broken = []
-    for target in (unescape(m) for m in _LINK.findall(html)):
-        parts = urlsplit(target)
+    for target in _links(html):
+        parts = urlsplit(target.strip())
         if parts.scheme or parts.netloc or not parts.path:
             continue  # another site, mailto:, tel:, or a fragment of this page
         if parts.path.startswith("/"):
@@ -67,3 +126,8 @@ def _broken_links(key: str, html: str, keys: set[str]) -> list[str]:
         if posixpath.normpath(path) not in keys:
             broken.append(target)
     return broken
+
+
+def _incident_of(key: str) -> str | None:
+    match = _INCIDENT_PAGE.match(key)
+    return match.group(1) if match else None

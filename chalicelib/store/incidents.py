@@ -1,4 +1,20 @@
-"""Single incidents and notices by id, and their listings, newest first, paged.
+"""Incidents (with their updates) and notices by id, and their listings, newest first, paged.
+
+An incident is a header item (pk ``INCIDENT``, sk ``<incident id>``) and one item per
+update (sk ``<incident id>#<update id>#<digest of its content>``), so an incident grows by
+small items, never past DynamoDB's 400 KB per item: one update is at most 10,000
+characters (120 KB once JSON escapes them), and the service caps the number of updates.
+The ``#`` sorts before every id character, so the one query of the partition that lists
+incidents returns each header followed by its updates, oldest first.
+
+The local emulator cannot run DynamoDB transactions, so a save writes the update items
+first and the header last, conditionally on the version the caller read.
+The header lists the keys of its updates (``Item.children``), and readers trust only
+those: an item written by a save that then lost the race is never shown, and an edited
+update gets a new key (its digest changes), so the update readers see changes only when
+the header does. Keys a saved header no longer lists are deleted after it is written.
+Headers stored before updates had items of their own carry them inline (no ``children``):
+they are read as they are, and their next save moves the updates to items.
 
 Listings read the partition whole (a brand has hundreds of incidents, not millions; the
 page's publish reads it whole too) and page by id: ids sort by creation time, so the
@@ -6,12 +22,16 @@ cursor is the last id a page returned.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import TypeVar
 
-from chalicelib.model import Incident, Notice, Record
-from chalicelib.store.records import INCIDENT, NOTICE
-from chalicelib.store.table import Table
+from chalicelib.model import Incident, IncidentUpdate, Notice, Record
+from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
+
+INCIDENT, NOTICE = "INCIDENT", "NOTICE"
+_UPDATE = "#"
 
 R = TypeVar("R", bound=Record)
 
@@ -21,17 +41,63 @@ class IncidentStore:
         self.table = table
 
     def incident(self, incident_id: str) -> Incident | None:
-        return self._get(INCIDENT, incident_id, Incident)
+        header = self.table.get(INCIDENT, incident_id)
+        if header is None:
+            return None
+        updates = {} if header.children is None else {
+            item.sk: item for item in self.table.query(INCIDENT, prefix=incident_id + _UPDATE, consistent=True).items}
+        return _incident(header, updates)
+
+    def incidents(self) -> list[Incident]:
+        items = self.table.query_all(INCIDENT)
+        by_key = {item.sk: item for item in items}
+        return [_incident(item, by_key) for item in items if _UPDATE not in item.sk]
+
+    def save_incident(self, incident: Incident) -> Incident:
+        """Write what changed: new and edited updates, then the header (``Conflict`` if it moved)."""
+        updates = {_update_key(incident.id, update): update for update in incident.updates}
+        header = incident.model_dump(mode="json", exclude={"version", "updates"})
+        stored = None
+        if incident.version:
+            stored = self.table.get(INCIDENT, incident.id)
+            if stored is None or stored.version != incident.version:
+                raise Conflict(f"{INCIDENT}/{incident.id} changed since version {incident.version}")
+        listed = set(stored.children or ()) if stored else set()
+        for key, update in updates.items():
+            if key not in listed:
+                try:
+                    self.table.create(INCIDENT, key, update.model_dump(mode="json"))
+                except AlreadyExists:
+                    pass  # the key is the content's digest: the item holds this very update
+        if stored is None:
+            saved = self.table.create(INCIDENT, incident.id, header, children=list(updates))
+        else:
+            saved = self.table.replace(stored, header, children=list(updates))
+        for key in listed - set(updates):
+            self.table.delete(INCIDENT, key)
+        return incident.model_copy(update={"version": saved.version})
 
     def notice(self, notice_id: str) -> Notice | None:
-        return self._get(NOTICE, notice_id, Notice)
+        item = self.table.get(NOTICE, notice_id)
+        return None if item is None else Notice.model_validate({**item.data, "version": item.version})
 
     def delete_notice(self, notice_id: str, version: int) -> None:
         self.table.delete(NOTICE, notice_id, version=version)
 
-    def _get(self, pk: str, sk: str, model: type[R]) -> R | None:
-        item = self.table.get(pk, sk)
-        return None if item is None else model.model_validate({**item.data, "version": item.version})
+
+def _incident(header: Item, items: dict[str, Item]) -> Incident:
+    if header.children is None:
+        updates = header.data.get("updates", [])
+    else:
+        # A listed key can be gone only for a reader that read this header just before a newer
+        # save deleted the update's replaced revision: it misses that update for this read.
+        updates = [items[key].data for key in header.children if key in items]
+    return Incident.model_validate({**header.data, "updates": updates, "version": header.version})
+
+
+def _update_key(incident_id: str, update: IncidentUpdate) -> str:
+    content = json.dumps(update.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return f"{incident_id}{_UPDATE}{update.id}{_UPDATE}{hashlib.sha256(content.encode()).hexdigest()[:16]}"
 
 
 def page_of(records: list[R], *, limit: int, cursor: str | None, keep: Callable[[R], bool] = lambda r: True

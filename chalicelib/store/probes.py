@@ -1,7 +1,10 @@
-"""Probe state: confirmed statuses and streaks, heartbeats, transitions, the last run, the cycle lock.
+"""Probe state: confirmed statuses and streaks, heartbeats and their secrets, transitions, the last run, the cycle lock.
 
 Only the probe cycle writes probe states (one cycle at a time, held by the cycle lock);
-heartbeats are written by ``POST /heartbeat/<token>``, one item per probe, last call wins.
+heartbeats are written by ``POST /heartbeat/<secret>``, one item per probe holding the last
+call and the job's runs in a row reported fine or failed. A heartbeat's secret is one item
+per probe holding the SHA-256 of the current secret (and of the previous one while a
+rotation's overlap lasts), written conditionally, never the secret itself.
 Transitions are kept 100 days, for a look back at when each component changed and why.
 """
 from __future__ import annotations
@@ -10,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.model import ComponentStatus
+from chalicelib.probes.checks import HeartbeatCalls
 from chalicelib.probes.rules import ProbeState
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
 PROBE, HEARTBEAT, TRANSITION, PROBE_INCIDENT, PROBE_RUN = "PROBE", "HEARTBEAT", "TRANSITION", "PROBE_INCIDENT", "PROBE_RUN"
+HEARTBEAT_SECRET = "HEARTBEAT_SECRET"
 LOCK_SK, LATEST_SK = "#cycle-lock", "latest"
 TRANSITION_DAYS = 100
 
@@ -49,13 +54,35 @@ class ProbeStore:
         self.table.delete(PROBE, _lock(shard))
 
     # -- heartbeats
-    def beat(self, probe_key: str, at: datetime, *, failed: bool = False) -> None:
-        self.table.put(HEARTBEAT, probe_key, {"last_seen": at.isoformat(), "failed": failed})
+    def beat(self, probe_key: str, at: datetime, *, failed: bool = False) -> HeartbeatCalls:
+        """Record one call: a run reported fine, or failed (``/fail``); each kind's streak ends the other's."""
 
-    def heartbeats(self) -> dict[str, tuple[datetime, bool]]:
-        """When each heartbeat probe was last called, and whether that call reported a failure."""
-        return {item.sk: (datetime.fromisoformat(item.data["last_seen"]), bool(item.data.get("failed")))
-                for item in self.table.query_all(HEARTBEAT)}
+        def counted(data: dict[str, Any] | None) -> dict[str, Any]:
+            before = _calls(data) if data else HeartbeatCalls(at)
+            return {"last_seen": at.isoformat(), "failed": failed,
+                    "failed_runs": before.failed_runs + 1 if failed else 0,
+                    "ok_runs": 0 if failed else before.ok_runs + 1}
+
+        return _calls(self.table.update(HEARTBEAT, probe_key, counted).data)
+
+    def heartbeats(self) -> dict[str, HeartbeatCalls]:
+        """When each heartbeat probe was last called, and its runs in a row reported fine or failed."""
+        return {item.sk: _calls(item.data) for item in self.table.query_all(HEARTBEAT)}
+
+    # -- heartbeat secrets (hashes only)
+    def heartbeat_secrets(self) -> list[Item]:
+        return self.table.query_all(HEARTBEAT_SECRET)
+
+    def heartbeat_secret(self, probe_key: str) -> Item | None:
+        return self.table.get(HEARTBEAT_SECRET, probe_key)
+
+    def add_heartbeat_secret(self, probe_key: str, data: dict[str, Any]) -> Item:
+        """``AlreadyExists`` when the probe has a secret."""
+        return self.table.create(HEARTBEAT_SECRET, probe_key, data)
+
+    def replace_heartbeat_secret(self, current: Item, data: dict[str, Any]) -> Item:
+        """``Conflict`` when it was rotated since ``current`` was read."""
+        return self.table.replace(current, data)
 
     # -- transitions
     def record_transition(self, component_id: str, at: datetime, old: ComponentStatus | None,
@@ -88,6 +115,14 @@ class ProbeStore:
     def latest_run(self) -> dict[str, Any] | None:
         item = self.table.get(PROBE_RUN, LATEST_SK)
         return item.data if item else None
+
+
+def _calls(data: dict[str, Any]) -> HeartbeatCalls:
+    failed = bool(data.get("failed"))
+    # Items written before runs were counted hold the last call only: it counts as one run.
+    return HeartbeatCalls(datetime.fromisoformat(data["last_seen"]),
+                          failed_runs=int(data.get("failed_runs", 1 if failed else 0)),
+                          ok_runs=int(data.get("ok_runs", 0 if failed else 1)))
 
 
 def _lock(shard: str | None) -> str:

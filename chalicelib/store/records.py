@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import TypeVar
 
 from chalicelib.model import ComponentState, Incident, Notice, Record
+from chalicelib.store.incidents import NOTICE, IncidentStore
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
-COMPONENT, INCIDENT, NOTICE = "COMPONENT", "INCIDENT", "NOTICE"
+COMPONENT = "COMPONENT"
 
 R = TypeVar("R", bound=Record)
 
@@ -26,7 +27,7 @@ class StateStore:
         return {state.component_id: state for state in states}
 
     def incidents(self) -> list[Incident]:
-        return self._all(INCIDENT, Incident)
+        return IncidentStore(self.table).incidents()
 
     def notices(self) -> list[Notice]:
         return self._all(NOTICE, Notice)
@@ -55,7 +56,7 @@ class StateStore:
         raise Conflict(f"component {component_id!r} kept changing; gave up after {attempts} attempts")
 
     def save_incident(self, incident: Incident) -> Incident:
-        return self._save(INCIDENT, incident.id, incident)
+        return IncidentStore(self.table).save_incident(incident)
 
     def save_notice(self, notice: Notice) -> Notice:
         return self._save(NOTICE, notice.id, notice)

@@ -2,30 +2,28 @@
 
 A subscriber is found by id (links carry it) or by destination (``SUBSCRIBER_DESTINATION``
 holds one index item per channel and address, created conditionally, so one address is
-one subscriber). Status counts are counters moved on every status change. Rate-limit and
-bounce keys hold a hash of the address, never the address, so erasing a subscriber
-leaves no copy of it behind.
+one subscriber; ``enlist`` does a sign-up's part in the same requests whether the address is
+known or not). An opt-in's code tries are a counter taken with one conditional update each.
+Status counts are counters moved on every status change. Rate-limit and bounce keys hold
+a hash of the address, never the address, so erasing a subscriber leaves no copy of it
+behind.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from chalicelib.model import epoch_seconds
 from chalicelib.notify.model import Channel, ClaimState, OptIn, Subscriber, SubscriberStatus
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
+from chalicelib.store.windows import WindowCounters, fingerprint
 
 SUBSCRIBER, DESTINATION, OPTIN = "SUBSCRIBER", "SUBSCRIBER_DESTINATION", "OPTIN"
 COUNTS_PK, COUNTS_SK = "SUBSCRIBER_COUNTS", "all"
-RATE_PK, BOUNCE_PK = "RATE#{}", "BOUNCE#{}"
+BOUNCE_PK = "BOUNCE#{}"
 DELIVERY_PK, STATS_PK, FANOUT_PK = "DELIVERY#{}", "NOTIFICATION_STATS", "FANOUT"
 # Claims outlive every redelivery (SQS keeps messages 4 days) with room to spare.
 CLAIM_DAYS = 14
-
-
-def fingerprint(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
 def destination_key(channel: Channel, destination: str) -> str:
@@ -59,6 +57,28 @@ class SubscriberStore:
         item = self.table.create(SUBSCRIBER, subscriber.id, _data(subscriber))
         self._count(subscriber.channel, None, subscriber.status)
         return subscriber.model_copy(update={"version": item.version})
+
+    def enlist(self, candidate: Subscriber) -> Subscriber:
+        """The subscriber of ``candidate``'s destination, stored from ``candidate`` when there is none.
+
+        A sign-up's answer must not tell whether an address was known, so neither may its
+        time: a known and a new address cost the same four requests (the index kept or
+        written, the subscriber's conditional create, the counters moved (``signups`` always,
+        ``<channel>_pending`` for a new one), the subscriber read back).
+        """
+        key = destination_key(candidate.channel, candidate.destination)
+        owner = self.table.keep_first(DESTINATION, key, {"subscriber_id": candidate.id}).data["subscriber_id"]
+        # An index whose subscriber is missing (its writer died in between) gets one now, under its id.
+        try:
+            self.table.create(SUBSCRIBER, owner, _data(candidate.model_copy(update={"id": owner})))
+            counts = {f"{candidate.channel.value}_{candidate.status.value}": 1, "signups": 1}
+        except AlreadyExists:
+            counts = {"signups": 1}
+        self.table.add(COUNTS_PK, COUNTS_SK, counts)
+        found = self.get(owner)
+        if found is None:
+            raise Conflict(f"subscriber {owner} was erased during the sign-up; try again")
+        return found
 
     def save(self, subscriber: Subscriber, previous: SubscriberStatus) -> Subscriber:
         """Write a changed subscriber read at ``subscriber.version``; ``Conflict`` if it changed since."""
@@ -108,26 +128,37 @@ class SubscriberStore:
 
     def get_optin(self, optin_id: str) -> OptIn | None:
         item = self.table.get(OPTIN, optin_id)
-        return OptIn.model_validate({**item.data, "version": item.version}) if item else None
+        return _optin(item) if item else None
 
-    def save_optin(self, optin: OptIn) -> OptIn:
-        item = self.table.replace(Item(OPTIN, optin.id, {}, optin.version),
-                                  optin.model_dump(mode="json", exclude={"version"}),
-                                  expires_at=epoch_seconds(optin.expires_at))
-        return optin.model_copy(update={"version": item.version})
+    def take_code_try(self, optin_id: str, allowed: int) -> OptIn | None:
+        """Count one try of an SMS code before it is compared: the opt-in with its tries, or None
+        once ``allowed`` tries were taken (or it expired or was spent). One conditional update, so
+        parallel tries cannot take more than ``allowed`` between them."""
+        item = self.table.add_below(OPTIN, optin_id, "attempts", allowed)
+        return _optin(item) if item else None
 
     def use_optin(self, optin: OptIn) -> None:
-        """Spend an opt-in: a second use of the same link or code finds nothing (``Conflict`` on a race)."""
-        self.table.delete(OPTIN, optin.id, version=optin.version)
+        """Spend an opt-in: a second use of the same link or code finds nothing (``Conflict`` on a race).
+
+        A try counted meanwhile raises the version, which is no use of it: re-read and spend.
+        Tries are capped, so this ends.
+        """
+        current: OptIn | None = optin
+        while current is not None:
+            try:
+                self.table.delete(OPTIN, current.id, version=current.version)
+                return
+            except Conflict:
+                latest = self.get_optin(current.id)
+                if latest is not None and latest.version == current.version:
+                    raise
+                current = latest
+        raise Conflict(f"opt-in {optin.id} was used already")
 
     # -- counters --------------------------------------------------------------------------
     def count_in_window(self, key: str, now: datetime, window_seconds: int) -> tuple[int, int]:
         """Add one to ``key``'s counter for the fixed window holding ``now``: (count, seconds until it resets)."""
-        epoch = epoch_seconds(now)
-        start = epoch - epoch % window_seconds
-        end = start + window_seconds
-        counted = self.table.add(RATE_PK.format(fingerprint(key)), str(start), {"n": 1}, expires_at=end)
-        return counted["n"], end - epoch
+        return WindowCounters(self.table).count_in_window(key, now, window_seconds)
 
     def count_transient_bounce(self, address: str, now: datetime) -> int:
         day = now.date().isoformat()
@@ -217,3 +248,8 @@ def _data(subscriber: Subscriber) -> dict:
 
 def _subscriber(item: Item) -> Subscriber:
     return Subscriber.model_validate({**item.data, "version": item.version})
+
+
+def _optin(item: Item) -> OptIn:
+    # ``attempts`` is a counter attribute beside the JSON (``take_code_try``); Item.data shows it.
+    return OptIn.model_validate({**item.data, "version": item.version})

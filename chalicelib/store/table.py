@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from datetime import datetime, timezone
@@ -23,11 +23,15 @@ class AlreadyExists(Exception):
 
 @dataclass(frozen=True)
 class Item:
+    """``children``: sort keys of the items (same partition) that belong to this one and that
+    readers are to trust; written in the same conditional put as ``data`` (None: none kept)."""
+
     pk: str
     sk: str
     data: dict[str, Any]
     version: int
     expires_at: int | None = None
+    children: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,13 @@ class Table:
         limit: int | None = None,
         cursor: str | None = None,
         descending: bool = False,
+        consistent: bool = False,
     ) -> Page:
         condition = Key("pk").eq(pk)
         if prefix:
             condition &= Key("sk").begins_with(prefix)
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": not descending}
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": not descending,
+                                  "ConsistentRead": consistent}
         if cursor:
             kwargs["ExclusiveStartKey"] = _decode_cursor(cursor)
         items: list[Item] = []
@@ -86,9 +92,10 @@ class Table:
     def query_all(self, pk: str, *, prefix: str | None = None) -> list[Item]:
         return self.query(pk, prefix=prefix).items
 
-    def create(self, pk: str, sk: str, data: dict[str, Any], *, expires_at: int | None = None) -> Item:
+    def create(self, pk: str, sk: str, data: dict[str, Any], *, expires_at: int | None = None,
+               children: Sequence[str] | None = None) -> Item:
         """Write a new item at version 1; ``AlreadyExists`` if the key is taken (and not expired)."""
-        item = Item(pk, sk, data, 1, expires_at)
+        item = Item(pk, sk, data, 1, expires_at, None if children is None else tuple(children))
         # An expired item that DynamoDB has not swept yet may be overwritten.
         condition = Attr("pk").not_exists() | Attr("expires_at").lte(self._epoch())
         try:
@@ -99,9 +106,11 @@ class Table:
             raise
         return item
 
-    def replace(self, item: Item, data: dict[str, Any], *, expires_at: int | None = None) -> Item:
+    def replace(self, item: Item, data: dict[str, Any], *, expires_at: int | None = None,
+                children: Sequence[str] | None = None) -> Item:
         """Write ``data`` over ``item`` if nobody wrote it since it was read; ``Conflict`` otherwise."""
-        new = Item(item.pk, item.sk, data, item.version + 1, expires_at if expires_at is not None else item.expires_at)
+        new = Item(item.pk, item.sk, data, item.version + 1, expires_at if expires_at is not None else item.expires_at,
+                   tuple(children) if children is not None else item.children)
         try:
             self._table.put_item(Item=_to_raw(new), ConditionExpression=Attr("version").eq(item.version))
         except ClientError as exc:
@@ -177,6 +186,43 @@ class Table:
         )
         return {field: _number(response["Attributes"][field]) for field in amounts}
 
+    def add_below(self, pk: str, sk: str, field: str, ceiling: int) -> Item | None:
+        """Add one to the counter ``field`` of an existing, unexpired item unless it reached ``ceiling``.
+
+        One conditional request, so callers racing each other never take more than ``ceiling``
+        between them. Returns the item after the add, or None when refused (at the ceiling,
+        absent or expired).
+        """
+        try:
+            response = self._table.update_item(
+                Key={"pk": pk, "sk": sk},
+                UpdateExpression="ADD #f :one, #v :one",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#f) OR #f < :ceiling) "
+                                    "AND (attribute_not_exists(#e) OR #e > :now)",
+                ExpressionAttributeNames={"#f": field, "#v": "version", "#e": "expires_at"},
+                ExpressionAttributeValues={":one": 1, ":ceiling": ceiling, ":now": self._epoch()},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return None
+            raise
+        return _to_item(response["Attributes"])
+
+    def keep_first(self, pk: str, sk: str, data: dict[str, Any]) -> Item:
+        """The item at this key, written with ``data`` first when there is none (items without TTL).
+
+        One request: of writers racing for a key, every one gets back the item the first wrote.
+        """
+        response = self._table.update_item(
+            Key={"pk": pk, "sk": sk},
+            UpdateExpression="SET #d = if_not_exists(#d, :d), #v = if_not_exists(#v, :one)",
+            ExpressionAttributeNames={"#d": "data", "#v": "version"},
+            ExpressionAttributeValues={":d": json.dumps(data, separators=(",", ":"), default=str), ":one": 1},
+            ReturnValues="ALL_NEW",
+        )
+        return _to_item(response["Attributes"])
+
     def _epoch(self) -> int:
         return int(self.clock().timestamp())
 
@@ -195,14 +241,17 @@ def _to_raw(item: Item) -> dict[str, Any]:
     }
     if item.expires_at is not None:
         raw["expires_at"] = int(item.expires_at)
+    if item.children is not None:
+        raw["children"] = list(item.children)
     return raw
 
 
-_RESERVED = frozenset({"pk", "sk", "data", "version", "expires_at"})
+_RESERVED = frozenset({"pk", "sk", "data", "version", "expires_at", "children"})
 
 
 def _to_item(raw: dict[str, Any]) -> Item:
     expires_at = raw.get("expires_at")
+    children = raw.get("children")
     data = json.loads(raw["data"]) if "data" in raw else {}
     data.update({key: _number(value) for key, value in raw.items() if key not in _RESERVED})
     return Item(
@@ -211,6 +260,7 @@ def _to_item(raw: dict[str, Any]) -> Item:
         data=data,
         version=int(raw.get("version", 0)),
         expires_at=int(expires_at) if expires_at is not None else None,
+        children=tuple(children) if children is not None else None,
     )
 
 

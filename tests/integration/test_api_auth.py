@@ -84,11 +84,77 @@ def test_every_write_is_in_the_audit_log_readable_by_admins(api):
     assert bad.status_code == 422 and "cursor" in bad.json()["message"]
 
 
-def test_the_last_admin_key_cannot_be_revoked(api):
+def test_a_key_cannot_revoke_itself(api):
+    # GIVEN two admin keys
+    second = api.send("POST", "/keys", {"name": "ops-backup", "scope": "admin"}, secret=api.admin_secret).json()
     keys = api.get("/keys", secret=api.admin_secret).json()["data"]
     admin = next(k for k in keys if k["name"] == "ops-admin")
+    # WHEN a key asks to revoke itself
     response = api.send("DELETE", f"/keys/{admin['id']}", secret=api.admin_secret)
-    assert response.status_code == 422 and "last admin key" in response.json()["message"]
+    # THEN it is refused and keeps working; another admin key may revoke it
+    assert response.status_code == 422 and "cannot revoke itself" in response.json()["message"]
+    assert api.get("/keys", secret=api.admin_secret).status_code == 200
+    assert api.send("DELETE", f"/keys/{admin['id']}", secret=second["secret"]).status_code == 200
+
+
+def audit_entries(api) -> list[dict]:
+    entries, cursor = [], None
+    while True:
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/audit", secret=api.admin_secret, params=params)
+        assert page.status_code == 200, page.text
+        entries += page.json()["data"]
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            return entries
+
+
+def test_every_write_attempt_is_audited_once_refused_ones_included_without_secrets(api, table):
+    # GIVEN an admin key, a marketer key, and a secret that is no key
+    unknown = "bk_this-is-no-key-but-a-guess-0123456789"
+    incident = api.send("POST", "/incidents", {"name": "Instagram DMs delayed", "body": "b"}).json()
+    # WHEN writes are attempted: refused for each reason, and one carried out
+    attempts = [
+        ("POST", "/incidents", None, unknown, 401),
+        ("POST", "/keys", {"name": "intruder", "scope": "admin"}, None, 403),
+        ("POST", "/incidents", {"name": "", "body": "b"}, None, 422),
+        ("POST", f"/incidents/{incident['id']}/resolve", {}, "stale", 409),
+        ("POST", "/probes/run", None, "query", 422),
+    ]
+    for method, path, body, how, status in attempts:
+        headers = {"If-Match": '"99"'} if how == "stale" else {}
+        params = {"dry": "1"} if how == "query" else None
+        secret = unknown if how == unknown else None
+        answer = api.send(method, path, body, secret=secret, headers=headers, params=params)
+        assert answer.status_code == status, (path, answer.text)
+    reads = api.get("/incidents")
+    assert reads.status_code == 200
+    # THEN the log has one entry per attempt: the service's for the write it made, the route's for each refusal
+    entries = audit_entries(api)
+    refused = {(e["action"], e["summary"]) for e in entries if e["summary"].startswith("refused")}
+    assert refused == {
+        ("POST /incidents", "refused: 401 unauthorized"),
+        ("POST /keys", "refused: 403 forbidden"),
+        ("POST /incidents", "refused: 422 validation_failed (name)"),
+        ("POST /incidents/{incident_id}/resolve", "refused: 409 version_conflict"),
+        ("POST /probes/run", "refused: 422 validation_failed (dry)"),
+    }
+    by_summary = {e["summary"]: e for e in entries}
+    assert by_summary["refused: 401 unauthorized"]["actor"] == "anonymous"
+    assert by_summary["refused: 403 forbidden"]["actor"] == "ana-marketing"
+    assert by_summary["refused: 409 version_conflict"]["target"] == f"/incidents/{incident['id']}/resolve"
+    assert [e["action"] for e in entries if not e["summary"].startswith("refused")] == ["incident.open"]
+    # AND no key, not even a wrong one, is stored anywhere
+    raw = str(table._table.scan()["Items"])
+    assert unknown not in raw and api.marketer_secret not in raw and api.admin_secret not in raw
+
+
+def test_public_routes_are_not_audited(api):
+    # GIVEN anyone on the internet, without a key
+    requests.post(api.url + "/subscribers", json={"email": "someone@example.com"}, timeout=10)
+    requests.post(api.url + "/heartbeat/no-such-heartbeat-token", timeout=10)
+    # THEN the audit log stays empty: it records what keys did, and nobody can fill it from outside
+    assert audit_entries(api) == []
 
 
 def test_browser_integrations_may_send_if_match_and_read_the_etag(api):

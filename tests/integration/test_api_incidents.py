@@ -122,3 +122,73 @@ def test_an_update_that_loses_a_race_is_reapplied_not_lost(table, example_site):
     # THEN both updates are there, Ana's applied on top of Ben's
     assert [u.body for u in saved.updates] == ["b", "Ben's update", "Ana's update"]
     assert saved.version == 3
+
+
+def test_a_name_pasted_with_controls_is_cleaned_and_can_be_corrected(api, aws):
+    # WHEN an incident is opened with a name pasted from a document: a soft line break, a NUL, an override
+    opened = api.send("POST", "/incidents", {"name": "Checkout\u000bis slow\u0000\u202e",
+                                             "body": "Card\u000cpayments."})
+    assert opened.status_code == 201, opened.text
+    incident = opened.json()
+    # THEN it is stored as what was meant, and the page's feed is readable XML
+    assert incident["name"] == "Checkout is slow"
+    assert incident["incident_updates"][0]["body"] == "Card\npayments."
+    import xml.etree.ElementTree as ElementTree
+
+    import boto3
+    from chalicelib.settings import get_settings
+
+    feed = boto3.client("s3").get_object(Bucket=get_settings().bucket_name, Key="history.atom")["Body"].read()
+    ElementTree.fromstring(feed)
+    # WHEN the marketer corrects the name with the version they read
+    renamed = api.send("PATCH", f"/incidents/{incident['id']}", {"name": "Checkout is slow for card payments",
+                                                                 "version": 1})
+    # THEN it is renamed, the page shows the new name, and the edit is audited
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["name"] == "Checkout is slow for card payments" and renamed.json()["version"] == 2
+    assert [i["name"] for i in page_json(aws)["incidents"]] == ["Checkout is slow for card payments"]
+    audit = api.get("/audit", secret=api.admin_secret).json()["data"]
+    assert audit[0]["action"] == "incident.rename" and audit[0]["target"] == f"incident/{incident['id']}"
+    # AND a second marketer still at version 1 is told to read it again
+    stale = api.send("PATCH", f"/incidents/{incident['id']}", {"name": "Checkout is down", "version": 1})
+    assert stale.status_code == 409 and stale.json()["error"] == "version_conflict"
+
+
+def test_a_maintenance_is_not_renamed_as_an_incident(api):
+    # GIVEN a scheduled maintenance
+    scheduled = api.send("POST", "/maintenance", {
+        "name": "Shop upgrade", "scheduled_for": "2030-01-01T22:00:00Z", "scheduled_until": "2030-01-01T23:00:00Z",
+        "components": ["website"]}).json()
+    # WHEN it is renamed through the incidents route  THEN it is not found there (PATCH /maintenance/{id} renames it)
+    response = api.send("PATCH", f"/incidents/{scheduled['id']}", {"name": "Shop upgrade (extended)"})
+    assert response.status_code == 404
+    assert api.send("PATCH", f"/maintenance/{scheduled['id']}", {"name": "Shop\u000bupgrade"}).json()["name"] == \
+        "Shop upgrade"
+
+
+def test_publish_answers_which_incident_page_it_withheld_and_publishes_the_rest(api, aws, tmp_path, monkeypatch):
+    import shutil
+
+    from chalicelib import settings
+    from tests.conftest import ROOT
+
+    # GIVEN two incidents, and templates with a fault that only the 'Checkout' incident's page meets
+    api.send("POST", "/incidents", {"name": "Facebook is down", "body": "Use email."})
+    checkout = api.send("POST", "/incidents", {"name": "Checkout is slow", "body": "Card payments fail."}).json()
+    copy = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", copy)
+    page = copy / "page/incident.html"
+    page.write_text(page.read_text().replace(
+        "{% block content %}\n", "{% block content %}\n{% if 'Checkout' in i.name %}<a href=\"runbook.html\">r</a>"
+        "{% endif %}\n", 1))
+    monkeypatch.setenv("TEMPLATES_DIR", str(copy))
+    settings.reset_settings()
+    # WHEN a marketer publishes
+    answer = api.send("POST", "/publish")
+    settings.reset_settings()
+    # THEN the answer names the withheld page and why, and the rest of the page went out
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["withheld"] == [{
+        "key": f"incidents/{checkout['id']}.html", "incident_id": checkout["id"],
+        "problems": ["links to 'runbook.html', which this render does not contain"]}]
+    assert {i["name"] for i in page_json(aws)["incidents"]} == {"Facebook is down", "Checkout is slow"}

@@ -164,3 +164,39 @@ def test_beacon_subscribers_import_and_export(api, table, tmp_path, capsys):
     assert len(exported) == 3 and all(",confirmed," in line and ",imported," in line for line in exported[1:])
     store = SubscriberStore(table)
     assert store.find(Channel.EMAIL, "ana@example.com").components == ["facebook", "instagram"]
+
+
+@pytest.fixture
+def subscribers_a_spreadsheet_would_run(table):
+    """A confirmed address whose local part is a formula, a confirmed number (E.164 starts with +),
+    a suppressed subscriber whose reason starts with '-', and an unsubscribed one."""
+    store = SubscriberStore(table)
+    confirmed(store, 1, destination="=1+2@example.com")
+    confirmed(store, 2, channel=Channel.SMS, destination="+4915112345678")
+    for n, status, reason in ((3, SubscriberStatus.SUPPRESSED, "-complaint"), (4, SubscriberStatus.UNSUBSCRIBED, None)):
+        store.create(Subscriber(id=f"s{n:03d}", channel=Channel.EMAIL, destination=f"p{n}@example.com", status=status,
+                                suppressed_reason=reason, created_at=NOON, updated_at=NOON, manage_token=f"t{n}"))
+    return store
+
+
+def test_the_csv_export_runs_no_formula_and_imports_back_as_it_is(subscribers_a_spreadsheet_would_run, example_site):
+    import csv
+    import io
+
+    from chalicelib.notify.transfer import export_csv, import_rows, read_import_csv
+
+    store = subscribers_a_spreadsheet_would_run
+    # WHEN everyone is exported
+    exported = export_csv(store)
+    # THEN no cell starts with a character that makes a spreadsheet run it
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'=1+2@example.com" in cells and "'+4915112345678" in cells and "'-complaint" in cells
+    # AND the export read back by the import gives the confirmed subscribers as they were
+    for subscriber in [s for page in store.pages() for s in page]:
+        store.erase(subscriber)
+    rows, problems = read_import_csv(exported)
+    result = import_rows(store, example_site, rows, first_line=2, now=NOON)
+    assert result.imported == 2 and [line for line, _ in problems] == [4, 5]
+    assert store.find(Channel.EMAIL, "=1+2@example.com") is not None
+    assert store.find(Channel.SMS, "+4915112345678") is not None

@@ -2,8 +2,9 @@
 message per confirmed recipient and none to anyone else.
 
 Faults: SES throttling on a share of calls (and one address throttled past every in-handler
-retry), SNS errors, a consumer that dies after sending part of a batch, and every message
-delivered again after the work is done. SQS records are built by hand, each with its own
+retry), SES refusing the whole account (sender not verified, sending paused), SNS errors, a
+consumer that dies after sending part of a batch, and every message delivered again after
+the work is done. SQS records are built by hand, each with its own
 messageId, from the messages the fan-out really put on the queue.
 """
 from __future__ import annotations
@@ -24,8 +25,10 @@ from chalicelib.notify import service
 from chalicelib.notify.delivery import LEASE, Senders
 from chalicelib.notify.model import Channel, Consent, Subscriber, SubscriberStatus
 from chalicelib.notify.senders import EmailSender, NotificationQueue, SmsSender, WebhookSender
+from chalicelib.observability import metrics, operation
 from chalicelib.store.notifications import NotificationStore
 from chalicelib.store.subscribers import SubscriberStore
+from tests.integration.signup_support import metric_total
 
 SLOW_ADDRESS = "slow@example.com"
 FLAKY_NUMBER = "+4915112340003"
@@ -196,7 +199,7 @@ def test_faults_end_with_exactly_one_message_per_confirmed_recipient(aws, table,
 
 
 def test_a_permanent_failure_is_recorded_and_not_retried(aws, table, audience, moto_endpoint, noon):
-    # GIVEN SES that rejects one address for good
+    # GIVEN SES that rejects one address for good (the sandbox refusing an unverified recipient)
     class RejectingSes:
         def __init__(self, real):
             self.real, self.calls = real, 0
@@ -204,7 +207,8 @@ def test_a_permanent_failure_is_recorded_and_not_retried(aws, table, audience, m
         def send_raw_email(self, **kwargs):
             if kwargs["Destinations"] == ["reader3@example.com"]:
                 self.calls += 1
-                raise _error("MessageRejected", "Email address is not verified.")
+                raise _error("MessageRejected", "Email address is not verified. The following identities failed "
+                                                "the check in region US-EAST-1: reader3@example.com")
             return self.real.send_raw_email(**kwargs)
 
     ses = RejectingSes(boto3.client("ses"))
@@ -246,3 +250,64 @@ def test_a_message_of_unknown_type_is_reported_so_it_reaches_the_dead_letter_que
     deliverer = service.deliverer(sleep=lambda seconds: None)
     assert deliverer.handle([{"messageId": "x", "body": '{"type":"postcard"}'},
                              {"messageId": "y", "body": "not json"}]) == ["x", "y"]
+
+
+class PausedSes:
+    """The real SES client behind an account whose sending AWS has paused, until ``resume()``."""
+
+    def __init__(self, real):
+        self.real, self.paused, self.calls = real, True, 0
+
+    def send_raw_email(self, **kwargs):
+        self.calls += 1
+        if self.paused:
+            raise _error("AccountSendingPausedException", "Email sending is disabled for this account.")
+        return self.real.send_raw_email(**kwargs)
+
+
+@pytest.fixture
+def sender_not_verified(aws):
+    """SES no longer accepts the sender identity: every send is rejected for the account, not the address."""
+    ses = boto3.client("ses")
+    ses.delete_identity(Identity="status@beacon.test")
+    yield ses
+    ses.verify_email_identity(EmailAddress="status@beacon.test")
+
+
+@pytest.mark.parametrize("refusal", ["sender identity not verified", "account sending paused"])
+def test_ses_refusing_the_account_fails_no_recipient_and_the_batch_waits_for_redelivery(
+        aws, table, audience, moto_endpoint, noon, monkeypatch, capsys, refusal, request):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    # GIVEN an update for email subscribers, and SES refusing the account (a real rejection by the
+    # emulator for an unverified sender, or AWS's AccountSendingPausedException)
+    if refusal == "sender identity not verified":
+        ses = request.getfixturevalue("sender_not_verified")
+        resume = lambda: ses.verify_email_identity(EmailAddress="status@beacon.test")  # noqa: E731
+    else:
+        ses = PausedSes(boto3.client("ses"))
+        resume = lambda: setattr(ses, "paused", False)  # noqa: E731
+    NotificationStore(table).save(NotificationEvent(id="npause", kind=NotificationKind.INCIDENT_UPDATED,
+                                                    created_at=noon, title="Still down", component_ids=["facebook"]))
+    senders = Senders(email=EmailSender(ses), sms=SmsSender(boto3.client("sns")), webhook=WebhookSender(),
+                      queue=NotificationQueue(boto3.client("sqs"), aws.environment["NOTIFY_QUEUE_URL"]))
+    deliverer = service.deliverer(clock=lambda: noon, sleep=lambda seconds: None, with_senders=senders)
+    deliverer.handle([{"messageId": "fan", "body": '{"type":"notification","notification_id":"npause"}'}])
+    records = queued_records(aws)
+
+    metrics.clear_metrics()     # what earlier tests counted without flushing
+
+    # WHEN the batches are delivered while the account is refused
+    with operation("DeliverNotifications"):
+        failed = deliverer.handle(records)
+
+    # THEN every batch is handed back to SQS, no recipient is failed or claimed, and the refusal is counted
+    assert sorted(failed) == sorted(r["messageId"] for r in records)
+    assert service.notification_stats("npause")["email"] == {"queued": 41, "sent": 0, "failed": 0, "suppressed": 0}
+    assert [item for item in table.query_all("DELIVERY#npause") if item.data["state"] == "sending"] == []
+    assert metric_total(capsys.readouterr().out, "EmailAccountRefused") == len(records)
+    # AND once SES accepts the account again, the redelivery sends each recipient one message
+    resume()
+    assert deliverer.handle(records) == []
+    assert service.notification_stats("npause")["email"]["sent"] == 41
+    sent = [address for mail in read_outbox(moto_endpoint).emails for address in mail.to]
+    assert len(sent) == len(set(sent)) == 41

@@ -12,38 +12,8 @@ from chalicelib.notify import service
 from chalicelib.notify.limits import TooMany
 from chalicelib.notify.model import Channel, SubscriberStatus
 from chalicelib.notify.signup import InvalidLink, WrongCode
-from chalicelib.settings import reset_settings
 from chalicelib.store.subscribers import SubscriberStore
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def signups(aws, noon):
-    reset_settings()
-    clock = Clock(noon)
-    return service.subscriptions(clock), clock
-
-
-@pytest.fixture
-def api(aws):
-    from chalice.test import Client
-
-    import app as app_module
-
-    with Client(app_module.app) as client:
-        yield client
-
-
-def last_code(endpoint, number):
-    texts = [m.message for m in read_outbox(endpoint).sms if m.phone_number == number]
-    return re.search(r"code: (\d{6})", texts[-1]).group(1)
+from tests.integration.signup_support import Clock, api, last_code, signups  # noqa: F401
 
 
 def link_token(endpoint, address):

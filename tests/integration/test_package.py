@@ -94,7 +94,7 @@ CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", 
 SEND = {"ses:SendRawEmail", "sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"}
 ALLOWED = {
     "APIHandler": LOGS | TABLE_RW | {"dynamodb:BatchWriteItem", "s3:PutObject", "sqs:SendMessage"} | SEND,
-    "PublishSite": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject"},
+    "PublishSite": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject", "s3:ListBucket"},
     "PublishRequested": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject"} | CONSUME,
     "ProbeCycle": LOGS | TABLE_RW | {"sqs:SendMessage"},
     "ProbeShard": LOGS | TABLE_RW | {"sqs:SendMessage"} | CONSUME,

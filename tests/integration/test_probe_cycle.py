@@ -74,6 +74,13 @@ class World:
         url = f"http://127.0.0.1:{self.demo.server_address[1]}/_demo/outage/{name}"
         requests.post(url, params={"scope": scope} if scope else None, timeout=5).raise_for_status()
 
+    def heartbeat_secret(self, probe_key: str) -> str:
+        """The secret `beacon heartbeats create` would print for the probe."""
+        from chalicelib.probes.heartbeats import create_secret
+
+        secret, _ = create_secret(ProbeStore(self.table), self.site, probe_key, now=self.clock(), created_by="test")
+        return secret
+
     def recover(self, name: str) -> None:
         requests.delete(f"http://127.0.0.1:{self.demo.server_address[1]}/_demo/outage/{name}",
                         timeout=5).raise_for_status()
@@ -218,9 +225,9 @@ def test_a_missing_heartbeat_takes_the_scheduler_down_until_it_calls(world):
     # THEN Hootsuite shows our scheduler as the cause (heartbeats count at once: threshold 1)
     assert world.state("hootsuite").cause == "Hootsuite is up, but our post scheduler has stopped checking in — we are on it"
     # WHEN the scheduler calls its heartbeat URL
-    token = next(p.token for p in world.site.component("hootsuite").probes if p.kind == "heartbeat")
+    secret = world.heartbeat_secret("hootsuite/heartbeat")
     with Client(beacon.app) as client:
-        answer = client.http.post(f"/heartbeat/{token}")
+        answer = client.http.post(f"/heartbeat/{secret}")
         unknown = client.http.post("/heartbeat/not-a-known-token-0000")
     assert answer.status_code == 200 and answer.json_body["probe"] == "hootsuite/heartbeat"
     assert unknown.status_code == 404
@@ -228,6 +235,38 @@ def test_a_missing_heartbeat_takes_the_scheduler_down_until_it_calls(world):
     world.cycle(1)
     # THEN the next cycle finds it back
     assert world.state("hootsuite").probe_status is UP
+
+
+def test_a_failed_run_reported_once_notifies_nobody_and_a_second_in_a_row_opens_the_outage(world):
+    from chalice.test import Client
+
+    import app as beacon
+
+    # GIVEN the post scheduler calls with its secret and all is well
+    secret = world.heartbeat_secret("hootsuite/heartbeat")
+    world.clock.now = datetime.now(timezone.utc).replace(microsecond=0)
+    with Client(beacon.app) as client:
+        assert client.http.post(f"/heartbeat/{secret}").status_code == 200
+        # WHEN someone without the secret reports a failure
+        spoofed = client.http.post("/heartbeat/hb_guessed-0000000000000000000000000000000000000/fail")
+        # THEN it is refused and changes nothing
+        assert spoofed.status_code == 404
+        world.cycle(2)
+        assert world.state("hootsuite").probe_status is UP and world.notifications() == []
+        # WHEN the job itself reports one failed run
+        first = client.http.post(f"/heartbeat/{secret}/fail")
+        assert first.status_code == 200 and first.json_body["runs_in_a_row"] == 1
+        world.cycle(2)
+        # THEN however many cycles see it, nothing moves and nobody is told
+        assert world.state("hootsuite").probe_status is UP
+        assert world.open_incidents() == [] and world.notifications() == []
+        # WHEN its next run fails too (failure_threshold: 2 runs in a row)
+        assert client.http.post(f"/heartbeat/{secret}/fail").json_body["runs_in_a_row"] == 2
+        world.cycle()
+    # THEN the outage is confirmed and subscribers are told, as for any probe
+    assert world.state("hootsuite").cause == ("Hootsuite is up, but our post scheduler has stopped checking in "
+                                              "— we are on it")
+    assert [n["kind"] for n in world.notifications()] == ["incident.opened"]
 
 
 def test_one_cycle_at_a_time(world):

@@ -73,3 +73,18 @@ def test_a_facebook_outage_reaches_the_page_with_its_cause_and_ends_resolved(sta
     assert page_json(stack, "api/v2/incidents/unresolved.json")["incidents"] == []
     facebook = next(c for c in page_json(stack, "api/v2/summary.json")["components"] if c["id"] == "facebook")
     assert facebook["status"] == "operational"
+
+
+def test_the_demo_job_beats_with_the_secret_the_stack_made_at_start(stack_with_demo):
+    stack = stack_with_demo
+    admin = {"Authorization": f"Bearer {os.environ.get('BEACON_ADMIN_KEY', DEFAULT_ADMIN_KEY)}"}
+    # GIVEN the stack started: site.yml names the scheduler's heartbeat but holds no secret
+    # THEN the stack made one and the demo job's calls reach the API with it
+    for _ in range(50):
+        [scheduler] = requests.get(f"http://127.0.0.1:{stack.ports.api}/heartbeats", headers=admin,
+                                   timeout=10).json()["data"]
+        if scheduler["last_seen"]:
+            break
+        time.sleep(0.2)
+    assert scheduler["probe"] == "hootsuite/heartbeat" and scheduler["has_secret"] is True
+    assert scheduler["last_seen"] is not None and scheduler["failed_runs"] == 0

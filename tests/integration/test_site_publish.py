@@ -2,6 +2,7 @@
 import json
 import shutil
 import threading
+import xml.etree.ElementTree as ElementTree
 from datetime import timedelta
 
 import boto3
@@ -20,19 +21,7 @@ from chalicelib.site.validate import _broken_links
 from chalicelib.store.history import HistoryStore
 from chalicelib.store.records import StateStore
 from tests.conftest import ROOT
-from tests.site_scenarios import save_facebook_outage
-
-
-def bucket_objects(bucket) -> dict[str, bytes]:
-    s3 = boto3.client("s3")
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-            for o in page.get("Contents", [])]
-    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
-
-
-@pytest.fixture
-def bucket(aws):
-    return aws.environment["BUCKET_NAME"]
+from tests.site_scenarios import bucket, bucket_objects, save_facebook_outage  # noqa: F401
 
 
 @pytest.fixture
@@ -205,3 +194,66 @@ def test_the_page_server_serves_all_eight_json_files_and_both_feeds_to_any_origi
     missing = requests.get(f"{page_server}/incidents/nope.html", timeout=5)
     assert missing.status_code == 404 and "This page does not exist" in missing.text
 
+
+
+def test_a_record_stored_with_controls_publishes_and_its_feeds_parse(site_with_facebook_down, bucket, noon):
+    # GIVEN an incident stored before texts were cleaned, its name and update holding pasted controls
+    incident = next(i for i in site_with_facebook_down.incidents() if i.id == "01facebook000001")
+    update = incident.updates[-1].model_copy(update={"body": "Use\u000bemail\u0000 instead."})
+    site_with_facebook_down.save_incident(incident.model_copy(update={
+        "name": "Facebook\u000bis\u000cdown\u0000", "updates": [*incident.updates[:-1], update]}))
+    # WHEN the page is published, as the schedule would
+    result = publish_site(now=noon)
+    # THEN nothing is withheld, and the feeds and the sitemap in the bucket are XML a reader parses
+    assert result.withheld == []
+    live = bucket_objects(bucket)
+    feed = ElementTree.fromstring(live["history.atom"])
+    assert "Facebookisdown" in [e.text for e in feed.iter("{http://www.w3.org/2005/Atom}title")]
+    ElementTree.fromstring(live["history.rss"])
+    ElementTree.fromstring(live["sitemap.xml"])
+
+
+@pytest.fixture
+def templates_that_break_one_incident_page(tmp_path, monkeypatch):
+    """GIVEN templates with a fault only the 'Checkout was slow' incident's page meets: a link to a missing file."""
+    copy = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", copy)
+    page = copy / "page/incident.html"
+    page.write_text(page.read_text().replace(
+        "{% block content %}\n",
+        "{% block content %}\n{% if 'Checkout' in i.name %}<a href=\"{{ root }}runbooks/{{ i.id }}.html\">r</a>"
+        "{% endif %}\n", 1))
+    monkeypatch.setenv("TEMPLATES_DIR", str(copy))
+    settings.reset_settings()
+    yield copy
+    settings.reset_settings()
+
+
+def test_a_problem_confined_to_one_incident_page_withholds_it_and_publishes_the_rest(
+        site_with_facebook_down, bucket, noon, templates_that_break_one_incident_page, monkeypatch, capsys, caplog):
+    # GIVEN the site was published, and a template fault now breaks the resolved incident's page
+    monkeypatch.setenv("TEMPLATES_DIR", str(ROOT / "templates"))
+    settings.reset_settings()
+    publish_site(now=noon)
+    before = bucket_objects(bucket)
+    monkeypatch.setenv("TEMPLATES_DIR", str(templates_that_break_one_incident_page))
+    settings.reset_settings()
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    # WHEN Facebook's incident changes and the page is published
+    incident = next(i for i in site_with_facebook_down.incidents() if i.id == "01facebook000001")
+    site_with_facebook_down.save_incident(incident.model_copy(update={"name": "Facebook is back, mostly"}))
+    result = publish_site(now=noon + timedelta(minutes=1))
+    # THEN the broken page is withheld, named with its problem, and its last good copy stays live
+    (withheld,) = result.withheld
+    assert (withheld.key, withheld.incident_id) == ("incidents/01resolved000001.html", "01resolved000001")
+    assert "runbooks/01resolved000001.html" in withheld.problems[0]
+    after = bucket_objects(bucket)
+    assert after["incidents/01resolved000001.html"] == before["incidents/01resolved000001.html"]
+    # AND everything else went out: the changed incident, the index, the JSON and the feeds
+    assert {"incidents/01facebook000001.html", "index.html", "api/v2/summary.json", "history.atom"} <= set(
+        result.uploaded)
+    assert b"Facebook is back, mostly" in after["history.atom"]
+    # AND the problem is logged and counted for the alarm
+    assert any("incidents/01resolved000001.html was not published" in r.getMessage() for r in caplog.records)
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m["PageObjectsWithheld"] for m in metrics if "PageObjectsWithheld" in m] == [[1.0]]

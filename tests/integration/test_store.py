@@ -105,3 +105,26 @@ def test_a_component_change_is_reapplied_over_another_writers_save(table, noon):
     assert calls == [1, 2]
     assert (saved.probe_status, saved.manual_status) == (ComponentStatus.MAJOR_OUTAGE, ComponentStatus.OPERATIONAL)
     assert store.component_state("facebook") == saved
+
+
+def test_an_incident_save_that_loses_the_race_leaves_no_trace(table, noon):
+    from chalicelib.model import Incident, IncidentUpdate
+    from chalicelib.store.incidents import IncidentStore
+
+    store = IncidentStore(table)
+
+    def update(body: str, minutes: int) -> IncidentUpdate:
+        at = noon + timedelta(minutes=minutes)
+        return IncidentUpdate(id=f"u{minutes:02d}", status="identified", body=body, created_at=at, updated_at=at,
+                              display_at=at)
+
+    opened = store.save_incident(Incident(id="i1", name="X is slow", status="investigating", created_at=noon,
+                                          updated_at=noon, updates=[update("Opened.", 0)]))
+    # GIVEN two writers who read the incident at version 1; the first saves an update
+    store.save_incident(opened.model_copy(update={"updates": [*opened.updates, update("First.", 1)]}))
+    # WHEN the second saves its own update over the same version
+    with pytest.raises(Conflict):
+        store.save_incident(opened.model_copy(update={"updates": [*opened.updates, update("Second.", 2)]}))
+    # THEN readers see the winner's updates only, one by id and the same in the listing
+    assert [u.body for u in store.incident("i1").updates] == ["Opened.", "First."]
+    assert [u.body for u in store.incidents()[0].updates] == ["Opened.", "First."]

@@ -27,3 +27,23 @@ def test_writes_document_their_body_and_errors_and_need_a_key():
 
 def test_public_routes_need_no_key():
     assert openapi_document()["paths"]["/health"]["get"]["security"] == []
+
+
+def test_a_created_record_links_to_the_routes_under_its_id():
+    # GIVEN the document
+    responses = openapi_document()["paths"]["/incidents"]["post"]["responses"]
+    # THEN POST /incidents' 201 links to the routes that take the new incident's id
+    links = responses["201"]["links"]
+    assert {"get_incident", "post_update", "resolve_incident"} <= set(links)
+    assert links["get_incident"] == {"operationId": "get_incident",
+                                     "parameters": {"incident_id": "$response.body#/id"}}
+    # AND a route nested under an id is not taken for a collection
+    assert "links" not in openapi_document()["paths"]["/incidents/{incident_id}/updates"]["post"]["responses"]["201"]
+
+
+def test_every_operation_documents_the_500_answer_and_the_id_pattern():
+    document = openapi_document()
+    operation = document["paths"]["/incidents/{incident_id}"]["get"]
+    assert operation["responses"]["500"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"}
+    assert operation["parameters"][0]["schema"]["pattern"] == "^[A-Za-z0-9_-]+$"

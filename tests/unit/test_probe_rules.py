@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib.config import Component
 from chalicelib.model import ComponentStatus
-from chalicelib.probes.checks import ProbeResult, check_heartbeat
+from chalicelib.probes.checks import HeartbeatCalls, ProbeResult, check_heartbeat
 from chalicelib.probes.rules import apply_result, component_probe_status, new_state
 
 UP, SLOW, PARTIAL, DOWN = (ComponentStatus.OPERATIONAL, ComponentStatus.DEGRADED_PERFORMANCE,
@@ -117,16 +117,21 @@ def test_the_platform_name_can_differ_from_the_component():
     assert cause == "Meta reports a major outage of its own"
 
 
-HEARTBEAT = facebook({"kind": "heartbeat", "token": "a-secret-token-123", "period_seconds": 300,
-                      "grace_seconds": 60, "label": "our post scheduler"}).probes[0]
+HEARTBEAT = facebook({"kind": "heartbeat", "period_seconds": 300, "grace_seconds": 60,
+                      "label": "our post scheduler"}).probes[0]
+
+
+def ran(minute: int, *, failed: int = 0, fine: int = 0) -> HeartbeatCalls:
+    """The job's last call at ``minute``, after ``failed`` runs in a row reported failed or ``fine`` reported fine."""
+    return HeartbeatCalls(minutes(minute), failed_runs=failed, ok_runs=fine)
 
 
 def test_a_heartbeat_within_its_period_is_up():
-    assert check_heartbeat(HEARTBEAT, (minutes(0), False), T0, minutes(6))[0] is UP
+    assert check_heartbeat(HEARTBEAT, ran(0, fine=1), T0, minutes(6))[0] is UP
 
 
 def test_a_missing_heartbeat_is_down_after_period_and_grace():
-    status, error, _ = check_heartbeat(HEARTBEAT, (minutes(0), False), T0, minutes(7))
+    status, error, _ = check_heartbeat(HEARTBEAT, ran(0, fine=1), T0, minutes(7))
     assert status is DOWN and error == "no heartbeat for 7 min (expected every 300 s)"
 
 
@@ -136,14 +141,39 @@ def test_a_heartbeat_never_received_counts_from_when_the_probe_was_first_seen():
     assert status is DOWN and error.startswith("no heartbeat received since 2026-05-01 12:00")
 
 
-def test_a_heartbeat_reporting_failure_is_down_at_once():
-    status, error, _ = check_heartbeat(HEARTBEAT, (minutes(1), True), T0, minutes(2))
-    assert status is DOWN and "reported a failure" in error
+def test_one_failed_run_gives_no_verdict_and_the_threshold_of_runs_confirms():
+    # GIVEN a heartbeat with the default failure_threshold of 2 runs
+    assert HEARTBEAT.failure_threshold == 2
+    # WHEN the job reports one failed run, THEN the probe cannot tell yet: its status stays as it was
+    status, error, _ = check_heartbeat(HEARTBEAT, ran(1, failed=1), T0, minutes(2))
+    assert status is None and "1 run(s) in a row reported failed" in error and "2 in a row count" in error
+    # WHEN it reports a second failed run in a row, THEN the probe fails
+    status, error, _ = check_heartbeat(HEARTBEAT, ran(6, failed=2), T0, minutes(7))
+    assert status is DOWN and error.startswith("the job 2 run(s) in a row reported failed")
+
+
+def test_one_failed_run_moves_nothing_however_many_cycles_see_it():
+    # GIVEN the job reported one failed run and then stayed quiet within its period
+    state = new_state("facebook/heartbeat", T0)
+    for minute in range(1, 6):
+        status, _, _ = check_heartbeat(HEARTBEAT, ran(0, failed=1), T0, minutes(minute))
+        state = apply_result(state, result(status, "facebook/heartbeat"), HEARTBEAT, minutes(minute))
+    # THEN five cycles later the probe is still up
+    assert state.status is UP
+
+
+def test_a_confirmed_heartbeat_failure_moves_on_one_cycle_and_recovers_on_a_good_run():
+    state = new_state("facebook/heartbeat", T0)
+    failing, _, _ = check_heartbeat(HEARTBEAT, ran(5, failed=2), T0, minutes(6))
+    state = apply_result(state, result(failing, "facebook/heartbeat"), HEARTBEAT, minutes(6))
+    assert state.status is DOWN
+    fine, _, _ = check_heartbeat(HEARTBEAT, ran(10, fine=1), T0, minutes(11))
+    state = apply_result(state, result(fine, "facebook/heartbeat"), HEARTBEAT, minutes(11))
+    assert state.status is UP
 
 
 def test_the_heartbeat_cause_says_the_job_stopped():
-    component = facebook(PAGE, {"kind": "heartbeat", "token": "a-secret-token-123", "period_seconds": 300,
-                                "label": "our post scheduler"}, PLATFORM)
+    component = facebook(PAGE, {"kind": "heartbeat", "period_seconds": 300, "label": "our post scheduler"}, PLATFORM)
     _, cause = component_probe_status(component, {"facebook/heartbeat": _confirmed(DOWN, "x")})
     assert cause == "Facebook is up, but our post scheduler has stopped checking in — we are on it"
 

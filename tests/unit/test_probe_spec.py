@@ -56,12 +56,19 @@ def test_a_timeout_must_fit_the_cycle_deadline():
     assert "timeout_seconds: 30 s does not fit the cycle deadline of 20 s" in problem
 
 
-def test_heartbeat_tokens_are_unique_and_long():
-    token = "      - {kind: heartbeat, id: %s, token: same-token-1234567, period_seconds: 60}"
-    [problem] = problems(token % "a" + "\n" + token % "b")
-    assert "token: already used by facebook/a" in problem
-    [short] = problems("      - {kind: heartbeat, token: short, period_seconds: 60}")
-    assert "token" in short and "at least 16" in short
+def test_a_heartbeat_secret_in_site_yml_is_refused_with_the_command_that_replaces_it():
+    # GIVEN a heartbeat that still carries its secret in the repository
+    [problem] = problems("      - {kind: heartbeat, id: scheduler, token: lumen-post-scheduler-7f3a9c2e, "
+                         "period_seconds: 300}")
+    # THEN the check names the probe, says to remove the line and which command makes the secret
+    assert problem.startswith("components[0] (id 'facebook').probes[0] (id 'scheduler'): token: ")
+    assert "remove the 'token' line" in problem and "`beacon heartbeats create <component>/scheduler`" in problem
+
+
+def test_a_heartbeat_is_declared_without_a_secret():
+    site = site_with("      - {kind: heartbeat, period_seconds: 300}")
+    heartbeat = site.component("facebook").probes[0]
+    assert (heartbeat.failure_threshold, heartbeat.success_threshold) == (2, 1)
 
 
 def test_a_bad_regex_and_a_success_status_as_failure_are_refused():
@@ -83,11 +90,41 @@ def test_the_example_site_passes_the_check_command(tmp_path):
     ("fc00::1", "a private address"), ("100.64.0.1", "a private address"),
     ("169.254.169.254", "a link-local address (the cloud metadata service)"), ("fe80::1", "a link-local address"),
     ("224.0.0.1", "a multicast address"), ("0.0.0.0", "an unspecified address"), ("::", "an unspecified address"),
-    ("::ffff:127.0.0.1", "a loopback address"),
     ("93.184.216.34", None), ("2606:4700::1111", None),
 ])
 def test_the_guard_refuses_every_non_public_address(address, reason):
     assert refusal_reason(address) == reason
+
+
+@pytest.mark.parametrize("address, reason", [
+    ("::ffff:127.0.0.1", "a loopback address: 127.0.0.1 carried in an IPv4-mapped address"),
+    ("::ffff:10.0.0.1", "a private address: 10.0.0.1 carried in an IPv4-mapped address"),
+    ("::127.0.0.1", "a loopback address: 127.0.0.1 carried in an IPv4-compatible address"),
+    ("::192.168.1.1", "a private address: 192.168.1.1 carried in an IPv4-compatible address"),
+    ("::ffff:0:10.0.0.1", "a private address: 10.0.0.1 carried in an IPv4-translated address"),
+    ("64:ff9b::127.0.0.1", "a loopback address: 127.0.0.1 carried in a NAT64 address"),
+    ("64:ff9b::10.1.2.3", "a private address: 10.1.2.3 carried in a NAT64 address"),
+    ("64:ff9b::169.254.169.254",
+     "a link-local address (the cloud metadata service): 169.254.169.254 carried in a NAT64 address"),
+    ("64:ff9b:1::8.8.8.8", "a local-use NAT64 address (64:ff9b:1::/48), which leads into a private network"),
+    ("2002:7f00:1::1", "a loopback address: 127.0.0.1 carried in a 6to4 address"),
+    ("2002:a9fe:a9fe::1",
+     "a link-local address (the cloud metadata service): 169.254.169.254 carried in a 6to4 address"),
+    ("2002:c0a8:101::1", "a private address: 192.168.1.1 carried in a 6to4 address"),
+    ("2002:6440:1::1", "a private address: 100.64.0.1 carried in a 6to4 address"),
+    # The same forms carrying a public address are public, and IPv6's own loopback stays itself.
+    ("::ffff:93.184.216.34", None), ("64:ff9b::93.184.216.34", None), ("2002:5db8:d822::1", None),
+    ("::1", "a loopback address"),
+])
+def test_the_guard_judges_an_ipv6_address_by_the_ipv4_address_it_carries(address, reason):
+    assert refusal_reason(address) == reason
+
+
+def test_an_allowed_private_network_covers_its_addresses_in_ipv6_forms():
+    guard = TargetGuard(allowed_networks=("10.20.0.0/16",))
+    guard.check("inbox.internal", "::ffff:10.20.1.5")
+    with pytest.raises(TargetRefused, match="resolves to 64:ff9b::a1e:105, a private address: 10.30.1.5 carried"):
+        guard.check("inbox.internal", "64:ff9b::a1e:105")
 
 
 def test_private_networks_can_be_allowed_one_by_one():

@@ -2,13 +2,14 @@
 import gzip
 import json
 import re
+import xml.etree.ElementTree as ElementTree
 from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 
 from chalicelib.model import ComponentState, ComponentStatus
-from chalicelib.site.render import SiteObject, render_site, text_colour_on
+from chalicelib.site.render import HTML, SiteObject, render_site, text_colour_on
 from chalicelib.site.snapshot import build_snapshot
 from chalicelib.site.text import markdown_html
 from chalicelib.site.validate import SiteInvalid, check_site
@@ -20,7 +21,10 @@ INDEX_BUDGET_GZIPPED = 15 * 1024
 
 
 def rendered(snapshot) -> dict[str, SiteObject]:
-    return {o.key: o for o in render_site(snapshot, TEMPLATES)}
+    """The whole render, which passes every check: nothing withheld, nothing refused."""
+    objects = render_site(snapshot, TEMPLATES)
+    assert check_site(objects).withheld == []
+    return {o.key: o for o in objects}
 
 
 def text_of(objects, key) -> str:
@@ -185,6 +189,66 @@ def test_hostile_titles_and_bodies_come_out_as_inert_text(example_site, noon):
     # AND the text itself is shown, escaped, and the safe link survives
     assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;" in index
     assert '<a href="https://help.example.com" rel="noopener noreferrer nofollow">help</a>' in index
+
+
+def xml_documents(objects) -> dict[str, ElementTree.Element]:
+    return {key: ElementTree.fromstring(obj.body) for key, obj in objects.items()
+            if key.endswith((".atom", ".rss", ".xml", ".svg"))}
+
+
+def test_a_record_stored_with_controls_before_they_were_cleaned_still_publishes_whole(example_site, noon):
+    # GIVEN an incident stored as it was typed, before names and bodies were cleaned at the API:
+    # a soft line break, a page break and a NUL in its name and in its update
+    pasted = "Checkout\u000bis\u000cslow\u0000"
+    states, incidents, notices = facebook_outage(example_site, noon, title=pasted,
+                                                 body="Card\u000bpayments\u0000 fail.")
+    notices = [notices[0].model_copy(update={"title": f"Notice {pasted}", "body": "Closed\u000c early."})]
+    # WHEN the site is rendered and checked
+    objects = render_site(build_snapshot(example_site, states, incidents, notices, noon), TEMPLATES)
+    checked = check_site(objects)
+    # THEN nothing is withheld and every feed, badge and sitemap is XML a reader can parse
+    assert checked.withheld == [] and len(checked.objects) == len(objects)
+    documents = xml_documents({o.key: o for o in objects})
+    atom_titles = [e.text for e in documents["history.atom"].iter("{http://www.w3.org/2005/Atom}title")]
+    assert "Checkoutisslow" in atom_titles
+    assert "Checkoutisslow" in [e.text for e in documents["history.rss"].iter("title")]
+
+
+def test_a_body_that_types_a_link_or_links_relatively_does_not_block_the_page(example_site, noon):
+    # GIVEN an update that types an HTML link as text and links to a page by a relative path
+    body = 'See <a href="help.html">help</a>, or our [returns page](help/returns.html) and [FAQ](/faq).'
+    states, incidents, notices = facebook_outage(example_site, noon, body=body)
+    # WHEN the site is rendered and checked  THEN nothing is withheld
+    objects = rendered(build_snapshot(example_site, states, incidents, notices, noon))
+    page = Elements(text_of(objects, "incidents/01facebook000001.html"))
+    # AND the typed link stays text, the relative ones lead to the brand's website, as its marketer meant
+    assert 'See <a href="help.html">help</a>' in "".join(page.text)
+    links = {a["href"] for a in page.find("a") if "nofollow" in a.get("rel", "")}
+    assert links == {"https://www.lumencoffee.com/help/returns.html", "https://www.lumencoffee.com/faq"}
+
+
+def test_a_problem_in_one_incident_page_withholds_that_page_only():
+    # GIVEN a render in which one incident's page links to a file the render lacks
+    objects = [SiteObject("index.html", b'<a href="incidents/a.html">a</a><a href="incidents/b.html">b</a>', HTML),
+               SiteObject("incidents/a.html", b'<a href="../index.html">back</a>', HTML),
+               SiteObject("incidents/b.html", b'<a href="../gone.html">gone</a>', HTML),
+               SiteObject("history.atom", b"<feed/>", "application/atom+xml")]
+    # WHEN it is checked
+    checked = check_site(objects)
+    # THEN that page is withheld with its problem and everything else, links to it included, may go out
+    (withheld,) = checked.withheld
+    assert (withheld.key, withheld.incident_id) == ("incidents/b.html", "b")
+    assert withheld.problems == ("links to '../gone.html', which this render does not contain",)
+    assert [o.key for o in checked.objects] == ["index.html", "incidents/a.html", "history.atom"]
+
+
+def test_text_that_looks_like_a_link_is_not_checked_but_a_real_tag_is():
+    # GIVEN a page whose text shows escaped markup, and a real tag with an entity in its link
+    page = SiteObject("index.html", b'<p>&lt;a href="help.html"&gt;</p><a href="history.html?a=1&amp;b=2">h</a>', HTML)
+    # WHEN it is checked  THEN only the real link counts, read as a browser decodes it
+    with pytest.raises(SiteInvalid) as refused:
+        check_site([page])
+    assert refused.value.problems == ["index.html: links to 'history.html?a=1&b=2', which this render does not contain"]
 
 
 def test_faq_is_also_published_as_structured_data_that_cannot_break_out_of_its_block(example_site, noon):
