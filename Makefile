@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 ## make run: the whole stack on this machine (emulator, API, scheduler, page, outbox)
 run: $(STAMP)
-	$(BIN)/python -m chalicelib.local
+	$(BIN)/python -m tools.local
 
 ## make test: unit, emulator and browser tests
 test: $(STAMP) system-deps

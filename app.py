@@ -1,39 +1,78 @@
-"""Beacon's Chalice wiring: routes, schedules and event handlers. The work is in chalicelib."""
+"""Beacon's Chalice wiring: routes, schedules and event handlers. The work is in chalicelib.
+
+Chalice imports this module in every function, so it stays light: each handler imports its
+capability inside its body, and the API's blueprints are registered the first time Chalice
+reads the route table (the API function's first request, ``chalice package``, ``chalice local``,
+``chalice.test.Client``), so the scheduled and queue functions never load the API.
+tests/unit/test_handler_imports.py holds each function to the modules it runs.
+"""
+import threading
+
 from chalice import Chalice, Rate
 
-from chalicelib.api import register_api
-from chalicelib.api.http import edge
-from chalicelib.api.maintenance import advance_maintenance
-from chalicelib.api.subscribers import bp as subscribers_api
-from chalicelib.config import get_site
-from chalicelib.notify import service as notify
-from chalicelib.observability import correlated, count, operation
-from chalicelib.probes.routes import probes_api
-from chalicelib.probes.service import run_probe_shard, scheduled_probe_cycle
-from chalicelib.settings import get_settings
-from chalicelib.site.service import publish_site
 
-app = Chalice(app_name="beacon")
-app.register_blueprint(probes_api)
-register_api(app)
-app.register_blueprint(subscribers_api)
+class Beacon(Chalice):
+    """A Chalice app whose routes are registered by ``register_routes`` on the first read of ``routes``."""
+
+    def __init__(self, app_name: str, register_routes) -> None:
+        self._register_routes = register_routes
+        self._routes_lock = threading.RLock()
+        self._routes_pending = True
+        super().__init__(app_name=app_name)
+
+    @property
+    def routes(self):
+        if self._routes_pending:
+            with self._routes_lock:
+                if self._routes_pending:
+                    self._routes_pending = False
+                    try:
+                        self._register_routes(self)
+                    except BaseException:
+                        # A failed registration leaves no half table behind: the next read tries again.
+                        self._route_table.clear()
+                        self._routes_pending = True
+                        raise
+        return self._route_table
+
+    @routes.setter
+    def routes(self, table) -> None:
+        self._route_table = table
+
+
+def register_routes(app: Chalice) -> None:
+    from chalicelib.api import register_api
+
+    register_api(app)
+    app.route("/health", methods=["GET"], cors=True)(health)
+
+
+app = Beacon("beacon", register_routes)
 
 
 @app.middleware("http")
 def correlate_requests(event, get_response):
+    from chalicelib.api.http import edge
+    from chalicelib.observability import correlated
+
     # API Gateway's request id ties the request's log lines together; `edge` keeps every answer,
     # Chalice's own included, in the API's JSON error shape.
     with correlated(event.context.get("requestId"), path=event.path):
         return edge(event, get_response)
 
 
-@app.route("/health", methods=["GET"], cors=True)
 def health():
+    from chalicelib.config import get_site
+    from chalicelib.settings import get_settings
+
     return {"status": "ok", "stage": get_settings().stage, "site": get_site().brand.name}
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="publish_site")
 def scheduled_publish(event):
+    from chalicelib.observability import count, operation
+    from chalicelib.site.service import publish_site
+
     with operation("Publish", trigger="schedule"):
         # Only the schedule lists the bucket, so what was lost there comes back within 5 minutes.
         result = publish_site(reconcile=True)
@@ -44,6 +83,9 @@ def scheduled_publish(event):
 
 @app.on_sqs_message(queue="publish.fifo", batch_size=10, name="publish_requested")
 def publish_requested(event):
+    from chalicelib.observability import count, operation
+    from chalicelib.site.service import publish_site
+
     # One publish renders the latest state, so a batch of requests needs one.
     with operation("Publish", trigger="request", requests=len(list(event))):
         publish_site()
@@ -52,6 +94,9 @@ def publish_requested(event):
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="probe_cycle")
 def probe_cycle(event):
+    from chalicelib.observability import count, operation
+    from chalicelib.probes.service import scheduled_probe_cycle
+
     with operation("ProbeCycle", trigger="schedule"):
         summary = scheduled_probe_cycle()
         count("ProbeChanges", summary["changes"])
@@ -61,6 +106,9 @@ def probe_cycle(event):
 
 @app.on_sqs_message(queue="probe-shards", batch_size=1, name="probe_shard")
 def probe_shard(event):
+    from chalicelib.observability import count, operation
+    from chalicelib.probes.service import run_probe_shard
+
     for record in event:
         with operation("ProbeCycle", trigger="shard"):
             summary = run_probe_shard(record.body)
@@ -70,6 +118,9 @@ def probe_shard(event):
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="advance_maintenance")
 def scheduled_maintenance(event):
+    from chalicelib.maintenance import advance_maintenance
+    from chalicelib.observability import count, operation
+
     with operation("AdvanceMaintenance", trigger="schedule"):
         moved = advance_maintenance()
         count("MaintenanceAdvanced", moved)
@@ -78,6 +129,9 @@ def scheduled_maintenance(event):
 
 @app.on_sqs_message(queue="notifications", batch_size=10, name="deliver_notifications")
 def deliver_notifications(event):
+    from chalicelib.notify import service as notify
+    from chalicelib.observability import count, operation
+
     records = [record.to_dict() for record in event]
     with operation("DeliverNotifications", messages=len(records)):
         answer = notify.deliver_notifications(records, event.context.get_remaining_time_in_millis)
@@ -87,6 +141,9 @@ def deliver_notifications(event):
 
 @app.on_sns_message(topic="ses-feedback", name="ses_feedback")
 def ses_feedback(event):
+    from chalicelib.notify import service as notify
+    from chalicelib.observability import count, operation
+
     with operation("SesFeedback"):
         result = notify.ses_feedback(event.message)
         count("SubscribersSuppressed", result.suppressed)
@@ -95,6 +152,9 @@ def ses_feedback(event):
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="subscriber_upkeep")
 def subscriber_upkeep(event):
+    from chalicelib.notify import service as notify
+    from chalicelib.observability import count, operation
+
     with operation("SubscriberUpkeep", trigger="schedule"):
         done = notify.subscriber_upkeep()
         count("SubscribersSuppressed", done["suppressed"])

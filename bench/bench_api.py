@@ -47,8 +47,8 @@ def _measure(emulator, boto3) -> list[Row]:
     from chalicelib import aws, config, settings
     from chalicelib.api.auth import create_key
     from chalicelib.incidents import IncidentService
-    from chalicelib.local.provision import provision
-    from chalicelib.local.stack import _chalice_config, local_api_server
+    from tools.local.provision import provision
+    from tools.local.stack import _chalice_config, local_api_server
     from chalicelib.model import ComponentStatus, Impact, utcnow
     from chalicelib.store import Table
 

@@ -1,15 +1,9 @@
-"""Cold start and deployment size.
-
-Cold start: a fresh interpreter imports ``app.py`` and answers its first request, against
-a bare ``import boto3`` in a fresh interpreter, both measured here in the same run.
-Zip size: ``chalice package`` output for the dev stage.
+"""Cold start of the API: a fresh interpreter imports ``app.py`` and answers its first request,
+against a bare ``import boto3`` in a fresh interpreter, both measured here in the same run.
+Every function's cold import and the deployment zip are in bench_imports.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from bench.table import Row, median_seconds_in_subprocess
@@ -48,25 +42,8 @@ def run() -> list[Row]:
     boto3_import = median_seconds_in_subprocess(_IMPORT_BOTO3, cwd=cwd)
     app_import = median_seconds_in_subprocess(_IMPORT_APP, cwd=cwd)
     first_request = median_seconds_in_subprocess(_FIRST_REQUEST, cwd=cwd)
-    rows = [
+    return [
         Row("cold start: import app.py", app_import * 1000, "ms", boto3_import * 1000, "import boto3"),
         Row("cold start: import + first GET /health", first_request * 1000, "ms", boto3_import * 1000, "import boto3"),
     ]
-    zip_bytes = package_zip_size()
-    if zip_bytes is not None:
-        rows.append(Row("deployment zip size", zip_bytes / 1e6, "MB", 50.0, "Lambda direct-upload limit"))
-    return rows
 
-
-def package_zip_size() -> int | None:
-    with tempfile.TemporaryDirectory() as out:
-        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-        chalice = Path(sys.executable).parent / "chalice"
-        done = subprocess.run(
-            [str(chalice), "package", "--stage", "dev", "--merge-template", "infra/resources.json", out],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-        )
-        if done.returncode != 0:
-            print(f"zip size skipped: chalice package failed:\n{done.stderr}", file=sys.stderr)
-            return None
-        return (Path(out) / "deployment.zip").stat().st_size

@@ -73,7 +73,7 @@ def _fan_out(endpoint: str) -> list[Row]:
     import boto3
 
     from chalicelib import aws, config, settings
-    from chalicelib.local.provision import provision
+    from tools.local.provision import provision
 
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_DEFAULT_REGION": "us-east-1", "API_URL": "https://api.bench.test",

@@ -134,7 +134,7 @@ def _publish_rows(objects, large_snapshot, snapshot) -> list[Row]:
 
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.local.provision import provision
+    from tools.local.provision import provision
     from chalicelib.store.table import Table
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would bury the table

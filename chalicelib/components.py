@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.config import Component
-from chalicelib.incidents import NotFound, Writes, check_version
+from chalicelib.writes import NotFound, Writes, check_version
 from chalicelib.model import ComponentState, ComponentStatus, StatusSource
 from chalicelib.status import component_status
 

@@ -1,4 +1,4 @@
-"""Incidents and maintenance: open, update, resolve, schedule, advance; the page's story of an outage.
+"""Incidents: open, update, resolve, rename, postmortem, playbooks; the page's story of an outage.
 
 Every change goes the same way:
 
@@ -13,8 +13,8 @@ Every change goes the same way:
 
 The service does not publish the page: callers call ``publish_site()`` after a change.
 A playbook opens its incident in one call and updates that incident while it is open.
-Maintenance is an incident of kind ``maintenance`` that ``advance_maintenance`` moves
-``scheduled -> in_progress -> completed`` at its window's edges.
+Maintenance is an incident of kind ``maintenance`` with its own service
+(``chalicelib.maintenance``); it shares this module's updates and their limit.
 
 An incident keeps at most ``MAX_UPDATES`` updates (each at most 10,000 characters), so its
 size is bounded however long the outage: past that, a new update is refused (422) with
@@ -23,123 +23,24 @@ as are the two a maintenance window posts by itself.
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib.config import Site
 from chalicelib.model import (
     ComponentChange,
-    ComponentState,
     ComponentStatus,
     Impact,
     Incident,
     IncidentKind,
     IncidentStatus,
     IncidentUpdate,
-    MaintenanceStatus,
-    NotificationEvent,
     NotificationKind,
-    isoformat,
     new_id,
 )
-from chalicelib.notifications import record_notification
 from chalicelib.playbooks import Playbook
-from chalicelib.status import component_status
-from chalicelib.store.audit import AuditStore
-from chalicelib.store.incidents import IncidentStore, page_of
-from chalicelib.store.records import StateStore
-from chalicelib.store.table import Conflict, Table
+from chalicelib.store.incidents import page_of
+from chalicelib.writes import NotFound, Writes, check_version, rereads_on_conflict
 
-MAINTENANCE_STARTED_BODY = "Scheduled maintenance is in progress. We will provide updates as necessary."
-MAINTENANCE_COMPLETED_BODY = "The scheduled maintenance has been completed."
-WRITE_ATTEMPTS = 5
 MAX_UPDATES = 100
-_OPEN_MAINTENANCE = (MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
-
-
-class NotFound(KeyError):
-    """An id that names nothing; ``str()`` is the message for the caller."""
-
-    def __init__(self, kind: str, ident: str):
-        self.kind, self.ident = kind, ident
-        super().__init__(ident)
-
-    def __str__(self) -> str:
-        return f"no {self.kind} with id {self.ident!r}"
-
-
-class Writes:
-    """What every service that changes the page shares: the clock, the audit log, notifications."""
-
-    def __init__(self, table: Table, site: Site, clock: Callable[[], datetime]):
-        self.table = table
-        self.site = site
-        self.clock = clock
-        self.states = StateStore(table)
-        self.records = IncidentStore(table)
-        self.audit_log = AuditStore(table)
-
-    def audit(self, actor: str, action: str, target: str, summary: str) -> None:
-        self.audit_log.record(actor=actor, action=action, target=target, summary=summary, at=self.clock())
-
-    def notify(self, kind: NotificationKind, *, title: str, body: str, component_ids: list[str],
-               incident_id: str | None = None, update_id: str | None = None, notice_id: str | None = None,
-               texts: dict[str, str | None] | None = None, contacts_first: tuple[str, ...] = ()) -> NotificationEvent:
-        now = self.clock()
-        texts = texts or {}
-        event = NotificationEvent(
-            id=new_id(now), kind=kind, created_at=now, title=title, body=body, incident_id=incident_id,
-            update_id=update_id, notice_id=notice_id, component_ids=sorted(component_ids),
-            email_subject=texts.get("email_subject"), email_text=texts.get("email_text"),
-            sms_text=texts.get("sms_text"), contacts_first=list(contacts_first),
-        )
-        record_notification(self.table, event)
-        return event
-
-    def check_components(self, component_ids, field: str = "components") -> None:
-        unknown = sorted(set(component_ids) - self.site.component_ids)
-        if unknown:
-            raise ValueError(f"{field}: no component {', '.join(map(repr, unknown))}; "
-                             f"use one of {sorted(self.site.component_ids)}")
-
-    def current_statuses(self) -> dict[str, ComponentStatus]:
-        """What the page shows for each component right now (precedence of ``status``)."""
-        now = self.clock()
-        states = self.states.component_states()
-        open_incidents = [i for i in self.states.incidents() if i.is_open]
-        return {
-            c.id: component_status(states.get(c.id) or ComponentState(component_id=c.id, updated_at=now),
-                                   open_incidents, now)[0]
-            for c in self.site.components
-        }
-
-
-def rereads_on_conflict(method):
-    """A write without a caller's ``version`` that lost a race is reapplied to what the winner saved.
-
-    Updates append, so both marketers' work stays. With a ``version`` the caller asked to be
-    told instead: the ``Conflict`` reaches them (409). The save is each method's last step
-    before the audit entry and the notification, so a retried attempt has done nothing else.
-    """
-    @functools.wraps(method)
-    def write(self, *args, **kwargs):
-        if kwargs.get("version") is not None:
-            return method(self, *args, **kwargs)
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                return method(self, *args, **kwargs)
-            except Conflict:
-                if attempt == WRITE_ATTEMPTS - 1:
-                    raise
-
-    return write
-
-
-def check_version(record, version: int | None, kind: str) -> None:
-    if version is not None and version != record.version:
-        raise Conflict(f"{kind} {record.id!r} is at version {record.version}, not {version}: "
-                       f"someone changed it since you read it; read it again and reapply your change")
 
 
 class IncidentService(Writes):
@@ -158,7 +59,7 @@ class IncidentService(Writes):
             raise ValueError("name: must not be empty; give the incident a title customers understand")
         now = self.clock()
         status = IncidentStatus(status)
-        update = self._new_update(now, status.value, body, notify, self._changes(components))
+        update = new_update(now, status.value, body, notify, self._changes(components))
         incident = Incident(
             id=new_id(now), kind=IncidentKind.INCIDENT, name=name, status=status.value, impact=impact,
             created_at=now, updated_at=now, started_at=now,
@@ -168,7 +69,7 @@ class IncidentService(Writes):
         )
         saved = self.states.save_incident(incident)
         self.audit(actor, "incident.open", f"incident/{saved.id}",
-                   f"{name!r} {status.value}, impact {Impact(impact).value}{_components_summary(components)}")
+                   f"{name!r} {status.value}, impact {Impact(impact).value}{components_summary(components)}")
         if notify:
             self.notify(NotificationKind.INCIDENT_OPENED, title=name, body=body, component_ids=list(components),
                         incident_id=saved.id, update_id=update.id, texts=texts, contacts_first=contacts_first)
@@ -193,7 +94,7 @@ class IncidentService(Writes):
         components = components or {}
         self.check_components(components)
         now = self.clock()
-        update = self._new_update(now, status.value, body, notify, self._changes(components))
+        update = new_update(now, status.value, body, notify, self._changes(components))
         change = {
             "status": status.value, "updated_at": now, "components": {**incident.components, **components},
             "updates": [*incident.updates, update],
@@ -208,7 +109,7 @@ class IncidentService(Writes):
         saved = self.states.save_incident(incident.model_copy(update=change))
         resolving = status is IncidentStatus.RESOLVED
         self.audit(actor, "incident.resolve" if resolving else "incident.update", f"incident/{incident_id}",
-                   f"{incident.status} -> {status.value}{_components_summary(components)}")
+                   f"{incident.status} -> {status.value}{components_summary(components)}")
         if notify:
             self.notify(NotificationKind.INCIDENT_RESOLVED if resolving else NotificationKind.INCIDENT_UPDATED,
                         title=saved.name, body=body, component_ids=list(saved.components), incident_id=incident_id,
@@ -318,163 +219,17 @@ class IncidentService(Writes):
                                 "email_text": texts["resolve.email_text"], "sms_text": texts["resolve.sms_text"]},
             contacts_first=playbook.contacts_first)
 
-    # -- maintenance -----------------------------------------------------------------------
-
-    def schedule_maintenance(self, *, name: str, body: str, scheduled_for: datetime, scheduled_until: datetime,
-                             components: list[str], notify: bool, actor: str) -> Incident:
-        self.check_components(components)
-        _check_window(scheduled_for, scheduled_until)
-        if not name.strip():
-            raise ValueError("name: must not be empty; say what is maintained, e.g. 'Help centre upgrade'")
-        now = self.clock()
-        given = {c: ComponentStatus.UNDER_MAINTENANCE for c in components}
-        update = self._new_update(now, MaintenanceStatus.SCHEDULED.value, body, notify, [])
-        maintenance = Incident(
-            id=new_id(now), kind=IncidentKind.MAINTENANCE, name=name, status=MaintenanceStatus.SCHEDULED.value,
-            impact=Impact.MAINTENANCE, created_at=now, updated_at=now, scheduled_for=scheduled_for,
-            scheduled_until=scheduled_until, components=given, updates=[update],
-        )
-        saved = self.states.save_incident(maintenance)
-        self.audit(actor, "maintenance.schedule", f"maintenance/{saved.id}",
-                   f"{name!r} {_iso(scheduled_for)} to {_iso(scheduled_until)}{_components_summary(given)}")
-        if notify:
-            self.notify(NotificationKind.MAINTENANCE_SCHEDULED, title=name, body=body, component_ids=components,
-                        incident_id=saved.id, update_id=update.id)
-        return saved
-
-    def maintenance(self, maintenance_id: str) -> Incident:
-        record = self.records.incident(maintenance_id)
-        if record is None or record.kind is not IncidentKind.MAINTENANCE:
-            raise NotFound("maintenance", maintenance_id)
-        return record
-
-    @rereads_on_conflict
-    def update_maintenance(self, maintenance_id: str, *, actor: str, body: str | None = None,
-                           notify: bool = False, name: str | None = None, scheduled_for: datetime | None = None,
-                           scheduled_until: datetime | None = None, components: list[str] | None = None,
-                           status: MaintenanceStatus | None = None, version: int | None = None) -> Incident:
-        record = self.maintenance(maintenance_id)
-        check_version(record, version, "maintenance")
-        if not record.is_open:
-            raise ValueError(f"maintenance {maintenance_id!r} is {record.status}; schedule a new one instead")
-        if status is MaintenanceStatus.CANCELLED:
-            raise ValueError("status: cancel with POST /maintenance/{id}/cancel")
-        window = (scheduled_for or record.scheduled_for, scheduled_until or record.scheduled_until)
-        _check_window(*window)
-        change: dict = {"updated_at": self.clock(), "scheduled_for": window[0], "scheduled_until": window[1]}
-        if name is not None:
-            if not name.strip():
-                raise ValueError("name: must not be empty")
-            change["name"] = name
-        if components is not None:
-            self.check_components(components)
-            change["components"] = {c: ComponentStatus.UNDER_MAINTENANCE for c in components}
-        new_status = status.value if status is not None else record.status
-        change["status"] = new_status
-        if body is not None or status is not None:
-            check_room_for_update(record, closing=new_status == MaintenanceStatus.COMPLETED.value)
-            change["updates"] = [*record.updates, self._new_update(
-                change["updated_at"], new_status, body or "", notify, [])]
-        saved = self.states.save_incident(record.model_copy(update=change))
-        fields = sorted(k for k in change if k not in ("updated_at", "updates"))
-        self.audit(actor, "maintenance.update", f"maintenance/{maintenance_id}", "changed " + ", ".join(fields))
-        if notify and "updates" in change:
-            kind = (NotificationKind.MAINTENANCE_COMPLETED if new_status == MaintenanceStatus.COMPLETED.value
-                    else NotificationKind.MAINTENANCE_STARTED if new_status != record.status
-                    and new_status == MaintenanceStatus.IN_PROGRESS.value
-                    else NotificationKind.MAINTENANCE_SCHEDULED)
-            self.notify(kind, title=saved.name, body=body or "", component_ids=list(saved.components),
-                        incident_id=saved.id, update_id=saved.updates[-1].id)
-        return saved
-
-    @rereads_on_conflict
-    def cancel_maintenance(self, maintenance_id: str, *, body: str, notify: bool, actor: str,
-                           version: int | None = None) -> Incident:
-        record = self.maintenance(maintenance_id)
-        check_version(record, version, "maintenance")
-        if not record.is_open:
-            raise ValueError(f"maintenance {maintenance_id!r} is {record.status} already")
-        check_room_for_update(record, closing=True)
-        now = self.clock()
-        update = self._new_update(now, MaintenanceStatus.CANCELLED.value, body, notify, [])
-        saved = self.states.save_incident(record.model_copy(update={
-            "status": MaintenanceStatus.CANCELLED.value, "updated_at": now, "updates": [*record.updates, update]}))
-        self.audit(actor, "maintenance.cancel", f"maintenance/{maintenance_id}", f"{record.status} -> cancelled")
-        if notify:
-            self.notify(NotificationKind.MAINTENANCE_CANCELLED, title=saved.name, body=body,
-                        component_ids=list(saved.components), incident_id=saved.id, update_id=update.id)
-        return saved
-
-    def advance_maintenance(self, *, actor: str = "schedule", attempts: int = 3) -> list[Incident]:
-        """Move every open maintenance whose window edge has passed; returns those that moved."""
-        moved = []
-        for record in self.states.incidents():
-            if record.kind is not IncidentKind.MAINTENANCE or record.status not in _OPEN_MAINTENANCE:
-                continue
-            for _ in range(attempts):
-                try:
-                    result = self._advance_one(record, actor)
-                except Conflict:
-                    # A marketer changed it in between: look again at what they saved.
-                    record = self.maintenance(record.id)
-                    continue
-                if result is not None:
-                    moved.append(result)
-                break
-        return moved
-
-    def _advance_one(self, record: Incident, actor: str) -> Incident | None:
-        now = self.clock()
-        target = next_maintenance_status(record, now)
-        if target is None:
-            return None
-        notify = bool(record.updates) and record.updates[0].deliver_notifications
-        completed = target is MaintenanceStatus.COMPLETED
-        body = MAINTENANCE_COMPLETED_BODY if completed else MAINTENANCE_STARTED_BODY
-        update = self._new_update(now, target.value, body, notify, [
-            ComponentChange(component_id=c,
-                            old_status=ComponentStatus.UNDER_MAINTENANCE if completed else ComponentStatus.OPERATIONAL,
-                            new_status=ComponentStatus.OPERATIONAL if completed else ComponentStatus.UNDER_MAINTENANCE)
-            for c in record.components])
-        change = {"status": target.value, "updated_at": now, "updates": [*record.updates, update]}
-        if target is MaintenanceStatus.IN_PROGRESS:
-            change["started_at"] = now
-        if completed:
-            change["resolved_at"] = now
-            change["started_at"] = record.started_at or now
-        saved = self.states.save_incident(record.model_copy(update=change))
-        self.audit(actor, "maintenance.complete" if completed else "maintenance.start", f"maintenance/{record.id}",
-                   f"{record.status} -> {target.value} at the window's edge")
-        if notify:
-            self.notify(NotificationKind.MAINTENANCE_COMPLETED if completed else NotificationKind.MAINTENANCE_STARTED,
-                        title=saved.name, body=body, component_ids=list(saved.components), incident_id=saved.id,
-                        update_id=update.id)
-        return saved
-
-    # -- shared ----------------------------------------------------------------------------
-
     def _changes(self, components: dict[str, ComponentStatus]) -> list[ComponentChange]:
         if not components:
             return []
         current = self.current_statuses()
         return [ComponentChange(component_id=c, old_status=current.get(c), new_status=s) for c, s in components.items()]
 
-    def _new_update(self, now: datetime, status: str, body: str, notify: bool,
-                    changes: list[ComponentChange]) -> IncidentUpdate:
-        return IncidentUpdate(id=new_id(now), status=status, body=body, created_at=now, updated_at=now,
-                              display_at=now, affected_components=changes, deliver_notifications=notify)
 
-
-def next_maintenance_status(record: Incident, now: datetime) -> MaintenanceStatus | None:
-    """Pure: where a maintenance goes at ``now`` by its window alone (None: it stays)."""
-    if record.status not in _OPEN_MAINTENANCE:
-        return None
-    if record.scheduled_until is not None and now >= record.scheduled_until:
-        return MaintenanceStatus.COMPLETED
-    if record.status == MaintenanceStatus.SCHEDULED.value and record.scheduled_for is not None \
-            and now >= record.scheduled_for:
-        return MaintenanceStatus.IN_PROGRESS
-    return None
+def new_update(now: datetime, status: str, body: str, notify: bool, changes: list[ComponentChange]) -> IncidentUpdate:
+    """Pure: the update an incident or maintenance posts at ``now``."""
+    return IncidentUpdate(id=new_id(now), status=status, body=body, created_at=now, updated_at=now,
+                          display_at=now, affected_components=changes, deliver_notifications=notify)
 
 
 def check_room_for_update(record: Incident, *, closing: bool) -> None:
@@ -488,20 +243,7 @@ def check_room_for_update(record: Incident, *, closing: bool) -> None:
                      f"keeps; {way_out}")
 
 
-def _check_window(starts: datetime | None, ends: datetime | None) -> None:
-    if starts is None or ends is None:
-        raise ValueError("scheduled_for and scheduled_until: both are required")
-    if starts.tzinfo is None or ends.tzinfo is None:
-        raise ValueError("scheduled_for, scheduled_until: give a time zone, e.g. 2026-05-01T12:00:00Z")
-    if ends <= starts:
-        raise ValueError("scheduled_until: must be after scheduled_for")
-
-
-def _iso(moment: datetime) -> str:
-    return isoformat(moment) or ""
-
-
-def _components_summary(components) -> str:
+def components_summary(components) -> str:
     if not components:
         return ""
     if isinstance(components, dict):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.incidents import NotFound, Writes, check_version, rereads_on_conflict
+from chalicelib.writes import NotFound, Writes, check_version, rereads_on_conflict
 from chalicelib.model import NotificationKind, Notice, new_id
 from chalicelib.store.incidents import page_of
 

@@ -40,7 +40,7 @@ def _forget_caches():
 def provision_test_stack(moto_endpoint: str, patch):
     """Empty the emulator, create the template's resources and point the environment at them
     (through ``patch``, a pytest MonkeyPatch, so the caller's scope undoes it)."""
-    from chalicelib.local.provision import provision
+    from tools.local.provision import provision
 
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     for name, value in {

@@ -1,7 +1,8 @@
 """The HTTP API: Blueprints per area, each route declared with ``openapi.documented``.
 
-``register_api(app)`` is app.py's one line: it registers every blueprint of this package
-and serves ``GET /openapi.json``, generated from the routes the blueprints declared.
+``register_api(app)`` is app.py's one line: it registers every blueprint of this package (the
+marketer API, the public sign-up pages, the probe routes) and serves ``GET /openapi.json``,
+generated from the routes the blueprints declared.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ __all__ = ["Call", "describe", "documented", "register_api"]
 
 
 def register_api(app) -> None:
-    from chalicelib.api import admin, components, incidents, maintenance, meta, notices, playbooks
+    from chalicelib.api import (
+        admin, components, incidents, maintenance, meta, notices, playbooks, probes, subscribers,
+    )
 
-    for module in (components, incidents, notices, maintenance, playbooks, admin, meta):
+    for module in (probes, components, incidents, notices, maintenance, playbooks, admin, meta, subscribers):
         app.register_blueprint(module.bp)

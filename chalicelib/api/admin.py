@@ -7,11 +7,11 @@ from chalicelib.api import models
 from chalicelib.api.auth import audit, create_key
 from chalicelib.api.common import table
 from chalicelib.api.openapi import Call, documented
-from chalicelib.incidents import NotFound
 from chalicelib.model import utcnow
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.keys import KeyStore
 from chalicelib.store.notifications import NotificationStore
+from chalicelib.writes import NotFound
 
 bp = Blueprint(__name__)
 

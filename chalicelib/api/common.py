@@ -17,7 +17,7 @@ def table() -> Table:
 
 
 def services(kind):
-    """``kind`` (IncidentService, NoticeService, ComponentService) bound to this container's table and site."""
+    """``kind`` (IncidentService, MaintenanceService, NoticeService, ComponentService) bound to this container's table and site."""
     return kind(table(), get_site(), utcnow)
 
 

@@ -6,8 +6,9 @@ from chalice import Blueprint
 from chalicelib.api import models
 from chalicelib.api.common import incident_out, republish, services
 from chalicelib.api.openapi import Call, documented
-from chalicelib.incidents import IncidentService, NotFound
+from chalicelib.incidents import IncidentService
 from chalicelib.model import CLOSED_STATUSES, IncidentKind
+from chalicelib.writes import NotFound
 
 bp = Blueprint(__name__)
 MARKETER = "marketer"

@@ -1,4 +1,4 @@
-"""Maintenance: schedule, list, get, update, cancel. The window moves it by itself (advance_maintenance)."""
+"""Maintenance: schedule, list, get, update, cancel. The window moves it by itself (chalicelib.maintenance)."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -6,8 +6,8 @@ from chalice import Blueprint
 from chalicelib.api import models
 from chalicelib.api.common import maintenance_out, republish, services
 from chalicelib.api.openapi import Call, documented
-from chalicelib.incidents import IncidentService
-from chalicelib.model import IncidentKind, MaintenanceStatus
+from chalicelib.maintenance import MaintenanceService
+from chalicelib.model import MaintenanceStatus
 
 bp = Blueprint(__name__)
 MARKETER = "marketer"
@@ -21,8 +21,8 @@ def list_maintenance(call: Call):
     for word in (call.query.status or "").split(","):
         if word:
             statuses |= _GROUPS.get(word, {word})
-    found, cursor = services(IncidentService).list_incidents(
-        kind=IncidentKind.MAINTENANCE, statuses=statuses or None, limit=call.query.limit, cursor=call.query.cursor)
+    found, cursor = services(MaintenanceService).list_maintenance(
+        statuses=statuses or None, limit=call.query.limit, cursor=call.query.cursor)
     return models.MaintenanceList(data=[maintenance_out(m) for m in found], next_cursor=cursor)
 
 
@@ -31,7 +31,7 @@ def list_maintenance(call: Call):
             summary="Schedule a maintenance; it starts and completes by itself at the window's edges")
 def schedule_maintenance(call: Call):
     b = call.body
-    record = services(IncidentService).schedule_maintenance(
+    record = services(MaintenanceService).schedule_maintenance(
         name=b.name, body=b.body, scheduled_for=b.scheduled_for, scheduled_until=b.scheduled_until,
         components=b.components, notify=b.notify, actor=call.key.name)
     republish("maintenance scheduled")
@@ -41,7 +41,7 @@ def schedule_maintenance(call: Call):
 @documented(bp, "/maintenance/{maintenance_id}", methods=["GET"], responses={200: models.MaintenanceOut},
             scope=MARKETER, summary="Get a maintenance with its updates")
 def get_maintenance(call: Call):
-    return maintenance_out(services(IncidentService).maintenance(call.params["maintenance_id"]))
+    return maintenance_out(services(MaintenanceService).maintenance(call.params["maintenance_id"]))
 
 
 @documented(bp, "/maintenance/{maintenance_id}", methods=["PATCH"], body=models.EditMaintenance,
@@ -49,7 +49,7 @@ def get_maintenance(call: Call):
             summary="Change the window, components or name, post an update, or move its status by hand")
 def edit_maintenance(call: Call):
     b = call.body
-    record = services(IncidentService).update_maintenance(
+    record = services(MaintenanceService).update_maintenance(
         call.params["maintenance_id"], actor=call.key.name, body=b.body, notify=b.notify, name=b.name,
         scheduled_for=b.scheduled_for, scheduled_until=b.scheduled_until, components=b.components,
         status=MaintenanceStatus(b.status) if b.status else None, version=call.version())
@@ -61,20 +61,8 @@ def edit_maintenance(call: Call):
             responses={200: models.MaintenanceOut}, scope=MARKETER, summary="Cancel a maintenance")
 def cancel_maintenance(call: Call):
     b = call.body
-    record = services(IncidentService).cancel_maintenance(
+    record = services(MaintenanceService).cancel_maintenance(
         call.params["maintenance_id"], body=b.body, notify=b.notify, actor=call.key.name, version=call.version())
     republish("maintenance cancelled")
     return maintenance_out(record)
 
-
-def advance_maintenance() -> int:
-    """The scheduled step: move maintenance at its window's edges, ask for a publish when any moved.
-
-    Its function may not write the bucket, so the publish goes through the publish queue.
-    """
-    from chalicelib.site.trigger import request_publish
-
-    moved = services(IncidentService).advance_maintenance()
-    if moved:
-        request_publish("maintenance advanced")
-    return len(moved)

@@ -1,4 +1,4 @@
-"""Subscriber endpoints: public sign-up, confirmation, unsubscribe and manage; admin lists and webhooks.
+"""Subscriber endpoints: public sign-up, confirmation, unsubscribe and manage; admin lists, webhooks and chat channels.
 
 Public routes answer browsers and scripts alike: a plain form post gets an HTML page, a
 script (``Accept: application/json``) gets JSON with CORS for the status page's origin.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
@@ -24,17 +23,18 @@ from chalicelib.api import http
 from chalicelib.api.http import NotFoundError, Unprocessable, field_errors
 from chalicelib.api.openapi import Call, describe, documented
 from chalicelib.config import get_site
-from chalicelib.model import new_id, utcnow
-from chalicelib.notify import service
-from chalicelib.notify.destinations import InvalidDestination, check_webhook_url, mask
+from chalicelib.model import utcnow
+from chalicelib.notify import channels, service
+from chalicelib.notify.admin import add_subscriber, admin_channel
+from chalicelib.notify.destinations import InvalidDestination, mask
 from chalicelib.notify.limits import TooMany
-from chalicelib.notify.model import Channel, Consent, Subscriber, SubscriberStatus
+from chalicelib.notify.model import Channel, Subscriber, SubscriberStatus
 from chalicelib.notify.senders import Permanent
 from chalicelib.notify.signup import ConfirmationNotSent, InvalidLink, SignupAnswer, WrongCode
 from chalicelib.notify.transfer import export_csv, import_rows
 from chalicelib.observability import operation
 from chalicelib.settings import get_settings
-from chalicelib.site.render import environment
+from chalicelib.text import environment
 from chalicelib.store.notifications import NotificationStore
 from chalicelib.store.subscribers import SubscriberStore
 from chalicelib.store.table import AlreadyExists
@@ -129,6 +129,20 @@ class CreateWebhook(BaseModel):
     components: list[str] = Field(default_factory=list)
 
 
+class CreateChannelSubscriber(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=80)
+    components: list[str] = Field(default_factory=list)
+    url: str | None = Field(default=None, max_length=2000,
+                            description="webhook, slack, teams, discord: the incoming webhook URL (a secret)")
+    chat_id: str | None = Field(default=None, max_length=64, description="telegram: the chat id or @channelname")
+    bot_token: str | None = Field(default=None, max_length=200, description="telegram: the bot token (a secret)")
+
+
+class ChannelSubscriberCreated(SubscriberOut):
+    secret: str | None = Field(default=None, description="webhook only, shown once: its signing secret")
+
+
 class WebhookCreated(SubscriberOut):
     secret: str = Field(description="Shown once: verify X-Beacon-Signature (t=<unix>,v1=HMAC-SHA256(secret, "
                                     "'<t>.' + body)) with it")
@@ -182,7 +196,7 @@ def _sign_up(request, html: bool, wanted: SubscribeRequest) -> Response:
                         headers={"Retry-After": "60"})
     out = _answer(answer)
     if html:
-        return _page(202, "Check your " + ("phone" if answer.channel is Channel.SMS else "inbox"), "answer",
+        return _page(202, "Check your " + channels.get(answer.channel).confirmation_place, "answer",
                      channel=answer.channel.value, masked=out.destination, verify_url=out.verify_url,
                      hours=answer.expires_in_hours)
     return _json(request, 202, out.model_dump())
@@ -211,7 +225,7 @@ def _subscribe_request(fields: dict) -> SubscribeRequest:
 
 
 def _answer(answer: SignupAnswer) -> SubscribeAnswer:
-    if answer.channel is Channel.SMS:
+    if channels.get(answer.channel).confirms_by_code:
         verify_url = f"{get_settings().api_url}/subscribers/verify/{answer.verify_id}"
         message = (f"Almost done: if {answer.masked} can receive updates, we texted it a 6-digit code. "
                    f"Enter it at {verify_url}")
@@ -432,49 +446,85 @@ def import_subscribers(call: Call):
             summary="Add a webhook subscriber; its signing secret is shown once", tag="subscribers")
 def create_webhook(call: Call):
     body = call.body
-    try:
-        url = check_webhook_url(body.url)
-        components = service.subscriptions().check_components(body.components)
-        service.senders().webhook.check(url)
-    except InvalidDestination as exc:
-        raise Unprocessable(exc.message, [{"field": exc.field, "problem": exc.message}]) from None
-    except Permanent as exc:
-        raise Unprocessable(f"url: {exc.reason}", [{"field": "url", "problem": exc.reason}]) from None
-    now = utcnow()
-    secret = "whsec_" + secrets.token_urlsafe(32)
-    webhook = Subscriber(id=new_id(now), channel=Channel.WEBHOOK, destination=url, components=components,
-                         status=SubscriberStatus.CONFIRMED, consent=Consent.ADMIN, created_at=now, updated_at=now,
-                         confirmed_at=now, manage_token=secrets.token_urlsafe(24), label=body.label,
-                         webhook_secret=secret)
+    webhook, secret = _add(call, "webhook", {"url": body.url}, body.label, body.components)
+    return 201, WebhookCreated(**_out(webhook).model_dump(), secret=secret or "")
+
+
+@documented(bp, "/channels/{kind}", methods=["POST"], body=CreateChannelSubscriber,
+            responses={201: ChannelSubscriberCreated}, scope="admin", tag="subscribers",
+            summary="Add a webhook, Slack, Teams, Discord or Telegram subscriber; its secrets are never shown again")
+def create_channel_subscriber(call: Call):
+    body = call.body
+    fields = body.model_dump(include={"url", "chat_id", "bot_token"})
+    subscriber, secret = _add(call, call.params["kind"], fields, body.label, body.components)
+    # A secret Beacon made (a webhook's signing secret) is shown once; one the admin typed, never.
+    made = secret if secret not in fields.values() else None
+    return 201, ChannelSubscriberCreated(**_out(subscriber).model_dump(), secret=made)
+
+
+def _add(call: Call, kind: str, fields: dict, label: str, components: list[str]) -> tuple[Subscriber, str | None]:
     table = service.table()
     try:
-        webhook = SubscriberStore(table).create(webhook)
+        components = service.subscriptions().check_components(components)
+        subscriber, secret = add_subscriber(SubscriberStore(table), get_site(), kind, fields, label, components,
+                                            service.senders().webhook.check, utcnow())
+    except InvalidDestination as exc:
+        raise Unprocessable(str(exc), [{"field": exc.field, "problem": exc.message}]) from None
+    except Permanent as exc:
+        field = "url" if fields.get("url") else "kind"
+        raise Unprocessable(f"{field}: {exc.reason}", [{"field": field, "problem": exc.reason}]) from None
     except AlreadyExists:
-        raise Unprocessable(f"url: a webhook for {url} exists already; delete it first",
-                            [{"field": "url", "problem": "exists already"}]) from None
-    audit(table, call.key, "webhook.create", webhook.id, f"webhook {body.label!r} added")
-    return 201, WebhookCreated(**_out(webhook).model_dump(), secret=secret)
+        raise Unprocessable(f"a {kind} subscriber for that destination exists already; delete it first",
+                            [{"field": "url" if fields.get("url") else "chat_id", "problem": "exists already"}]
+                            ) from None
+    audit(table, call.key, f"{kind}.create", subscriber.id, f"{kind} {label!r} added")
+    return subscriber, secret
 
 
 @documented(bp, "/webhooks", methods=["GET"], responses={200: SubscriberList}, scope="admin", tag="subscribers",
             summary="List webhook subscribers with their status (disabled after repeated failures)")
 def list_webhooks(call: Call):
+    return _list_added({Channel.WEBHOOK})
+
+
+@documented(bp, "/channels", methods=["GET"], responses={200: SubscriberList}, scope="admin", tag="subscribers",
+            summary="List webhook and chat subscribers with their status (disabled after repeated failures)")
+def list_channel_subscribers(call: Call):
+    return _list_added({c.name for c in channels.admin_added()})
+
+
+def _list_added(kinds: set[Channel]) -> SubscriberList:
     store = SubscriberStore(service.table())
-    hooks = [s for page in store.pages() for s in page if s.channel is Channel.WEBHOOK]
-    return SubscriberList(data=[_out(s) for s in hooks], next_cursor=None, counts=store.counts())
+    added = [s for page in store.pages() for s in page if s.channel in kinds]
+    return SubscriberList(data=[_out(s) for s in added], next_cursor=None, counts=store.counts())
 
 
 @documented(bp, "/webhooks/{webhook_id}/enable", methods=["POST"], responses={200: SubscriberOut}, scope="admin",
             summary="Re-enable a webhook disabled after repeated failures", tag="subscribers")
 def enable_webhook(call: Call):
+    return _enable(call, call.params["webhook_id"], {Channel.WEBHOOK})
+
+
+@documented(bp, "/channels/{kind}/{subscriber_id}/enable", methods=["POST"], responses={200: SubscriberOut},
+            scope="admin", tag="subscribers",
+            summary="Re-enable a webhook or chat subscriber disabled after repeated failures")
+def enable_channel_subscriber(call: Call):
+    try:
+        kind = admin_channel(call.params["kind"]).name
+    except InvalidDestination as exc:
+        raise NotFoundError(exc.message) from None
+    return _enable(call, call.params["subscriber_id"], {kind})
+
+
+def _enable(call: Call, subscriber_id: str, kinds: set[Channel]) -> SubscriberOut:
     table = service.table()
     store = SubscriberStore(table)
-    hook = store.get(call.params["webhook_id"])
-    if hook is None or hook.channel is not Channel.WEBHOOK:
-        raise NotFoundError(f"no webhook {call.params['webhook_id']!r}")
-    enabled = store.save(hook.model_copy(update={"status": SubscriberStatus.CONFIRMED, "webhook_failures": 0,
-                                                 "last_error": None, "updated_at": utcnow()}), previous=hook.status)
-    audit(table, call.key, "webhook.enable", hook.id, "webhook re-enabled")
+    added = store.get(subscriber_id)
+    if added is None or added.channel not in kinds:
+        raise NotFoundError(f"no {' or '.join(sorted(k.value for k in kinds))} subscriber {subscriber_id!r}")
+    enabled = store.save(added.model_copy(update={"status": SubscriberStatus.CONFIRMED, "webhook_failures": 0,
+                                                  "last_error": None, "updated_at": utcnow()}), previous=added.status)
+    audit(table, call.key, f"{added.channel.value}.enable", added.id, f"{added.channel.value} re-enabled")
     return _out(enabled)
 
 
@@ -493,6 +543,9 @@ def notification_stats(call: Call):
 # -- helpers -------------------------------------------------------------------------------
 def _out(subscriber: Subscriber) -> SubscriberOut:
     data = subscriber.model_dump(mode="json")
+    channel = channels.get(subscriber.channel)
+    if channel.destination_is_secret:
+        data["destination"] = channel.mask(subscriber.destination)
     return SubscriberOut(**{name: data.get(name) for name in SubscriberOut.model_fields})
 
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from chalicelib.config import Contact, Site
 from chalicelib.model import Incident, NotificationEvent, NotificationKind, isoformat
-from chalicelib.site.render import environment
-from chalicelib.site.text import markdown_html, plain_text
+from chalicelib.text import environment, markdown_html, plain_text
 
 KIND_LABELS = {
     NotificationKind.INCIDENT_OPENED: "Incident",

@@ -37,15 +37,18 @@ from pydantic import ValidationError
 
 from chalicelib.config import Site
 from chalicelib.model import Incident, NotificationEvent
-from chalicelib.notify import content
+from chalicelib.notify import channels, content
+from chalicelib.notify.events import enqueue_batches
 from chalicelib.notify.feedback import suppressed
 from chalicelib.notify.limits import TokenBucket
 from chalicelib.notify.model import (Channel, ClaimState, DeliverMessage, NotificationMessage, Subscriber,
                                      SubscriberStatus)
 from chalicelib.notify.planning import FanOutPlanner
-from chalicelib.notify.senders import (AccountRefused, EmailSender, NotificationQueue, Permanent, SendError,
+from chalicelib.notify.senders import (AccountRefused, EmailSender, NotificationQueue, Permanent,
                                        SmsSender, Transient, WebhookSender)
 from chalicelib.observability import count
+from chalicelib.store.incidents import IncidentStore
+from chalicelib.store.notifications import NotificationStore
 from chalicelib.store.subscribers import DeliveryStore, SubscriberStore
 from chalicelib.store.table import Conflict, Item, Table
 
@@ -54,7 +57,6 @@ log = logging.getLogger("beacon.notify")
 LEASE = timedelta(minutes=2)          # > the function's 60 s limit
 STOP_BEFORE_MS = 15_000               # leave this much of the time limit unused
 SEND_ATTEMPTS = 4
-NOTIFICATION_PK, INCIDENT_PK = "NOTIFICATION", "INCIDENT"
 
 
 class Outcome(Enum):
@@ -89,6 +91,8 @@ class Deliverer:
     def __post_init__(self):
         self.subscribers = SubscriberStore(self.table)
         self.deliveries = DeliveryStore(self.table)
+        self.notifications = NotificationStore(self.table)
+        self.incidents = IncidentStore(self.table)
 
     # -- the batch -------------------------------------------------------------------------
     def handle(self, records: list[dict], remaining_ms: Callable[[], int] = lambda: 60_000) -> list[str]:
@@ -131,15 +135,11 @@ class Deliverer:
             raise LookupError(f"notification {notification_id} is not in the table")
         planner = FanOutPlanner(event, self.site.subscriptions)
         for page in self.subscribers.pages(page_size):
-            self._enqueue(planner.add(page))
-        self._enqueue(planner.finish())
+            enqueue_batches(self.senders.queue, planner.add(page))
+        enqueue_batches(self.senders.queue, planner.finish())
         self.deliveries.mark_fanned_out(notification_id, planner.counts, planner.batches, self.clock())
         log.info("fanned out notification %s: %s in %d batches", notification_id, planner.counts, planner.batches)
         return planner.counts
-
-    def _enqueue(self, messages: list[DeliverMessage]) -> None:
-        if messages:
-            self.senders.queue.send([m.model_dump(mode="json") for m in messages])
 
     # -- delivery --------------------------------------------------------------------------
     def deliver(self, message: DeliverMessage, remaining_ms: Callable[[], int] = lambda: 60_000) -> bool:
@@ -191,15 +191,10 @@ class Deliverer:
             return subscriber.status.value
         if subscriber.channel is not channel or not subscriber.wants(event.component_ids):
             return "not-selected"
-        if channel is Channel.SMS:
-            try:
-                opted_out = self.senders.sms.opted_out(subscriber.destination)
-            except SendError:
-                return None     # cannot tell now: the send's own error handling decides
-            if opted_out:
-                self._change(subscriber, lambda s: suppressed(s, "sms-opt-out", self.clock()))
-                return "sms-opt-out"
-        return None
+        refusal = channels.get(channel).refusal(subscriber, self.senders)
+        if refusal is not None:
+            self._change(subscriber, lambda s: suppressed(s, refusal, self.clock()))
+        return refusal
 
     def _send(self, event: NotificationEvent, subscriber: Subscriber, claim: Item) -> Outcome:
         send = self._prepare(event, subscriber)
@@ -246,25 +241,18 @@ class Deliverer:
 
     def _prepare(self, event: NotificationEvent, subscriber: Subscriber) -> Callable[[], str]:
         """Render the recipient's message once; the returned call sends it (the bucket paces each call)."""
-        incident = self.incident(event.incident_id)
-        links = self.links(event, subscriber)
-        if subscriber.channel is Channel.EMAIL:
-            mail = content.notification_email(event, self.site, incident, links, self.templates_dir)
-            headers = {**content.unsubscribe_headers(links.unsubscribe_url), "X-Beacon-Notification": event.id}
-            raw = content.raw_email(self.email_source, self.site.brand.name, subscriber.destination, mail, headers)
-            return lambda: self.senders.email.send(self.email_source, subscriber.destination, raw)
-        if subscriber.channel is Channel.SMS:
-            text = content.notification_sms(event, self.site, incident, links, self.templates_dir)
-            return lambda: self.senders.sms.send(subscriber.destination, text)
-        payload = content.webhook_payload(event, self.site, incident)
-        return lambda: self.senders.webhook.send(subscriber.destination, subscriber.webhook_secret or "", payload,
-                                                 f"{event.id}-{subscriber.id}")
+        channel = channels.get(subscriber.channel)
+        context = channels.RenderContext(site=self.site, incident=self.incident(event.incident_id),
+                                         links=self.links(event, subscriber), subscriber=subscriber,
+                                         templates_dir=self.templates_dir, email_source=self.email_source)
+        payload = channel.render(event, context)
+        return lambda: channel.send(payload, subscriber, self.senders)
 
     def links(self, event: NotificationEvent, subscriber: Subscriber) -> content.Links:
         return subscriber_links(self.api_url, self.site, event, subscriber)
 
     def _webhook_result(self, subscriber: Subscriber, error: str | None) -> None:
-        if subscriber.channel is not Channel.WEBHOOK or (error is None and subscriber.webhook_failures == 0):
+        if not channels.get(subscriber.channel).admin_added or (error is None and subscriber.webhook_failures == 0):
             return
         limit = self.site.subscriptions.webhook_failure_limit
         now = self.clock()
@@ -276,7 +264,7 @@ class Deliverer:
             update = {"webhook_failures": failures, "last_error": error[:300], "updated_at": now}
             if failures >= limit and current.status is SubscriberStatus.CONFIRMED:
                 update["status"] = SubscriberStatus.DISABLED
-                log.warning("webhook %s disabled after %d consecutive failures", current.id, failures)
+                log.warning("%s %s disabled after %d consecutive failures", current.channel.value, current.id, failures)
             return current.model_copy(update=update)
 
         self._change(subscriber, change)
@@ -296,18 +284,14 @@ class Deliverer:
     # -- reads -----------------------------------------------------------------------------
     def event(self, notification_id: str) -> NotificationEvent | None:
         if notification_id not in self._events:
-            item = self.table.get(NOTIFICATION_PK, notification_id)
-            self._events[notification_id] = (
-                NotificationEvent.model_validate({**item.data, "version": item.version}) if item else None)
+            self._events[notification_id] = self.notifications.get(notification_id)
         return self._events[notification_id]
 
     def incident(self, incident_id: str | None) -> Incident | None:
         if incident_id is None:
             return None
         if incident_id not in self._incidents:
-            item = self.table.get(INCIDENT_PK, incident_id)
-            self._incidents[incident_id] = (
-                Incident.model_validate({**item.data, "version": item.version}) if item else None)
+            self._incidents[incident_id] = self.incidents.incident(incident_id)
         return self._incidents[incident_id]
 
 

@@ -14,6 +14,10 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     WEBHOOK = "webhook"
+    SLACK = "slack"
+    TEAMS = "teams"
+    DISCORD = "discord"
+    TELEGRAM = "telegram"
 
 
 class SubscriberStatus(StrEnum):
@@ -21,19 +25,19 @@ class SubscriberStatus(StrEnum):
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"
     SUPPRESSED = "suppressed"      # bounced, complained, or opted out at the carrier (STOP)
-    DISABLED = "disabled"          # a webhook that kept failing
+    DISABLED = "disabled"          # a webhook or chat channel that kept failing
 
 
 class Consent(StrEnum):
     DOUBLE_OPT_IN = "double-opt-in"
     IMPORTED = "imported"          # consent given elsewhere, asserted by the admin who imported it
-    ADMIN = "admin"                # webhooks, added by an admin
+    ADMIN = "admin"                # webhooks and chat channels, added by an admin
 
 
 class Subscriber(Record):
     id: str
     channel: Channel
-    destination: str               # email address, E.164 phone number, or webhook URL
+    destination: str               # email address, E.164 phone number, webhook URL, or Telegram chat id
     components: list[str] = Field(default_factory=list)  # empty: every component
     status: SubscriberStatus = SubscriberStatus.PENDING
     consent: Consent | None = None
@@ -44,8 +48,8 @@ class Subscriber(Record):
     suppressed_reason: str | None = None
     manage_token: str              # capability in unsubscribe and manage links
     label: str | None = None       # webhooks: what the admin called it
-    webhook_secret: str | None = None
-    webhook_failures: int = 0      # consecutive failed deliveries
+    webhook_secret: str | None = None  # a webhook's signing secret, a Telegram bot token: needed to send
+    webhook_failures: int = 0      # consecutive failed deliveries (admin-added channels)
     last_error: str | None = None
     version: int = 0
 

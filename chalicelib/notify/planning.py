@@ -1,27 +1,25 @@
 """Fan-out planning: which subscribers hear about an event, by which channel, in which batches.
 
 Pure: an event, the policy and subscribers in (page by page, so 100,000 never sit in memory
-at once), ``DeliverMessage`` batches out. Email and webhooks get every event; SMS only the
-kinds the policy lists (openings, resolutions, maintenance starts by default).
+at once), ``DeliverMessage`` batches out. Each registered channel says whether it hears the
+event (SMS only the kinds the policy lists; the others every event) and its batch size.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from chalicelib.model import NotificationEvent
+from chalicelib.notify.channels import CHANNELS
 from chalicelib.notify.model import Channel, DeliverMessage, Subscriber
 from chalicelib.notify.policy import SubscriptionPolicy
 
 # Recipients per queue message: a consumer sends one message's batch within its time limit
 # at its share of the send rate, and a redelivery repeats at most this many claim checks.
-BATCH_SIZE = {Channel.EMAIL: 25, Channel.SMS: 25, Channel.WEBHOOK: 5}
+BATCH_SIZE = {name: channel.batch_size for name, channel in CHANNELS.items()}
 
 
 def channels_for(event: NotificationEvent, policy: SubscriptionPolicy) -> set[Channel]:
-    channels = {Channel.EMAIL, Channel.WEBHOOK}
-    if event.kind in policy.sms_events:
-        channels.add(Channel.SMS)
-    return channels
+    return {name for name, channel in CHANNELS.items() if channel.hears(event, policy)}
 
 
 def selected(subscriber: Subscriber, event: NotificationEvent, channels: set[Channel]) -> bool:

@@ -46,7 +46,7 @@ class SubscriptionPolicy(_Strict):
     # ISO 3166 alpha-2 codes of the countries whose phone numbers may subscribe; the first is
     # assumed for numbers typed without a country code.
     sms_countries: tuple[str, ...] = ("DE", "AT", "CH", "NL", "BE", "FR", "GB", "IE", "US", "CA")
-    # Events that go out by SMS too; email and webhooks get every event.
+    # Events that go out by SMS too; every other channel gets every event.
     sms_events: tuple[NotificationKind, ...] = (
         NotificationKind.INCIDENT_OPENED,
         NotificationKind.INCIDENT_RESOLVED,
@@ -61,6 +61,8 @@ class SubscriptionPolicy(_Strict):
     webhook_failure_limit: int = Field(default=5, ge=1, le=100)
     # Webhooks reach public addresses only (the probes' target guard), unless this is set.
     webhooks_allow_private_targets: bool = False
+    # Where Telegram's Bot API answers (tests point it at a local server).
+    telegram_api_url: str = "https://api.telegram.org"
 
     @field_validator("sms_countries")
     @classmethod

@@ -1,7 +1,7 @@
-"""The only notify code that talks to AWS or the network: SES, SNS, webhooks, the queue.
+"""The only notify code that talks to AWS or the network: SES, SNS, webhooks and chat platforms, the queue.
 
 Every failure is sorted into ``Transient`` (throttling, timeouts, 5xx: try again later) or
-``Permanent`` (a rejected address, a 4xx from a webhook: record it and move on). SES refusing
+``Permanent`` (a rejected address, a 4xx from a webhook or chat platform: record it and move on). SES refusing
 the whole account (sending paused, the sender identity not verified, throttled, over quota)
 is ``AccountRefused``, a transient failure: it says nothing about the recipient.
 """
@@ -125,7 +125,8 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 class WebhookSender:
-    """POSTs signed JSON through the probes' target guard: public addresses only, checked at connect."""
+    """POSTs JSON through the probes' target guard (public addresses only, checked at connect): signed for
+    webhooks (``send``), as the platform expects for chat channels (``post``)."""
 
     def __init__(self, allow_private: bool = False, timeout: float = 5.0, clock: Callable[[], float] = time.time):
         self.guard = TargetGuard(allow_private=allow_private)
@@ -149,16 +150,26 @@ class WebhookSender:
             SIGNATURE_HEADER: sign(secret, int(self.clock()), body),
             "X-Beacon-Delivery": delivery_id,
         }
+        return self._post(url, body, headers, shown=url)
+
+    def post(self, url: str, payload: dict) -> str:
+        """POST unsigned JSON to a chat platform; the URL holds a secret, so no error names it."""
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Beacon-Webhook/1"}
+        return self._post(url, body, headers, shown=urlsplit(url).hostname or "the platform")
+
+    def _post(self, url: str, body: bytes, headers: dict, shown: str) -> str:
         try:
             response = self.pool.request("POST", url, body=body, headers=headers, redirect=False, retries=False,
                                          timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout))
         except TargetRefused as exc:
             raise Permanent(_refusal(exc)) from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise Transient(f"{exc.__class__.__name__}: {exc}") from exc
+            detail = f": {exc}" if shown == url else f" reaching {shown}"
+            raise Transient(f"{exc.__class__.__name__}{detail}") from exc
         if response.status < 300:
             return str(response.status)
-        reason = f"HTTP {response.status} from {url}"
+        reason = f"HTTP {response.status} from {shown}"
         if response.status in (408, 425, 429) or response.status >= 500:
             raise Transient(reason)
         raise Permanent(reason)

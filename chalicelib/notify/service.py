@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from chalicelib import aws
 from chalicelib.config import get_site
 from chalicelib.model import utcnow
+from chalicelib.notify.channels import CHANNELS
 from chalicelib.notify.delivery import Deliverer, Senders
 from chalicelib.notify.feedback import FeedbackResult, apply_feedback, purge_unconfirmed, sync_opt_outs
 from chalicelib.notify.limits import TokenBucket
@@ -29,18 +30,15 @@ def send_buckets() -> dict[Channel, TokenBucket]:
     """One bucket per channel per container: it outlives invocations, as the quota does."""
     if not _buckets:
         settings = get_settings()
-        share = settings.notify_consumers
-        _buckets[Channel.EMAIL] = TokenBucket(settings.email_send_rate / share)
-        _buckets[Channel.SMS] = TokenBucket(settings.sms_send_rate / share)
-        _buckets[Channel.WEBHOOK] = TokenBucket(50.0)
+        for name, channel in CHANNELS.items():
+            _buckets[name] = TokenBucket(channel.rate(settings))
     return _buckets
 
 
 def senders() -> Senders:
-    settings = get_settings()
     webhooks = WebhookSender(allow_private=get_site().subscriptions.webhooks_allow_private_targets)
     return Senders(email=EmailSender(aws.client("ses")), sms=SmsSender(aws.client("sns")), webhook=webhooks,
-                   queue=NotificationQueue(aws.client("sqs"), settings.notify_queue_url))
+                   queue=NotificationQueue(aws.client("sqs"), get_settings().notify_queue_url))
 
 
 def deliverer(clock: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,

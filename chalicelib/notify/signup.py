@@ -26,9 +26,8 @@ from pathlib import Path
 
 from chalicelib.config import Site
 from chalicelib.model import new_id
-from chalicelib.notify import content
-from chalicelib.notify.destinations import (InvalidDestination, calling_code, limit_key, mask, normalise_email,
-                                            normalise_phone)
+from chalicelib.notify import channels
+from chalicelib.notify.destinations import InvalidDestination, calling_code, limit_key
 from chalicelib.notify.limits import TooMany
 from chalicelib.notify.model import Channel, Consent, OptIn, Subscriber, SubscriberStatus
 from chalicelib.notify.senders import AccountRefused, EmailSender, SendError, SmsSender
@@ -84,34 +83,30 @@ class Subscriptions:
     # -- sign-up ---------------------------------------------------------------------------
     def subscribe(self, *, email: str | None, phone: str | None, components: list[str],
                   source_ip: str) -> SignupAnswer:
-        email, phone = (email or "").strip(), (phone or "").strip()
-        if bool(email) == bool(phone):
+        typed = {"email": (email or "").strip(), "phone": (phone or "").strip()}
+        given = [(kind, typed[kind.signup_field]) for kind in channels.signup() if typed.get(kind.signup_field)]
+        if len(given) != 1:
             raise InvalidDestination("email", "give an email address or a phone number (one of the two)")
         components = self.check_components(components)
-        if email:
-            if not self.policy.email:
-                raise InvalidDestination("email", "this page does not offer email updates; subscribe by SMS")
-            channel, destination = Channel.EMAIL, normalise_email(email, check_domain=self.policy.check_email_domain)
-            per_ip = self.policy.limits.email_signups_per_ip
-        else:
-            if not self.policy.sms:
-                raise InvalidDestination("phone", "this page does not offer SMS updates; subscribe by email")
-            channel, destination = Channel.SMS, normalise_phone(phone, self.policy)
-            per_ip = self.policy.limits.sms_signups_per_ip
+        kind, raw = given[0]
+        if not kind.offered(self.policy):
+            raise InvalidDestination(kind.signup_field, kind.not_offered)
+        channel, destination = kind.name, kind.normalise(raw, self.policy)
         now = self.clock()
         limits = self.policy.limits
-        self._limit(f"ip:{source_ip}:{channel.value}", per_ip, now, f"{channel.value} sign-ups from your address")
+        self._limit(f"ip:{source_ip}:{channel.value}", kind.signups_per_ip(self.policy), now,
+                    f"{channel.value} sign-ups from your address")
         self._limit(f"destination:{channel.value}:{limit_key(channel.value, destination)}",
                     limits.confirmations_per_destination, now, "confirmation messages to this destination")
-        if channel is Channel.SMS:
+        if kind.paid_confirmations:
             self._sms_ceiling(destination, now)
-        hours = self.policy.confirm_email_days * 24 if channel is Channel.EMAIL else self.policy.confirm_sms_hours
-        answer = SignupAnswer(channel, mask(channel.value, destination), new_id(now), hours)
+        hours = kind.confirm_hours(self.policy)
+        answer = SignupAnswer(channel, kind.mask(destination), new_id(now), hours)
         subscriber = self.store.enlist(Subscriber(id=new_id(now), channel=channel, destination=destination,
                                                   created_at=now, updated_at=now,
                                                   manage_token=secrets.token_urlsafe(24)))
         token = secrets.token_urlsafe(12)
-        code = f"{secrets.randbelow(10 ** 6):06d}" if channel is Channel.SMS else None
+        code = f"{secrets.randbelow(10 ** 6):06d}" if kind.confirms_by_code else None
         # A suppressed destination gets an opt-in too, so its code page answers like any other.
         optin = self.store.add_optin(OptIn(
             id=answer.verify_id, subscriber_id=subscriber.id, channel=channel,
@@ -122,7 +117,7 @@ class Subscriptions:
         if subscriber.status is SubscriberStatus.SUPPRESSED:
             log.info("sign-up for suppressed subscriber %s: answered, nothing sent", subscriber.id)
             return answer
-        self._send_confirmation(optin, destination, token, code)
+        self._send_confirmation(optin, subscriber, token, code)
         return answer
 
     def _sms_ceiling(self, number: str, now: datetime) -> None:
@@ -152,18 +147,14 @@ class Subscriptions:
         if counted > limit.count:
             raise TooMany(what, resets_in)
 
-    def _send_confirmation(self, optin: OptIn, destination: str, token: str, code: str | None) -> None:
+    def _send_confirmation(self, optin: OptIn, subscriber: Subscriber, token: str, code: str | None) -> None:
         confirm_url = f"{self.api_url}/subscribers/confirm/{optin.id}?token={token}"
+        kind = channels.get(optin.channel)
+        names = [self.site.component(c).name for c in optin.components]
+        message = kind.confirmation(self.site, subscriber.destination, confirm_url, code, names, self.templates_dir,
+                                    self.email_source)
         try:
-            if optin.channel is Channel.EMAIL:
-                names = [self.site.component(c).name for c in optin.components]
-                mail = content.confirmation_email(self.site, confirm_url, names, self.policy.confirm_email_days,
-                                                  self.templates_dir)
-                raw = content.raw_email(self.email_source, self.site.brand.name, destination, mail, {})
-                self.email.send(self.email_source, destination, raw)
-            else:
-                text = content.confirmation_sms(self.site, code or "", confirm_url, self.templates_dir)
-                self.sms.send(destination, text)
+            kind.send(message, subscriber, self)   # ``email`` and ``sms`` are this object's senders
         except SendError as exc:
             if isinstance(exc, AccountRefused):
                 count(f"{optin.channel.value.capitalize()}AccountRefused")

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from chalicelib.config import Site
 from chalicelib.model import new_id
+from chalicelib.notify import channels
 from chalicelib.notify.destinations import InvalidDestination, normalise_email, normalise_phone
 from chalicelib.notify.model import Channel, Consent, Subscriber, SubscriberStatus
 from chalicelib.store.subscribers import SubscriberStore
@@ -53,8 +54,8 @@ def export_rows(store: SubscriberStore) -> Iterator[list[str]]:
     yield COLUMNS
     for page in store.pages():
         for subscriber in page:
-            if subscriber.channel is Channel.WEBHOOK:
-                continue
+            if channels.get(subscriber.channel).admin_added:
+                continue    # webhooks and chat channels: their URLs and tokens are secrets
             data = subscriber.model_dump(mode="json")
             data["components"] = " ".join(subscriber.components)
             yield ["" if data.get(column) is None else neutralised(str(data[column])) for column in COLUMNS]

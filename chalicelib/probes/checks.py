@@ -12,7 +12,6 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -24,6 +23,7 @@ from urllib3.exceptions import (
 
 from chalicelib.model import ComponentStatus
 from chalicelib.probes.guard import TargetGuard, TargetRefused, guarded_pool_manager
+from chalicelib.probes.model import HeartbeatCalls, PlannedProbe, ProbeResult
 from chalicelib.probes.spec import DnsProbe, HeartbeatProbe, HttpProbe, ProbeSettings, TcpProbe, TlsProbe, UpstreamProbe
 
 OK, DEGRADED = ComponentStatus.OPERATIONAL, ComponentStatus.DEGRADED_PERFORMANCE
@@ -36,50 +36,6 @@ _INDICATOR = {
     "critical": ComponentStatus.MAJOR_OUTAGE,
     "maintenance": ComponentStatus.UNDER_MAINTENANCE,
 }
-
-
-@dataclass(frozen=True)
-class PlannedProbe:
-    """A probe of the site, ready to run: where it belongs and the spec (targets already rewritten)."""
-
-    component_id: str
-    spec: Any
-
-    @property
-    def key(self) -> str:
-        return f"{self.component_id}/{self.spec.key_id}"
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    key: str
-    component_id: str
-    kind: str
-    role: str
-    target: str
-    status: ComponentStatus | None
-    error: str | None = None
-    latency_ms: float | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status is ComponentStatus.OPERATIONAL
-
-    def as_json(self) -> dict[str, Any]:
-        return {"probe": self.key, "component": self.component_id, "kind": self.kind, "role": self.role,
-                "target": self.target, "status": self.status.value if self.status else None, "ok": self.ok,
-                "error": self.error, "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
-                **({"detail": self.detail} if self.detail else {})}
-
-
-@dataclass(frozen=True)
-class HeartbeatCalls:
-    """What a heartbeat's job last said: when it called, and its runs in a row reported failed or fine."""
-
-    last_seen: datetime
-    failed_runs: int = 0
-    ok_runs: int = 0
 
 
 class CheckFailed(Exception):

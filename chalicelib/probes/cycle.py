@@ -27,7 +27,8 @@ from typing import Any
 
 from chalicelib.config import Component, Site
 from chalicelib.model import ComponentState, ComponentStatus, Impact, IncidentStatus, StatusSource, new_id
-from chalicelib.probes.checks import PlannedProbe, ProbeContext, ProbeResult
+from chalicelib.probes.checks import ProbeContext
+from chalicelib.probes.model import PlannedProbe, ProbeResult
 from chalicelib.probes.overrides import ProbeOverrides
 from chalicelib.probes.rules import (
     OK, ProbeState, apply_result, component_probe_status, is_failing, new_state, outcome_summary,

@@ -1,6 +1,6 @@
 """Probe target overrides: run the probes of site.yml against other targets, by configuration.
 
-The local stack points ``PROBE_OVERRIDES`` at ``chalicelib/local/demo-targets.yml``, which
+The local stack points ``PROBE_OVERRIDES`` at ``tools/local/demo-targets.yml``, which
 maps every public target of site.yml to the demo upstream on 127.0.0.1 and allows private
 targets; deployed stages leave the variable unset and probe the real targets. The app has
 no local branch: it only reads the file it is given. Format::

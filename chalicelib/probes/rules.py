@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chalicelib.config import Component
 from chalicelib.model import ComponentStatus
-from chalicelib.probes.checks import ProbeResult
+from chalicelib.probes.model import ProbeResult
 
 OK = ComponentStatus.OPERATIONAL
 FAILING_FROM = ComponentStatus.DEGRADED_PERFORMANCE.severity

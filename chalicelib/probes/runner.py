@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from chalicelib.observability import in_this_context
-from chalicelib.probes.checks import PlannedProbe, ProbeContext, ProbeResult, check
+from chalicelib.probes.checks import ProbeContext, check
+from chalicelib.probes.model import PlannedProbe, ProbeResult
 
 log = logging.getLogger("beacon.probes")
 

@@ -16,8 +16,9 @@ view out), so every page, feed and JSON file is a function of one ``Snapshot``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.config import Component, Contact, Group, Site
 from chalicelib.model import (
@@ -25,7 +26,9 @@ from chalicelib.model import (
     StatusSource,
 )
 from chalicelib.status import component_status, overall_indicator
-from chalicelib.store.records import StateStore
+
+if TYPE_CHECKING:  # the store is handed in; the page's model loads no AWS client
+    from chalicelib.store.records import StateStore
 
 HISTORY_DAYS = 90
 RECENT_DAYS = 7

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.model import ComponentStatus
-from chalicelib.probes.checks import HeartbeatCalls
+from chalicelib.probes.model import HeartbeatCalls
 from chalicelib.probes.rules import ProbeState
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 

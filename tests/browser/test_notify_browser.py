@@ -14,8 +14,8 @@ import pytest
 
 from chalicelib import aws as aws_clients
 from chalicelib import settings
-from chalicelib.local.outbox import read_outbox
-from chalicelib.local.static import PageServer
+from tools.local.outbox import read_outbox
+from tools.local.static import PageServer
 from chalicelib.notify import service
 from chalicelib.notify.model import Channel, SubscriberStatus
 from chalicelib.site.service import publish_site

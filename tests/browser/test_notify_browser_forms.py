@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from chalicelib.local.outbox import read_outbox
+from tools.local.outbox import read_outbox
 from chalicelib.notify.model import Channel, SubscriberStatus
 from chalicelib.store.subscribers import SubscriberStore
 from tests.browser.test_notify_browser import live_page  # noqa: F401 (fixture)

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib import aws as aws_clients
 from chalicelib import settings
-from chalicelib.local.static import PageServer
+from tools.local.static import PageServer
 from chalicelib.model import ComponentStatus, utcnow
 from chalicelib.site.service import publish_site
 from chalicelib.store.history import HistoryStore

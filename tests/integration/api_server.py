@@ -21,7 +21,7 @@ def api_server():
     """One server for the whole run, however many modules import this fixture."""
     if not _SERVED:
         import app as beacon_app
-        from chalicelib.local.stack import _chalice_config, local_api_server
+        from tools.local.stack import _chalice_config, local_api_server
 
         server = local_api_server(beacon_app.app, _chalice_config("dev"), "127.0.0.1", 0)
         threading.Thread(target=server.server.serve_forever, name="api-under-test", daemon=True).start()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from chalicelib.local.outbox import read_outbox
+from tools.local.outbox import read_outbox
 from chalicelib.notify import service
 from chalicelib.settings import reset_settings
 

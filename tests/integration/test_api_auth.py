@@ -169,7 +169,7 @@ def test_browser_integrations_may_send_if_match_and_read_the_etag(api):
 
 
 def test_the_local_stack_seeds_its_admin_key_from_the_environment(api_server, aws, monkeypatch):
-    from chalicelib.local.startup import STEPS, seed_admin_key
+    from tools.local.startup import STEPS, seed_admin_key
 
     # GIVEN the local stack's start-up steps and BEACON_ADMIN_KEY
     assert seed_admin_key in STEPS

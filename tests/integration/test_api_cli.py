@@ -1,7 +1,7 @@
 """The `beacon` command against the API served locally: tables out, the API's errors and exit 1."""
 import json
 
-from chalicelib.cli import main
+from tools.cli import main
 from tests.integration.api_server import api, api_server  # noqa: F401
 
 

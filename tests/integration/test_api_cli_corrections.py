@@ -1,7 +1,7 @@
 """Correcting names and titles from the `beacon` command: incidents, maintenance and notices."""
 import json
 
-from chalicelib.cli import main
+from tools.cli import main
 from tests.integration.api_server import api, api_server  # noqa: F401
 
 

@@ -68,7 +68,7 @@ def test_a_notice_is_shown_while_active(api):
 
 
 def test_maintenance_starts_and_completes_by_itself(api, table, example_site):
-    from chalicelib.incidents import IncidentService
+    from chalicelib.maintenance import MaintenanceService
 
     # GIVEN a maintenance of the help centre scheduled for the next two minutes, with notifications
     start = datetime.now(timezone.utc) + timedelta(minutes=1)
@@ -80,7 +80,7 @@ def test_maintenance_starts_and_completes_by_itself(api, table, example_site):
     maintenance_id = response.json()["id"]
     # WHEN the scheduled step runs inside the window (its clock moved, nothing waits)
     clock = [start + timedelta(seconds=1)]
-    service = IncidentService(table, example_site, lambda: clock[0])
+    service = MaintenanceService(table, example_site, lambda: clock[0])
     assert [m.status for m in service.advance_maintenance()] == ["in_progress"]
     from chalicelib.site.service import publish_site
 
@@ -159,14 +159,14 @@ def test_the_every_minute_function_advances_maintenance_and_publishes(api, table
                                       "scheduled_until": iso(now + timedelta(hours=1)),
                                       "components": ["support-inbox"]})
     # WHEN the scheduled function runs
-    from chalicelib.local.runner import LambdaContext, scheduled_event
+    from tools.local.runner import LambdaContext, scheduled_event
 
     handler = beacon_app.app.handler_map["advance_maintenance"]
     assert handler(scheduled_event("advance_maintenance", now), LambdaContext("advance_maintenance")) == {"moved": 1}
     # AND the publish it asked for is handled from the publish queue
     import boto3
 
-    from chalicelib.local.runner import QueuePoller
+    from tools.local.runner import QueuePoller
     from chalicelib.settings import get_settings
 
     poller = QueuePoller(beacon_app.app, boto3.client("sqs"), {"publish_requested": get_settings().publish_queue_url})

@@ -6,7 +6,7 @@ import boto3
 import pytest
 import requests
 
-from chalicelib.local.stack import LocalStack, PortInUse, Ports, check_port_free
+from tools.local.stack import LocalStack, PortInUse, Ports, check_port_free
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_outbox_shows_what_the_emulator_accepted(local_stack):
 
 
 def test_scheduled_and_queue_handlers_are_wired(local_stack):
-    from chalicelib.local.runner import Scheduler
+    from tools.local.runner import Scheduler
 
     names = [name for name, _, _ in Scheduler(local_stack.app).jobs]
     assert "publish_site" in names

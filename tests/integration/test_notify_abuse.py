@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from chalicelib import config
-from chalicelib.local.outbox import read_outbox
+from tools.local.outbox import read_outbox
 from chalicelib.notify import service
 from chalicelib.notify.limits import TooMany
 from chalicelib.notify.model import Channel, SubscriberStatus

@@ -68,7 +68,7 @@ def test_bounces_and_complaints_suppress_and_transient_bounces_are_counted(admin
 
 
 def test_upkeep_suppresses_numbers_that_replied_stop_and_erases_stale_sign_ups(admin, table):
-    from chalicelib.local.runner import LambdaContext, scheduled_event
+    from tools.local.runner import LambdaContext, scheduled_event
 
     _, app, _ = admin
     store = SubscriberStore(table)
@@ -146,7 +146,7 @@ def test_notification_stats_count_per_channel(admin, aws, table):
 
 def test_beacon_subscribers_import_and_export(api, table, tmp_path, capsys):
     """Through the API served over real HTTP on 127.0.0.1, as ``chalice local`` serves it."""
-    from chalicelib.cli import main
+    from tools.cli import main
 
     api, key = api.url, api.admin_secret
     # GIVEN a CSV with good rows, a bad one and a duplicate

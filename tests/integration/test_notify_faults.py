@@ -19,7 +19,7 @@ import pytest
 from chalicelib.settings import reset_settings
 from botocore.exceptions import ClientError
 
-from chalicelib.local.outbox import read_outbox
+from tools.local.outbox import read_outbox
 from chalicelib.model import NotificationEvent, NotificationKind
 from chalicelib.notify import service
 from chalicelib.notify.delivery import LEASE, Senders

@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib.settings import reset_settings
 
-from chalicelib.local.outbox import read_outbox
+from tools.local.outbox import read_outbox
 from chalicelib.model import NotificationEvent, NotificationKind
 
 CONFIRMED_EMAIL = "ana@example.com"
@@ -42,7 +42,7 @@ def notifier(aws, monkeypatch):
 
 def drain(app, aws) -> int:
     """Hand every queued message to the app's queue handlers until the notification queue is empty."""
-    from chalicelib.local.runner import QueuePoller
+    from tools.local.runner import QueuePoller
 
     poller = QueuePoller(app, boto3.client("sqs"), {"deliver_notifications": aws.environment["NOTIFY_QUEUE_URL"],
                                                    "publish_requested": aws.environment["PUBLISH_QUEUE_URL"]})
@@ -74,7 +74,7 @@ def sms_to(endpoint, number):
 
 
 def record(table, noon, kind=NotificationKind.INCIDENT_OPENED, components=("facebook",)):
-    from chalicelib.notifications import record_notification
+    from chalicelib.notify.events import record_notification
 
     event = NotificationEvent(id=f"n{kind.value.replace('.', '')}{len(components)}", kind=kind, created_at=noon,
                               title="Facebook Messenger is down", body="We are **on it**.",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.local.outbox import read_outbox
+from tools.local.outbox import read_outbox
 from chalicelib.notify import service
 from chalicelib.notify.limits import TooMany
 from chalicelib.notify.model import Channel, SubscriberStatus

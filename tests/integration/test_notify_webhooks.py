@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
@@ -18,6 +17,7 @@ from chalicelib.config import get_site, reset_site
 from chalicelib.settings import reset_settings
 from chalicelib.store.notifications import NotificationStore
 from tests.conftest import EXAMPLE_SITE
+from tests.servers import serving
 
 
 class Receiver(ThreadingHTTPServer):
@@ -55,12 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver():
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(Receiver()) as server:
+        yield server
 
 
 @pytest.fixture

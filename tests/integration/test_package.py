@@ -62,6 +62,8 @@ def test_zip_contains_every_template_and_the_site_config(packaged):
     templates = {p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert templates and templates <= names
     assert {"app.py", "site.yml", "chalicelib/config.py"} <= names
+    # The beacon command and the local stack are tools, never deployed.
+    assert not {name for name in names if name.startswith("tools/")}
 
 
 def test_a_page_renders_from_the_unpacked_zip_alone(packaged, tmp_path):

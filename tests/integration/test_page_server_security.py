@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from chalicelib import aws as aws_clients
-from chalicelib.local.provision import load_template
-from chalicelib.local.static import PageServer, policy_headers
+from tools.local.provision import load_template
+from tools.local.static import PageServer, policy_headers
 from chalicelib.site.service import publish_site
 from chalicelib.store.records import StateStore
 from tests.conftest import ROOT

@@ -6,8 +6,8 @@ import threading
 import pytest
 import requests
 
-from chalicelib.cli import main
-from chalicelib.local.demo import DemoServer
+from tools.cli import main
+from tools.local.demo import DemoServer
 from chalicelib.settings import PROJECT_ROOT
 
 
@@ -23,7 +23,7 @@ def demo_ports(monkeypatch):
 
 
 def test_probe_check_prints_each_probe_and_fails_when_one_fails(demo_ports, capsys):
-    targets = str(PROJECT_ROOT / "chalicelib/local/demo-targets.yml")
+    targets = str(PROJECT_ROOT / "tools/local/demo-targets.yml")
     # GIVEN the healthy demo upstream
     assert main(["probe-check", str(PROJECT_ROOT / "site.yml"), "--overrides", targets]) == 0
     out = capsys.readouterr().out

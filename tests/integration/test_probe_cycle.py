@@ -1,6 +1,6 @@
 """The probe cycle end to end: the demo upstream, the emulator, incidents, history, the page.
 
-The example site.yml runs with chalicelib/local/demo-targets.yml, as in ``make run``; the
+The example site.yml runs with tools/local/demo-targets.yml, as in ``make run``; the
 clock is injected and moves one minute per cycle. Thresholds are the site's defaults:
 two results in a row change a probe's status.
 """
@@ -15,7 +15,7 @@ import requests
 
 from chalicelib import aws as aws_clients
 from chalicelib.incidents import IncidentService
-from chalicelib.local.demo import DemoServer
+from tools.local.demo import DemoServer
 from chalicelib.model import ComponentStatus, IncidentStatus
 from chalicelib.probes.cycle import CycleBusy, ProbeCycle
 from chalicelib.probes.overrides import load_overrides
@@ -57,7 +57,7 @@ class World:
         self.site = site
         self.clock = Clock(datetime.now(timezone.utc).replace(microsecond=0))
         self.table = Table(aws_clients.get_table(), self.clock)
-        self.overrides = load_overrides(PROJECT_ROOT / "chalicelib/local/demo-targets.yml", environ={
+        self.overrides = load_overrides(PROJECT_ROOT / "tools/local/demo-targets.yml", environ={
             "DEMO_PORT": str(demo.server_address[1]), "DEMO_SMTP_PORT": str(demo.mail.port)})
         self.incidents = IncidentService(self.table, site, self.clock)
         self.states = StateStore(self.table)

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import aws as aws_clients
-from chalicelib.cli import main
+from tools.cli import main
 from chalicelib.model import utcnow
 from chalicelib.probes import service
 from chalicelib.probes.service import UnknownHeartbeat, receive_heartbeat

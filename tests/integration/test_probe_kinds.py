@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from chalicelib.model import ComponentStatus
-from chalicelib.probes.checks import PlannedProbe, ProbeContext, check
+from chalicelib.probes.checks import ProbeContext, check
+from chalicelib.probes.model import PlannedProbe
 from chalicelib.probes.runner import run_probes
 from chalicelib.probes.spec import ProbeSettings
 from chalicelib.config import Component

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from chalicelib.local.stack import DEFAULT_ADMIN_KEY, LocalStack, Ports
+from tools.local.stack import DEFAULT_ADMIN_KEY, LocalStack, Ports
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from chalicelib import config, settings
-from chalicelib.local.demo import DemoServer
-from chalicelib.local.runner import QueuePoller
+from tools.local.demo import DemoServer
+from tools.local.runner import QueuePoller
 from chalicelib.model import ComponentStatus
 from chalicelib.probes.service import scheduled_probe_cycle
 from chalicelib.probes.shards import shard_components
@@ -28,7 +28,7 @@ def site_with_three_probes_per_invocation(aws, tmp_path, monkeypatch):
     path = tmp_path / "site.yml"
     path.write_text(text)
     monkeypatch.setenv("SITE_CONFIG", str(path))
-    monkeypatch.setenv("PROBE_OVERRIDES", str(PROJECT_ROOT / "chalicelib/local/demo-targets.yml"))
+    monkeypatch.setenv("PROBE_OVERRIDES", str(PROJECT_ROOT / "tools/local/demo-targets.yml"))
     monkeypatch.setenv("DEMO_PORT", str(demo.server_address[1]))
     monkeypatch.setenv("DEMO_SMTP_PORT", str(demo.mail.port))
     settings.reset_settings()

@@ -3,7 +3,7 @@ import json
 
 import boto3
 
-from chalicelib.local.provision import load_template
+from tools.local.provision import load_template
 
 
 def test_every_resource_of_the_template_exists_on_the_emulator(aws):

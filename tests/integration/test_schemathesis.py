@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis import checks
 from schemathesis.config import SchemathesisConfig
 
-import app as beacon_app  # noqa: F401  (registers every blueprint's routes)
+import app as beacon_app
 from chalicelib.api.openapi import openapi_document
 from tests.integration.api_server import api_server, shared_api  # noqa: F401
 
+ROUTES = beacon_app.app.routes  # the first read of the route table registers every blueprint (app.py)
 # `chalice local`'s development server answers TRACE and CONNECT itself (501); API Gateway never
 # passes them on, so only the methods the app could receive are tried on routes lacking them.
 # The stateful run follows the document's own links only, not links schemathesis infers.

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import aws as aws_clients
 from chalicelib import settings
-from chalicelib.local.static import PageServer
+from tools.local.static import PageServer
 from chalicelib.model import ComponentState, ComponentStatus
 from chalicelib.site.publish import ENTRY_POINTS
 from chalicelib.site.service import publish_site

@@ -80,7 +80,7 @@ def test_an_object_uploaded_in_parts_by_hand_is_replaced_once_by_a_single_put(pu
 
 def test_the_scheduled_publish_reconciles(published_site_with_facebook_down, bucket_damaged_by_hand, bucket):
     import app as beacon
-    from chalicelib.local.runner import Scheduler
+    from tools.local.runner import Scheduler
 
     # WHEN the five-minute schedule fires, as Lambda (and the local stack) invoke it
     answer = Scheduler(beacon.app).invoke("publish_site")

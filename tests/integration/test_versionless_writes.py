@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.incidents import IncidentService
+from chalicelib.maintenance import MaintenanceService
 from chalicelib.model import Impact, IncidentStatus, utcnow
 from chalicelib.notices import NoticeService
 
@@ -52,8 +53,8 @@ def test_a_notice_edit_without_a_version_is_reapplied_over_another_edit(ana_and_
     assert (saved.title, saved.body, saved.version) == ("Support hours", "9 to 6.", 3)
 
 
-def test_a_maintenance_edit_without_a_version_is_reapplied_over_another_edit(ana_and_ben):
-    ana, ben, _, _ = ana_and_ben
+def test_a_maintenance_edit_without_a_version_is_reapplied_over_another_edit(table, example_site):
+    ana, ben = MaintenanceService(table, example_site, utcnow), MaintenanceService(table, example_site, utcnow)
     start = utcnow() + timedelta(days=1)
     window = ana.schedule_maintenance(name="Help centre upgrade", body="Planned.", scheduled_for=start,
                                       scheduled_until=start + timedelta(hours=2), components=["help-centre"],

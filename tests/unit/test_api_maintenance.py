@@ -1,7 +1,7 @@
 """The maintenance lifecycle by its window: pure, the clock passed in."""
 from datetime import datetime, timedelta, timezone
 
-from chalicelib.incidents import next_maintenance_status
+from chalicelib.maintenance import next_maintenance_status
 from chalicelib.model import Incident, IncidentKind, MaintenanceStatus
 
 NOON = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)

@@ -107,7 +107,7 @@ def test_error_message_names_the_file():
 
 
 def test_check_site_command_exits_non_zero_on_a_bad_file(tmp_path, capsys):
-    from chalicelib.cli import main
+    from tools.cli import main
 
     bad = tmp_path / "site.yml"
     bad.write_text(EXAMPLE_SITE.read_text().replace("    group: social\n", "    groop: social\n", 1))

@@ -1,8 +1,8 @@
 """The local page server's security headers come from the distribution's response headers policy in the template."""
 import pytest
 
-from chalicelib.local.provision import load_template
-from chalicelib.local.static import policy_headers
+from tools.local.provision import load_template
+from tools.local.static import policy_headers
 
 
 def template_with_security_headers(config: dict) -> dict:
@@ -27,4 +27,4 @@ def test_a_policy_header_the_local_server_cannot_send_is_refused_with_the_file_a
     with pytest.raises(ValueError) as refused:
         policy_headers(template, "http://127.0.0.1:8000")
     assert "infra/resources.json" in str(refused.value) and "XSSProtection" in str(refused.value)
-    assert "chalicelib/local/static.py" in str(refused.value)
+    assert "tools/local/static.py" in str(refused.value)

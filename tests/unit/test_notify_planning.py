@@ -41,7 +41,7 @@ def test_only_confirmed_subscribers_of_the_affected_components_are_planned():
     planned = {(b.channel, s) for b in batches for s in b.subscriber_ids}
     assert planned == {(Channel.EMAIL, "s000001"), (Channel.EMAIL, "s000002"), (Channel.SMS, "s000007"),
                        (Channel.WEBHOOK, "s000008")}
-    assert planner.counts == {"email": 2, "sms": 1, "webhook": 1}
+    assert planner.counts == {"email": 2, "sms": 1, "webhook": 1, "slack": 0, "teams": 0, "discord": 0, "telegram": 0}
 
 
 def test_updates_go_by_email_only_and_an_event_without_components_reaches_everyone():

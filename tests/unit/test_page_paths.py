@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from chalicelib.local.page_paths import PageRequest, page_request
-from chalicelib.local.provision import load_template
+from tools.local.page_paths import PageRequest, page_request
+from tools.local.provision import load_template
 from tests.conftest import ROOT
 
 CASES = json.loads((ROOT / "tests" / "page_path_cases.json").read_text())

@@ -7,7 +7,8 @@ import pytest
 
 from chalicelib.config import Component
 from chalicelib.model import ComponentStatus
-from chalicelib.probes.checks import HeartbeatCalls, ProbeResult, check_heartbeat
+from chalicelib.probes.checks import check_heartbeat
+from chalicelib.probes.model import HeartbeatCalls, ProbeResult
 from chalicelib.probes.rules import apply_result, component_probe_status, new_state
 
 UP, SLOW, PARTIAL, DOWN = (ComponentStatus.OPERATIONAL, ComponentStatus.DEGRADED_PERFORMANCE,

@@ -149,7 +149,7 @@ def test_overrides_point_targets_elsewhere(example_site):
 def test_the_demo_targets_cover_every_probe_but_the_certificate(example_site):
     from chalicelib.settings import PROJECT_ROOT
 
-    overrides = load_overrides(PROJECT_ROOT / "chalicelib/local/demo-targets.yml",
+    overrides = load_overrides(PROJECT_ROOT / "tools/local/demo-targets.yml",
                                environ={"DEMO_PORT": "8090", "DEMO_SMTP_PORT": "8091"})
     unmapped = [f"{c.id}/{p.key_id}" for c in example_site.components for p in c.probes if overrides.rewrite(p) is None]
     assert unmapped == ["website/tls"]

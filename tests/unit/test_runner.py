@@ -2,7 +2,7 @@
 import pytest
 from chalice import Chalice, Rate
 
-from chalicelib.local.runner import Scheduler, rate_seconds
+from tools.local.runner import Scheduler, rate_seconds
 
 
 class FakeClock:

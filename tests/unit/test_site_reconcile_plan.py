@@ -1,7 +1,7 @@
 """What a reconciling publish uploads: the manifest's changes plus what the bucket's listing lacks or holds otherwise."""
 import hashlib
 
-from chalicelib.local.provision import load_template
+from tools.local.provision import load_template
 from chalicelib.site.publish import digest, plan_uploads, stored_etag
 from chalicelib.site.render import SiteObject
 

@@ -9,10 +9,10 @@ from html.parser import HTMLParser
 import pytest
 
 from chalicelib.model import ComponentState, ComponentStatus
-from chalicelib.site.render import HTML, SiteObject, render_site, text_colour_on
+from chalicelib.site.render import HTML, SiteObject, render_site
 from chalicelib.site.snapshot import build_snapshot
-from chalicelib.site.text import markdown_html
 from chalicelib.site.validate import SiteInvalid, check_site
+from chalicelib.text import markdown_html, text_colour_on
 from tests.conftest import ROOT
 from tests.site_scenarios import HOSTILE_BODY, HOSTILE_TITLE, facebook_outage, history, incident, past_incidents
 

@@ -101,7 +101,7 @@ def provision(session, stack_name: str, template: dict[str, Any] | None = None,
                 continue
             if resource["Type"] not in _CREATORS:
                 raise ValueError(f"infra/resources.json: {logical} has type {resource['Type']}, which the local "
-                                 "stack cannot create; add a creator in chalicelib/local/provision.py")
+                                 "stack cannot create; add a creator in tools/local/provision.py")
             try:
                 properties = resolve(resource.get("Properties", {}))
             except KeyError:

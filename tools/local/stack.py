@@ -6,8 +6,8 @@
 3. the Chalice app, served as ``chalice local`` would on API_PORT;
 4. the scheduler and the queue poller that ``chalice local`` does not have;
 5. the page server (the bucket as S3 website hosting serves it, plus /_outbox) on PAGE_PORT;
-6. the demo upstream the probes check (chalicelib/local/demo.py) on DEMO_PORT, pointed at
-   through PROBE_OVERRIDES=chalicelib/local/demo-targets.yml.
+6. the demo upstream the probes check (tools/local/demo.py) on DEMO_PORT, pointed at
+   through PROBE_OVERRIDES=tools/local/demo-targets.yml.
 
 Only endpoint URLs and names differ from a deployed stage; the app has no local branch.
 """
@@ -112,7 +112,7 @@ class LocalStack:
         if self.publish_interval:
             os.environ["PUBLISH_INTERVAL_SECONDS"] = str(self.publish_interval)
 
-        from chalicelib.local.provision import provision
+        from tools.local.provision import provision
 
         provisioned = provision(boto3.session.Session(), STACK_NAME, email_sender=os.environ["EMAIL_SENDER"],
                                 parameter_values={"ApiUrl": os.environ["API_URL"]})
@@ -128,7 +128,7 @@ class LocalStack:
         return self
 
     def _run_startup_hooks(self) -> None:
-        from chalicelib.local import startup
+        from tools.local import startup
 
         startup.run_all(self.app)
 
@@ -141,9 +141,9 @@ class LocalStack:
         self.servers.append(server.server)
 
     def _start_demo(self) -> None:
-        """The demo upstream the probes point at (chalicelib/local/demo.py, via PROBE_OVERRIDES)."""
-        from chalicelib.local.demo import start_demo
-        from chalicelib.local.startup import heartbeat_urls
+        """The demo upstream the probes point at (tools/local/demo.py, via PROBE_OVERRIDES)."""
+        from tools.local.demo import start_demo
+        from tools.local.startup import heartbeat_urls
 
         port = int(os.environ.get("DEMO_PORT", 8090))
         try:
@@ -155,13 +155,13 @@ class LocalStack:
             port = 0
         server = start_demo(port, heartbeat_urls(os.environ["API_URL"]))
         os.environ["DEMO_PORT"], os.environ["DEMO_SMTP_PORT"] = str(server.server_address[1]), str(server.mail.port)
-        os.environ.setdefault("PROBE_OVERRIDES", "chalicelib/local/demo-targets.yml")
+        os.environ.setdefault("PROBE_OVERRIDES", "tools/local/demo-targets.yml")
         _forget_cached_settings()
         self.demo = server
         self.servers.append(server)
 
     def _run_event_sources(self, physical_names: dict[str, str]) -> None:
-        from chalicelib.local.runner import QueuePoller, Scheduler, run_forever
+        from tools.local.runner import QueuePoller, Scheduler, run_forever
 
         intervals = {}
         if self.probe_interval:
@@ -187,7 +187,7 @@ class LocalStack:
                                                              self.stop_event))
 
     def _serve_page(self, endpoint: str) -> None:
-        from chalicelib.local.static import PageServer
+        from tools.local.static import PageServer
         from chalicelib.settings import get_settings
 
         settings = get_settings()

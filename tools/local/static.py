@@ -24,9 +24,9 @@ from typing import Any
 import jinja2
 from botocore.exceptions import ClientError
 
-from chalicelib.local.outbox import format_text, read_outbox
-from chalicelib.local.page_paths import page_request
-from chalicelib.local.provision import load_template, resolve_without_resources
+from tools.local.outbox import format_text, read_outbox
+from tools.local.page_paths import page_request
+from tools.local.provision import load_template, resolve_without_resources
 from chalicelib.settings import get_settings
 
 log = logging.getLogger("beacon.local")
@@ -65,7 +65,7 @@ def policy_headers(template: dict[str, Any], api_url: str) -> dict[str, str]:
             headers["Referrer-Policy"] = setting["ReferrerPolicy"]
         else:
             raise ValueError(f"infra/resources.json: PageResponseHeadersPolicy sets {name}, which the local page "
-                             "server does not send; add it to policy_headers in chalicelib/local/static.py")
+                             "server does not send; add it to policy_headers in tools/local/static.py")
     for custom in config.get("CustomHeadersConfig", {}).get("Items", []):
         headers[custom["Header"]] = custom["Value"]
     return headers

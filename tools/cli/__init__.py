@@ -21,7 +21,7 @@ def _check_site(args: argparse.Namespace) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from chalicelib.local.outbox import main
+    from tools.local.outbox import main
 
     return main()
 
@@ -34,15 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check_site)
     outbox = commands.add_parser("outbox", help="print the local stack's outbox (email and SMS)")
     outbox.set_defaults(run=_outbox)
-    from chalicelib.api import cli as api_cli
+    from tools.cli import api, probes, subscribers
 
-    api_cli.register(commands)
-    from chalicelib.probes import cli as probes_cli
-
-    probes_cli.register(commands)
-    from chalicelib.notify import cli as notify_cli
-
-    notify_cli.register(commands)
+    api.register(commands)
+    probes.register(commands)
+    subscribers.register(commands)
     return parser
 
 

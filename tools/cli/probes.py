@@ -27,7 +27,7 @@ def register(commands) -> None:
                                                        "(nothing is stored or sent)")
     command.add_argument("path", nargs="?", default="site.yml")
     command.add_argument("--overrides", metavar="FILE",
-                         help="point the probes elsewhere, e.g. chalicelib/local/demo-targets.yml")
+                         help="point the probes elsewhere, e.g. tools/local/demo-targets.yml")
     command.add_argument("--component", metavar="ID", help="only this component's probes")
     command.set_defaults(run=_probe_check)
     _register_heartbeats(commands)
@@ -63,7 +63,7 @@ def _probe_check(args: argparse.Namespace) -> int:
 # -- beacon heartbeats ----------------------------------------------------------------------------
 
 def _register_heartbeats(commands) -> None:
-    from chalicelib.api.cli import _cmd, add_direct_options, common_options
+    from tools.cli.api import _cmd, add_direct_options, common_options
 
     common = common_options()
     heartbeats = commands.add_parser("heartbeats", help="heartbeat probes' secrets (admin)").add_subparsers(
@@ -83,7 +83,7 @@ def _register_heartbeats(commands) -> None:
 
 
 def _heartbeats_list(args) -> None:
-    from chalicelib.api.cli import _call, _show
+    from tools.cli.api import _call, _show
 
     _show(args, _call(args, "GET", "/heartbeats")["data"],
           ["probe", "has_secret", "secret_created_at", "previous_secret_until", "last_seen", "failed_runs"])
@@ -92,7 +92,7 @@ def _heartbeats_list(args) -> None:
 def _heartbeat_secret(args) -> None:
     import json
 
-    from chalicelib.api.cli import CliError, _call, _table
+    from tools.cli.api import CliError, _call, _table
 
     component_id, slash, probe_id = args.probe.partition("/")
     if not slash or not component_id or not probe_id:
@@ -117,7 +117,7 @@ def _secret_directly(args, overlap_minutes: int | None) -> dict:
     from datetime import timedelta
 
     from chalicelib.api.auth import audit
-    from chalicelib.api.cli import CliError, direct_actor, direct_table
+    from tools.cli.api import CliError, direct_actor, direct_table
     from chalicelib.model import isoformat
     from chalicelib.probes.heartbeats import DEFAULT_OVERLAP, create_secret
     from chalicelib.store.probes import ProbeStore

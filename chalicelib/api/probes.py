@@ -15,7 +15,7 @@ from chalicelib.probes.service import (
 )
 from chalicelib.store.windows import TooMany
 
-probes_api = Blueprint(__name__)
+bp = Blueprint(__name__)
 # API Gateway gives a request 29 s: a cycle run through the API ends before that.
 API_DEADLINE_SECONDS = 20
 
@@ -89,7 +89,7 @@ class TooManyWrongSecrets(ApiError):
     STATUS_CODE, code = 429, "too_many_requests"
 
 
-@documented(probes_api, "/probes/run", methods=["POST"], scope="marketer", tag="probes",
+@documented(bp, "/probes/run", methods=["POST"], scope="marketer", tag="probes",
             summary="Run every probe now and return each probe's result", responses={200: CycleOut})
 def run_probes_now(call):
     try:
@@ -98,7 +98,7 @@ def run_probes_now(call):
         raise CycleRunning(f"{exc}; try again in a minute") from None
 
 
-@documented(probes_api, "/probes/latest", methods=["GET"], scope="marketer", tag="probes",
+@documented(bp, "/probes/latest", methods=["GET"], scope="marketer", tag="probes",
             summary="The results of the last probe cycle", responses={200: CycleOut})
 def last_probe_run(call):
     report = latest_run()
@@ -107,14 +107,14 @@ def last_probe_run(call):
     return CycleOut.model_validate(report)
 
 
-@documented(probes_api, "/heartbeat/{token}", methods=["POST", "GET"], tag="probes",
+@documented(bp, "/heartbeat/{token}", methods=["POST", "GET"], tag="probes",
             summary="An external job says it ran (GET for cron jobs that cannot POST)",
             responses={200: HeartbeatOut, 429: None})
 def heartbeat(call):
     return _beat(call, failed=False)
 
 
-@documented(probes_api, "/heartbeat/{token}/fail", methods=["POST"], tag="probes",
+@documented(bp, "/heartbeat/{token}/fail", methods=["POST"], tag="probes",
             summary="An external job says a run failed: failure_threshold such runs in a row fail its probe",
             responses={200: HeartbeatOut, 429: None})
 def heartbeat_failed(call):
@@ -134,21 +134,21 @@ def _source_ip(request) -> str:
     return ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
 
 
-@documented(probes_api, "/heartbeats", methods=["GET"], scope="admin", tag="probes",
+@documented(bp, "/heartbeats", methods=["GET"], scope="admin", tag="probes",
             summary="Every heartbeat probe: whether it has a secret (never the secret) and its last call",
             responses={200: HeartbeatList})
 def list_heartbeats(call):
     return HeartbeatList(data=[HeartbeatProbeOut.model_validate(row) for row in heartbeat_overview()])
 
 
-@documented(probes_api, "/heartbeats/{component_id}/{probe_id}/secret", methods=["POST"], scope="admin",
+@documented(bp, "/heartbeats/{component_id}/{probe_id}/secret", methods=["POST"], scope="admin",
             tag="probes", summary="Create a heartbeat probe's secret; it is in this response only",
             responses={201: HeartbeatSecretOut})
 def create_heartbeat_secret(call):
     return 201, _secret(call, rotate=False)
 
 
-@documented(probes_api, "/heartbeats/{component_id}/{probe_id}/rotate", methods=["POST"], scope="admin",
+@documented(bp, "/heartbeats/{component_id}/{probe_id}/rotate", methods=["POST"], scope="admin",
             tag="probes", body=RotateSecret, summary="Replace a heartbeat probe's secret; the old one works "
                                                      "for overlap_minutes more", responses={201: HeartbeatSecretOut})
 def rotate_heartbeat_secret(call):

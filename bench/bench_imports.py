@@ -1,0 +1,67 @@
+"""Each function's cold import, and what the deployment zip holds.
+
+Chalice imports app.py in every function; a handler imports its capability inside its body.
+A function's cold import is, in a fresh interpreter, ``import app`` plus the handler's own
+import statements (read from app.py by tools.handlers); for the API
+function, ``import app`` plus the first read of the route table, which registers the blueprints.
+Each is set beside a bare ``import boto3`` measured in the same run (target: at most 1.5x).
+The zip is ``chalice package`` output for the dev stage, with its largest parts.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+from bench.table import Row, median_seconds_in_subprocess
+from tools.handlers import handler_imports
+
+ROOT = Path(__file__).resolve().parent.parent
+_TIMED = """
+import time
+t = time.perf_counter()
+{statements}
+print(time.perf_counter() - t)
+"""
+API_IMPORTS = ["import app", "app.app.routes"]
+
+
+def run() -> list[Row]:
+    cwd = str(ROOT)
+    boto3 = median_seconds_in_subprocess(_TIMED.format(statements="import boto3"), cwd=cwd) * 1000
+    functions = {"api_handler": API_IMPORTS}
+    functions |= {name: ["import app", *imports] for name, imports in handler_imports().items()
+                  if name != "correlate_requests"}
+    rows = []
+    for name, statements in functions.items():
+        cold = median_seconds_in_subprocess(_TIMED.format(statements="\n".join(statements)), cwd=cwd) * 1000
+        rows.append(Row(f"cold import: {name}", cold, "ms", boto3, "import boto3"))
+    parts = package_parts()
+    if parts:
+        rows.append(Row("deployment zip size", sum(parts.values()) / 1e6, "MB", 50.0, "Lambda direct-upload limit"))
+        rows += [Row(f"  zip part: {part}", size / 1e6, "MB") for part, size in parts.most_common(8)]
+    return rows
+
+
+def package_parts() -> Counter | None:
+    """Compressed bytes of the dev stage's deployment zip by part (a top-level package or file)."""
+    with tempfile.TemporaryDirectory() as out:
+        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+        chalice = Path(sys.executable).parent / "chalice"
+        done = subprocess.run(
+            [str(chalice), "package", "--stage", "dev", "--merge-template", "infra/resources.json", out],
+            cwd=ROOT, env=env, capture_output=True, text=True,
+        )
+        if done.returncode != 0:
+            print(f"zip size skipped: chalice package failed:\n{done.stderr}", file=sys.stderr)
+            return None
+        parts: Counter = Counter()
+        for info in zipfile.ZipFile(Path(out) / "deployment.zip").infolist():
+            top = info.filename.split("/")[0]
+            part = top.split("-")[0] if top.endswith((".dist-info", ".libs")) else top
+            parts[part] += info.compress_size
+        return parts

@@ -1,3 +1,0 @@
-from chalicelib.local.stack import main
-
-raise SystemExit(main())

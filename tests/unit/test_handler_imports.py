@@ -1,0 +1,77 @@
+"""Each Lambda function imports only what it runs.
+
+Chalice imports app.py in every function; a handler imports its capability inside its body.
+For each scheduled and queue handler, a fresh interpreter imports app, then runs the handler's
+own import statements (read from app.py, so the test follows the code), and lists what loaded.
+A handler fails when it loads a third-party package outside its allowed set, or a part of
+Beacon it does not run.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tools.handlers import handler_imports
+
+# What app.py and every handler may load: Chalice, boto3, logging and metrics, the site's config.
+BASE = {"app", "chalice", "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3", "certifi",
+        "aws_lambda_powertools", "pydantic", "pydantic_core", "annotated_types", "typing_extensions",
+        "typing_inspection", "yaml", "phonenumbers", "cython_runtime"}
+RENDERING = {"jinja2", "markupsafe", "markdown_it", "mdurl", "nh3"}
+HTTP_CLIENT = {"requests", "idna", "charset_normalizer"}
+# Parts of Beacon no scheduled or queue function runs.
+NEVER = ("chalicelib.api", "tools")
+PROBE_RUN = ("chalicelib.probes.runner", "chalicelib.probes.checks", "chalicelib.probes.cycle",
+             "chalicelib.probes.service", "chalicelib.probes.shards")
+DELIVERY = ("chalicelib.notify.service", "chalicelib.notify.delivery", "chalicelib.notify.channels",
+            "chalicelib.notify.senders", "chalicelib.notify.content")
+
+HANDLERS = {
+    "scheduled_publish": (BASE | RENDERING, NEVER + PROBE_RUN + DELIVERY),
+    "publish_requested": (BASE | RENDERING, NEVER + PROBE_RUN + DELIVERY),
+    "probe_cycle": (BASE | HTTP_CLIENT, NEVER + DELIVERY + ("chalicelib.site",)),
+    "probe_shard": (BASE | HTTP_CLIENT, NEVER + DELIVERY + ("chalicelib.site",)),
+    "scheduled_maintenance": (BASE, NEVER + PROBE_RUN + DELIVERY + ("chalicelib.site.render",
+                                                                    "chalicelib.site.publish")),
+    "deliver_notifications": (BASE | RENDERING | HTTP_CLIENT | {"email_validator"},
+                              NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
+    "ses_feedback": (BASE | RENDERING | HTTP_CLIENT | {"email_validator"}, NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
+    "subscriber_upkeep": (BASE | RENDERING | HTTP_CLIENT | {"email_validator"},
+                          NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
+}
+
+
+def loaded_after(statements: list[str]) -> set[str]:
+    code = "import sys\nimport app\n" + "\n".join(statements) + "\nprint('\\n'.join(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def third_party(modules: set[str]) -> set[str]:
+    tops = {name.split(".")[0] for name in modules}
+    return {top for top in tops if not top.startswith("_") and top not in sys.stdlib_module_names
+            and top != "chalicelib"}
+
+
+def test_every_event_handler_is_held_to_its_modules():
+    assert set(handler_imports()) - {"correlate_requests"} == set(HANDLERS)
+
+
+def test_importing_app_loads_chalice_alone():
+    # GIVEN a fresh interpreter  WHEN it imports app.py, as every function's cold start does
+    loaded = loaded_after([])
+    # THEN no part of Beacon and no package but Chalice is loaded
+    assert third_party(loaded) <= {"app", "chalice"}
+    assert not {name for name in loaded if name.startswith("chalicelib")}
+
+
+@pytest.mark.parametrize("handler", sorted(HANDLERS))
+def test_a_handler_loads_only_what_it_runs(handler):
+    allowed, forbidden = HANDLERS[handler]
+    # GIVEN app imported cold  WHEN the handler's own imports run, as on its first call
+    loaded = loaded_after(handler_imports()[handler])
+    # THEN it loads no package outside its set and no part of Beacon it does not run
+    assert third_party(loaded) - allowed == set()
+    assert sorted(name for name in loaded if name.startswith(forbidden)) == []

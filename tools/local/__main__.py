@@ -1,0 +1,3 @@
+from tools.local.stack import main
+
+raise SystemExit(main())
