@@ -284,6 +284,11 @@ def if_match_version(request) -> int | None:
     return int(match.group(1))
 
 
+def source_ip(request) -> str:
+    """The caller's address as API Gateway saw it; a client's X-Forwarded-For is not trusted."""
+    return ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
+
+
 # -- the edge: every request and every answer -------------------------------------------------
 def edge(request, get_response: Callable[[Any], Response]) -> Response:
     """Refuse what no route can take, then answer every outcome in the JSON error shape."""

@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api import http
 from chalicelib.api.http import ApiError
 from chalicelib.api.openapi import documented
 from chalicelib.probes.cycle import CycleBusy
@@ -124,14 +125,9 @@ def heartbeat_failed(call):
 def _beat(call, *, failed: bool) -> HeartbeatOut:
     try:
         return HeartbeatOut.model_validate(receive_heartbeat(call.params["token"], failed=failed,
-                                                             source_ip=_source_ip(call.request)))
+                                                             source_ip=http.source_ip(call.request)))
     except TooMany as exc:
         raise TooManyWrongSecrets(str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
-
-
-def _source_ip(request) -> str:
-    # API Gateway's own view of the caller; a client's X-Forwarded-For is not trusted.
-    return ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
 
 
 @documented(bp, "/heartbeats", methods=["GET"], scope="admin", tag="probes",

@@ -184,7 +184,7 @@ def subscribe():
 def _sign_up(request, html: bool, wanted: SubscribeRequest) -> Response:
     try:
         answer = service.subscriptions().subscribe(
-            email=wanted.email, phone=wanted.phone, components=wanted.components, source_ip=_source_ip(request))
+            email=wanted.email, phone=wanted.phone, components=wanted.components, source_ip=http.source_ip(request))
     except InvalidDestination as exc:
         return _problem(request, html, 422, exc.message, field=exc.field)
     except ValueError as exc:
@@ -577,10 +577,6 @@ def _many(value) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidDestination("components", "must be a list of component ids, e.g. [\"facebook\"]")
     return value
-
-
-def _source_ip(request) -> str:
-    return ((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown"
 
 
 def _wants_html(request) -> bool:
