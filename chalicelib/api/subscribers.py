@@ -27,7 +27,7 @@ from chalicelib.model import utcnow
 from chalicelib.notify import channels, service
 from chalicelib.notify.admin import add_subscriber, admin_channel
 from chalicelib.notify.destinations import InvalidDestination, mask
-from chalicelib.notify.limits import TooMany
+from chalicelib.store.windows import TooMany
 from chalicelib.notify.model import Channel, Subscriber, SubscriberStatus
 from chalicelib.notify.senders import Permanent
 from chalicelib.notify.signup import ConfirmationNotSent, InvalidLink, SignupAnswer, WrongCode

@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from chalicelib.store.windows import TooMany  # noqa: F401  (sign-ups raise it; it lives with the window counters)
-
 
 class TokenBucket:
     """Never more than ``rate`` acquisitions per second, evenly spaced (a bucket of one token).

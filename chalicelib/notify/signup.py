@@ -28,7 +28,7 @@ from chalicelib.config import Site
 from chalicelib.model import new_id
 from chalicelib.notify import channels
 from chalicelib.notify.destinations import InvalidDestination, calling_code, limit_key
-from chalicelib.notify.limits import TooMany
+from chalicelib.store.windows import TooMany
 from chalicelib.notify.model import Channel, Consent, OptIn, Subscriber, SubscriberStatus
 from chalicelib.notify.senders import AccountRefused, EmailSender, SendError, SmsSender
 from chalicelib.observability import count

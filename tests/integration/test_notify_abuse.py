@@ -14,7 +14,7 @@ import pytest
 from chalicelib import config
 from tools.local.outbox import read_outbox
 from chalicelib.notify import service
-from chalicelib.notify.limits import TooMany
+from chalicelib.store.windows import TooMany
 from chalicelib.notify.model import Channel, SubscriberStatus
 from chalicelib.notify.policy import Limit
 from chalicelib.notify.signup import WrongCode

@@ -9,7 +9,7 @@ import pytest
 
 from tools.local.outbox import read_outbox
 from chalicelib.notify import service
-from chalicelib.notify.limits import TooMany
+from chalicelib.store.windows import TooMany
 from chalicelib.notify.model import Channel, SubscriberStatus
 from chalicelib.notify.signup import InvalidLink, WrongCode
 from chalicelib.store.subscribers import SubscriberStore

@@ -10,7 +10,8 @@ import pytest
 from chalicelib.config import SiteConfigError, parse_site
 from chalicelib.model import NotificationEvent, NotificationKind
 from chalicelib.notify.destinations import InvalidDestination, check_webhook_url, normalise_email, normalise_phone
-from chalicelib.notify.limits import TokenBucket, TooMany
+from chalicelib.notify.limits import TokenBucket
+from chalicelib.store.windows import TooMany
 from chalicelib.notify.model import Channel, Subscriber, SubscriberStatus
 from chalicelib.notify.planning import FanOutPlanner
 from chalicelib.notify.policy import SubscriptionPolicy
