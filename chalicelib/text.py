@@ -2,7 +2,7 @@
 
 ``environment(templates_dir)`` is the Jinja environment every template renders through, the
 page (``site.render``), emails and SMS (``notify.content``) and the sign-up pages
-(``api.subscribers``): autoescape on, undefined names an error, every printed value passed
+(``api.signup``): autoescape on, undefined names an error, every printed value passed
 through ``cleantext.xml_safe``, and the page's filters and helpers. No I/O beyond reading
 templates.
 
@@ -28,8 +28,6 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import jinja2
-import nh3
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from chalicelib.cleantext import xml_safe
@@ -40,13 +38,17 @@ ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
 @functools.cache
-def _markdown() -> MarkdownIt:
+def _markdown():
+    from markdown_it import MarkdownIt
+
     # 'zero' starts with every rule off: headings, images, code, tables and raw HTML stay text.
     return MarkdownIt("zero", {"breaks": True}).enable(["emphasis", "link", "list", "newline"])
 
 
 @functools.lru_cache(maxsize=8192)
 def _safe_html(text: str, links_from: str | None) -> str:
+    import nh3
+
     rendered = _markdown().render(text)
     cleaned = nh3.clean(
         rendered,
@@ -72,6 +74,8 @@ def plain_text(text: str | None, limit: int = 300) -> str:
     """A body as one line of plain text (meta descriptions, badges, summaries), cut at ``limit``."""
     if not text:
         return ""
+    import nh3
+
     flat = html.unescape(" ".join(nh3.clean(_markdown().render(text), tags=set()).split()))
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 

@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from chalice import CORSConfig, Response
 from chalice.app import ChaliceViewError
@@ -70,6 +70,7 @@ class RouteDoc:
     responses: dict[int, type[BaseModel] | str | None]
     content_types: tuple[str, ...] = ("application/json",)
     operation_id: str = ""
+    pages: bool = False  # answers browsers with HTML pages too (``browsers``)
 
 
 @dataclass
@@ -90,6 +91,21 @@ class Call:
         return getattr(self.body, "version", None)
 
 
+class Browsers(Protocol):
+    """How a route answers people in a browser as well as scripts (the sign-up pages in ``api.signup``).
+
+    ``refuse`` runs before anything else and raises ``http.Forbidden`` for a post another
+    site's page made; ``finish`` gets every answer (an error as ``error``) and may render it
+    as a page and add the route's CORS headers; ``preflight`` answers the route's OPTIONS.
+    """
+
+    def refuse(self, request) -> None: ...
+
+    def finish(self, request, response: Response, error: http.ApiError | None) -> Response: ...
+
+    def preflight(self, request) -> Response: ...
+
+
 REGISTRY: dict[tuple[str, str], RouteDoc] = {}
 
 # Browser integrations send If-Match and read ETag across origins; keys, not cookies, authenticate.
@@ -107,8 +123,13 @@ def describe(path: str, methods: list[str], *, summary: str, responses: dict[int
 def documented(bp, path: str, *, methods: list[str], summary: str, responses: dict[int, type[BaseModel] | str | None],
                body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
                scope: str | None = None, tag: str | None = None,
-               content_types: list[str] | None = None, **route_kwargs) -> Callable:
-    """Route, validate, authorize and document in one decorator (see the module docstring)."""
+               content_types: list[str] | None = None, browsers: Browsers | None = None,
+               **route_kwargs) -> Callable:
+    """Route, validate, authorize and document in one decorator (see the module docstring).
+
+    ``browsers`` makes a public route answer browsers too (pages, form posts, its own CORS
+    rule and preflight); without it a route answers JSON with the API's CORS rule.
+    """
     kinds = tuple(content_types or ["application/json"])
     success = min(code for code in responses if code < 300)
 
@@ -116,7 +137,7 @@ def documented(bp, path: str, *, methods: list[str], summary: str, responses: di
         for method in methods:
             REGISTRY[(path, method.upper())] = RouteDoc(
                 path, method.upper(), summary, tag or path.strip("/").split("/")[0], scope, body, query, responses,
-                kinds, _operation_id(method, path) if len(methods) > 1 else view.__name__)
+                kinds, _operation_id(method, path) if len(methods) > 1 else view.__name__, browsers is not None)
 
         @functools.wraps(view)
         def handler(**params):
@@ -148,6 +169,8 @@ def documented(bp, path: str, *, methods: list[str], summary: str, responses: di
 
         def _call(caller: Call) -> Call:
             request = caller.request
+            if browsers is not None:
+                browsers.refuse(request)
             if scope is not None:
                 from chalicelib.api.auth import identify, permit
 
@@ -159,27 +182,46 @@ def documented(bp, path: str, *, methods: list[str], summary: str, responses: di
             return caller
 
         def _answer(view: Callable, caller: Call, success: int) -> Response:
+            error = None
             try:
-                return _respond(view(_call(caller)), success)
-            except http.ApiError as exc:
-                return exc.response()
-            except ChaliceViewError as exc:
-                return http.ApiError.response(_as_api_error(exc))
-            except Conflict as exc:
-                return http.VersionConflict(str(exc)).response()
-            except KeyError as exc:
-                if type(exc) is KeyError:
-                    # Services raise NotFound for unknown ids; a bare KeyError may be a bug: keep its trace.
-                    log.warning("%s answered 404 for a bare KeyError", path, exc_info=True)
-                return http.NotFoundError(_key_message(exc)).response()
-            except ValueError as exc:
-                return http.Unprocessable(str(exc)).response()
+                response = _respond(view(_call(caller)), success)
+            except Exception as exc:
+                error = _as_error(exc, path)
+                response = error.response()
+            if browsers is not None:
+                return browsers.finish(caller.request, response, error)
+            return response
 
-        bp.route(path, methods=methods, content_types=list(kinds), cors=route_kwargs.pop("cors", CORS),
-                 **route_kwargs)(handler)
+        cors = None if browsers is not None else route_kwargs.pop("cors", CORS)
+        bp.route(path, methods=methods, content_types=list(kinds), cors=cors, **route_kwargs)(handler)
+        if browsers is not None and "POST" in methods:
+            preflight = f"{view.__name__}_preflight"
+            REGISTRY[(path, "OPTIONS")] = RouteDoc(path, "OPTIONS", "CORS preflight of the status page's form",
+                                                   tag or path.strip("/").split("/")[0], None, None, None,
+                                                   {204: None}, operation_id=preflight)
+            bp.route(path, methods=["OPTIONS"], name=preflight)(
+                lambda **params: browsers.preflight(bp.current_request))
         return view
 
     return decorate
+
+
+def _as_error(exc: Exception, path: str) -> http.ApiError:
+    """The API error a view's exception stands for; anything else is re-raised (a 500, logged)."""
+    if isinstance(exc, http.ApiError):
+        return exc
+    if isinstance(exc, ChaliceViewError):
+        return _as_api_error(exc)
+    if isinstance(exc, Conflict):
+        return http.VersionConflict(str(exc))
+    if isinstance(exc, KeyError):
+        if type(exc) is KeyError:
+            # Services raise NotFound for unknown ids; a bare KeyError may be a bug: keep its trace.
+            log.warning("%s answered 404 for a bare KeyError", path, exc_info=True)
+        return http.NotFoundError(_key_message(exc))
+    if isinstance(exc, ValueError):
+        return http.Unprocessable(str(exc))
+    raise exc
 
 
 def _respond(result, success: int) -> Response:
@@ -314,6 +356,11 @@ def _operation(route: RouteDoc, keyed: dict) -> dict:
         operation["security"] = []
     for code in codes:
         responses.setdefault(str(code), {"description": _STANDARD_ERRORS[code], "content": error_ref})
+    if route.pages:
+        # A browser (a form post, a link, Accept: text/html) gets every answer, errors too, as a page.
+        for entry in responses.values():
+            if "content" in entry:
+                entry["content"] = {**entry["content"], "text/html": {"schema": {"type": "string"}}}
     operation["responses"] = dict(sorted(responses.items()))
     return operation
 

@@ -7,7 +7,6 @@ and, for confirmation texts, per hour for the whole page and per country calling
 """
 from __future__ import annotations
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.model import NotificationKind
@@ -67,6 +66,8 @@ class SubscriptionPolicy(_Strict):
     @field_validator("sms_countries")
     @classmethod
     def _known_regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import phonenumbers
+
         known = phonenumbers.SUPPORTED_REGIONS
         unknown = [code for code in value if code not in known]
         if unknown:

@@ -17,9 +17,11 @@ from tools.handlers import handler_imports
 # What app.py and every handler may load: Chalice, boto3, logging and metrics, the site's config.
 BASE = {"app", "chalice", "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3", "certifi",
         "aws_lambda_powertools", "pydantic", "pydantic_core", "annotated_types", "typing_extensions",
-        "typing_inspection", "yaml", "phonenumbers", "cython_runtime"}
+        "typing_inspection", "yaml", "cython_runtime"}
 RENDERING = {"jinja2", "markupsafe", "markdown_it", "mdurl", "nh3"}
 HTTP_CLIENT = {"requests", "idna", "charset_normalizer"}
+# Checking what people type: only the functions that handle subscribers load these.
+DESTINATIONS = {"email_validator", "phonenumbers"}
 # Parts of Beacon no scheduled or queue function runs.
 NEVER = ("chalicelib.api", "tools")
 PROBE_RUN = ("chalicelib.probes.runner", "chalicelib.probes.checks", "chalicelib.probes.cycle",
@@ -34,10 +36,10 @@ HANDLERS = {
     "probe_shard": (BASE | HTTP_CLIENT, NEVER + DELIVERY + ("chalicelib.site",)),
     "scheduled_maintenance": (BASE, NEVER + PROBE_RUN + DELIVERY + ("chalicelib.site.render",
                                                                     "chalicelib.site.publish")),
-    "deliver_notifications": (BASE | RENDERING | HTTP_CLIENT | {"email_validator"},
+    "deliver_notifications": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS,
                               NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
-    "ses_feedback": (BASE | RENDERING | HTTP_CLIENT | {"email_validator"}, NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
-    "subscriber_upkeep": (BASE | RENDERING | HTTP_CLIENT | {"email_validator"},
+    "ses_feedback": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS, NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
+    "subscriber_upkeep": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS,
                           NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
 }
 

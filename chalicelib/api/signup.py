@@ -1,0 +1,373 @@
+"""The public sign-up pages: subscribe, confirm by link or code, unsubscribe and manage.
+
+Every route here is an ``openapi.documented`` route with ``browsers``: the same body parser,
+error shape and audit-free public access as the JSON API, plus what people in a browser
+need. A plain form post or a link gets an HTML page (errors too, with the same message the
+JSON error carries); a script (``Accept: application/json``, or a JSON body) gets JSON.
+The sign-up steps (subscribe, enter the code, confirm) refuse a POST that a browser says
+comes from another site (``Origin``, or ``Referer`` when there is no ``Origin``): a form or
+``text/plain`` post needs no CORS preflight, so without this any site could make its
+visitors' browsers sign numbers up. A request with neither header comes from no browser
+(curl, a script), which no other site can drive; the limits still apply to it. Answers
+carry CORS for the status page's origins only. Every link in a message points here.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api import http
+from chalicelib.api.http import NotFoundError, Unprocessable
+from chalicelib.api.openapi import Call, documented
+from chalicelib.config import get_site
+from chalicelib.notify import channels, service
+from chalicelib.notify.destinations import InvalidDestination, mask
+from chalicelib.notify.model import Subscriber, SubscriberStatus
+from chalicelib.notify.signup import ConfirmationNotSent, InvalidLink, SignupAnswer, WrongCode
+from chalicelib.observability import operation
+from chalicelib.settings import get_settings
+from chalicelib.store.windows import TooMany
+from chalicelib.text import environment
+
+log = logging.getLogger("beacon.api")
+bp = Blueprint(__name__)
+
+# Browsers post forms (and, from other sites, text/plain); scripts post JSON.
+POSTED = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
+
+
+class TooManyRequests(http.ApiError):
+    STATUS_CODE, code = 429, "too_many_requests"
+
+
+class Unavailable(http.ApiError):
+    STATUS_CODE, code = 503, "unavailable"
+
+
+# -- how these routes answer browsers ------------------------------------------------------
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def page_origins() -> set[str]:
+    """The status page's origins: ``brand.page_url`` and ``PAGE_URL`` (the local page server)."""
+    return {_origin(url) for url in (get_site().brand.page_url, get_settings().page_url) if url}
+
+
+def own_origins() -> set[str]:
+    """The page's origins and the API's own: its answer and code pages post their forms to it."""
+    return page_origins() | {_origin(get_settings().api_url)}
+
+
+def wants_html(request) -> bool:
+    """Browsers (form posts, links) get pages; scripts (JSON in or asked for) get JSON."""
+    accept = (request.headers.get("accept") or "").lower()
+    if "application/json" in accept:
+        return False
+    if "text/html" in accept:
+        return True
+    content_type = (request.headers.get("content-type") or "").lower()
+    return content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
+@dataclass(frozen=True)
+class SignupBrowsers:
+    """The ``openapi.Browsers`` of these routes; ``posts_from`` lists the origins a POST may come from."""
+
+    posts_from: Callable[[], set[str]] | None = None
+
+    def refuse(self, request) -> None:
+        """403 for a POST a browser sends from another site; nothing for ours and for non-browser clients.
+
+        Browsers send ``Origin`` with every POST (``null`` when the sending page hides itself,
+        which is refused too); only old ones fall back to ``Referer`` alone.
+        """
+        if self.posts_from is None or request.method != "POST":
+            return
+        origin = request.headers.get("origin")
+        if origin is None:
+            referer = request.headers.get("referer")
+            if not referer:
+                return
+            origin = _origin(referer)
+        if origin.lower() in self.posts_from():
+            return
+        log.warning("refused a sign-up post from another site: %s", origin[:200])
+        raise http.Forbidden(f"this form can only be sent from the status page ({get_site().brand.page_url}), not "
+                             f"from {origin[:200]}; open the status page and subscribe there")
+
+    def finish(self, request, response: Response, error: http.ApiError | None) -> Response:
+        if error is not None and wants_html(request):
+            response = page(error.STATUS_CODE, "That did not work", "message", message=error.message)
+            response.headers.update(error.headers)
+        response.headers.update({"Cache-Control": "no-store", **cors_headers(request)})
+        return response
+
+    def preflight(self, request) -> Response:
+        return Response(body="", status_code=204, headers={
+            **cors_headers(request), "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, Accept", "Access-Control-Max-Age": "3600"})
+
+
+def cors_headers(request) -> dict[str, str]:
+    """The one CORS rule of these routes: the status page's origins may read the answers."""
+    origin = request.headers.get("origin")
+    if origin and origin in page_origins():
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {"Vary": "Origin"}
+
+
+FROM_THE_PAGE = SignupBrowsers(posts_from=page_origins)
+FROM_PAGE_OR_API = SignupBrowsers(posts_from=own_origins)
+# Links in messages: a mail client's one-click unsubscribe (RFC 8058) posts from no page at all.
+FROM_A_LINK = SignupBrowsers()
+
+_PAGE_DEFAULTS = dict(error=None, channel="", masked="", verify_url="", hours=0, code="", action="", manage_url="",
+                      components=(), chosen=(), status="", unsubscribe_url="", message="")
+
+
+def page(http_status: int, title: str, view: str, /, **values) -> Response:
+    site = get_site()
+    body = environment(get_settings().templates_dir).get_template("subscribe/page.html").render(
+        **{**_PAGE_DEFAULTS, **values}, title=title, view=view, brand=site.brand)
+    # Links in these pages' URLs carry tokens: no Referer leaves for other sites. Within the API
+    # the browser sends its origin, which the sign-up steps check (no-referrer would send "null").
+    return Response(body=body, status_code=http_status,
+                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                             "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"})
+
+
+def self_url(request, query: bool = True) -> str:
+    """This route's public URL (API_URL + path), with its query string (the token) when asked."""
+    path = request.context.get("resourcePath", "")
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    url = get_settings().api_url + path
+    params = request.query_params or {}
+    return url + "?" + urlencode(params) if query and params else url
+
+
+# -- shapes ----------------------------------------------------------------------------------
+class SubscribeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    components: list[str] = Field(default_factory=list, max_length=200)
+
+
+class SubscribeAnswer(BaseModel):
+    status: str = "pending"
+    channel: str
+    destination: str = Field(description="The destination, masked")
+    message: str
+    verify_url: str | None = Field(default=None, description="SMS: where the code is entered")
+
+
+class TokenQuery(BaseModel):
+    token: str = Field(default="", max_length=200, description="The token of the link in the message")
+
+
+class CodeQuery(BaseModel):
+    code: str = Field(default="", max_length=32, description="The code, when the SMS link carries it")
+
+
+class CodeRequest(BaseModel):
+    code: str = Field(default="", max_length=32, description="The 6-digit code of the SMS (spaces allowed)")
+
+
+class ComponentsRequest(BaseModel):
+    components: list[str] = Field(default_factory=list, max_length=200,
+                                  description="Component ids; none means every component")
+
+
+class Done(BaseModel):
+    status: str
+    message: str
+
+
+class ManageAnswer(BaseModel):
+    status: str
+    components: list[str] = Field(description="Component ids; every component when the subscriber chose none")
+    message: str = ""
+
+
+# -- subscribe ---------------------------------------------------------------------------------
+@documented(bp, "/subscribers", methods=["POST"], body=SubscribeRequest, content_types=POSTED,
+            browsers=FROM_THE_PAGE, responses={202: SubscribeAnswer, 429: None, 503: None}, tag="subscribers",
+            summary="Subscribe an email address or phone number (double opt-in)")
+def subscribe(call: Call):
+    wanted = call.body
+    # An operation of its own, so the metrics it counts (SmsCeilingReached) are flushed.
+    with operation("SignUp", (call.request.context or {}).get("requestId")):
+        try:
+            answer = service.subscriptions().subscribe(email=wanted.email, phone=wanted.phone,
+                                                       components=wanted.components,
+                                                       source_ip=http.source_ip(call.request))
+        except InvalidDestination as exc:
+            raise Unprocessable(exc.message, [{"field": exc.field, "problem": exc.message}]) from None
+        except TooMany as exc:
+            raise TooManyRequests(str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+        except ConfirmationNotSent:
+            raise Unavailable("we could not send the confirmation just now; try again in a minute",
+                              headers={"Retry-After": "60"}) from None
+    out = _subscribe_answer(answer)
+    if wants_html(call.request):
+        return page(202, "Check your " + channels.get(answer.channel).confirmation_place, "answer",
+                    channel=answer.channel.value, masked=out.destination, verify_url=out.verify_url,
+                    hours=answer.expires_in_hours)
+    return 202, out
+
+
+def _subscribe_answer(answer: SignupAnswer) -> SubscribeAnswer:
+    if channels.get(answer.channel).confirms_by_code:
+        verify_url = f"{get_settings().api_url}/subscribers/verify/{answer.verify_id}"
+        message = (f"Almost done: if {answer.masked} can receive updates, we texted it a 6-digit code. "
+                   f"Enter it at {verify_url}")
+    else:
+        verify_url = None
+        message = (f"Almost done: if {answer.masked} can receive updates, we sent it a link to confirm. "
+                   "Nothing is sent until you follow it.")
+    return SubscribeAnswer(channel=answer.channel.value, destination=answer.masked, message=message,
+                           verify_url=verify_url)
+
+
+# -- confirm by link or code -------------------------------------------------------------------
+# GET never changes anything: mail scanners follow links. The page a link opens has a button.
+@documented(bp, "/subscribers/confirm/{optin_id}", methods=["GET"], query=TokenQuery, browsers=FROM_A_LINK,
+            responses={200: Done}, tag="subscribers",
+            summary="The confirmation link: a page with a button (GET never confirms; mail scanners follow links)")
+def confirm_page(call: Call):
+    try:
+        service.subscriptions().pending(call.params["optin_id"])
+    except InvalidLink as exc:
+        raise NotFoundError(str(exc)) from None
+    if wants_html(call.request):
+        return page(200, "Confirm your subscription", "confirm", action=self_url(call.request))
+    return Done(status="pending", message="POST to this URL to confirm")
+
+
+@documented(bp, "/subscribers/confirm/{optin_id}", methods=["POST"], query=TokenQuery, content_types=POSTED,
+            browsers=FROM_PAGE_OR_API, responses={200: Done}, tag="subscribers",
+            summary="Confirm a sign-up with the link's token (single use, 7 days)")
+def confirm(call: Call):
+    try:
+        subscriber = service.subscriptions().confirm_link(call.params["optin_id"], call.query.token)
+    except InvalidLink as exc:
+        raise NotFoundError(str(exc)) from None
+    return _done(call, "Subscribed", "confirmed", _confirmed_message(subscriber))
+
+
+@documented(bp, "/subscribers/verify/{optin_id}", methods=["GET"], query=CodeQuery, browsers=FROM_A_LINK,
+            responses={200: Done}, tag="subscribers", summary="The SMS code entry page")
+def verify_page(call: Call):
+    if not wants_html(call.request):
+        return Done(status="pending", message="POST {\"code\": \"123456\"} to this URL")
+    code = "".join(ch for ch in call.query.code if ch.isdigit())[:6]
+    return page(200, "Enter your code", "verify", verify_url=self_url(call.request, query=False), code=code)
+
+
+@documented(bp, "/subscribers/verify/{optin_id}", methods=["POST"], body=CodeRequest, content_types=POSTED,
+            browsers=FROM_PAGE_OR_API, responses={200: Done}, tag="subscribers",
+            summary="Confirm an SMS sign-up with its 6-digit code")
+def verify(call: Call):
+    try:
+        subscriber = service.subscriptions().confirm_code(call.params["optin_id"], call.body.code)
+    except WrongCode as exc:
+        if wants_html(call.request):
+            return page(422, "Enter your code", "verify", verify_url=self_url(call.request, query=False),
+                        error=str(exc))
+        raise Unprocessable(str(exc), [{"field": "code", "problem": str(exc)}]) from None
+    except InvalidLink as exc:
+        raise NotFoundError(str(exc)) from None
+    return _done(call, "Subscribed", "confirmed", _confirmed_message(subscriber))
+
+
+def _confirmed_message(subscriber: Subscriber) -> str:
+    site = get_site()
+    if subscriber.status is not SubscriberStatus.CONFIRMED:
+        return "This address cannot receive updates any more (it bounced or complained before)."
+    what = ", ".join(site.component(c).name for c in subscriber.components) or "everything on the page"
+    return f"You are subscribed to {site.brand.name} status updates about {what}. Every message has a link to stop."
+
+
+# -- unsubscribe and manage ----------------------------------------------------------------------
+@documented(bp, "/subscribers/{subscriber_id}/unsubscribe", methods=["GET"], query=TokenQuery,
+            browsers=FROM_A_LINK, responses={200: Done}, tag="subscribers",
+            summary="The unsubscribe link: a page with a button (GET never unsubscribes)")
+def unsubscribe_page(call: Call):
+    subscriber = _by_token(call)
+    if not wants_html(call.request):
+        return Done(status=subscriber.status.value, message="POST to this URL to unsubscribe")
+    here = self_url(call.request)
+    return page(200, "Unsubscribe", "unsubscribe", action=here, manage_url=here.replace("/unsubscribe?", "/manage?"),
+                masked=mask(subscriber.channel.value, subscriber.destination))
+
+
+@documented(bp, "/subscribers/{subscriber_id}/unsubscribe", methods=["POST"], query=TokenQuery,
+            content_types=POSTED, browsers=FROM_A_LINK, responses={200: Done}, tag="subscribers",
+            summary="One-click unsubscribe (RFC 8058): no login or cookie, answers 200")
+def unsubscribe(call: Call):
+    try:
+        service.subscriptions().unsubscribe(call.params["subscriber_id"], call.query.token)
+    except InvalidLink as exc:
+        raise NotFoundError(str(exc)) from None
+    return _done(call, "Unsubscribed", "unsubscribed",
+                 f"You will get no more {get_site().brand.name} status updates. Changed your mind? "
+                 "Subscribe again on the status page.")
+
+
+@documented(bp, "/subscribers/{subscriber_id}/manage", methods=["GET"], query=TokenQuery, browsers=FROM_A_LINK,
+            responses={200: ManageAnswer}, tag="subscribers",
+            summary="The manage link: the components a subscriber hears about")
+def manage_page(call: Call):
+    return _manage(call, _by_token(call))
+
+
+@documented(bp, "/subscribers/{subscriber_id}/manage", methods=["POST"], query=TokenQuery,
+            body=ComponentsRequest, content_types=POSTED, browsers=FROM_A_LINK, responses={200: ManageAnswer},
+            tag="subscribers", summary="Save the components a subscriber hears about (form field or JSON list "
+                                       "'components')")
+def manage(call: Call):
+    subscriber = _by_token(call)
+    try:
+        subscriber = service.subscriptions().update_components(subscriber.id, call.query.token,
+                                                               call.body.components)
+    except InvalidLink as exc:
+        raise NotFoundError(str(exc)) from None
+    except ValueError as exc:
+        error = exc.message if isinstance(exc, InvalidDestination) else str(exc)
+        if not wants_html(call.request):
+            raise Unprocessable(error, [{"field": "components", "problem": error}]) from None
+        return _manage(call, subscriber, error=error)
+    return _manage(call, subscriber, message="Saved.")
+
+
+def _manage(call: Call, subscriber: Subscriber, *, error: str | None = None, message: str = ""):
+    site = get_site()
+    chosen = subscriber.components or sorted(site.component_ids)
+    if not wants_html(call.request):
+        return ManageAnswer(status=subscriber.status.value, components=chosen, message=message)
+    here = self_url(call.request)
+    return page(200 if error is None else 422, "Your status updates", "manage", error=error, action=here,
+                masked=mask(subscriber.channel.value, subscriber.destination), status=subscriber.status.value,
+                components=site.components, chosen=set(chosen), message=message,
+                unsubscribe_url=here.replace("/manage?", "/unsubscribe?"))
+
+
+def _by_token(call: Call) -> Subscriber:
+    try:
+        return service.subscriptions().by_token(call.params["subscriber_id"], call.query.token)
+    except InvalidLink as exc:
+        raise NotFoundError(str(exc)) from None
+
+
+def _done(call: Call, title: str, status: str, message: str):
+    if wants_html(call.request):
+        return page(200, title, "message", message=message)
+    return Done(status=status, message=message)
