@@ -86,9 +86,10 @@ def publish_requested(event):
     from chalicelib.observability import count, operation
     from chalicelib.site.service import publish_site
 
-    # One publish renders the latest state, so a batch of requests needs one.
+    # One publish renders the latest state, so a batch of requests needs one (or none, when a
+    # publish after an API write is running: it publishes again for them).
     with operation("Publish", trigger="request", requests=len(list(event))):
-        publish_site()
+        publish_site(coalesce=True)
         count("PagePublished")
 
 

@@ -24,12 +24,13 @@ def services(kind):
 def republish(reason: str) -> bool:
     """Publish the page now, so it shows the change within seconds; queue a publish if that fails.
 
+    While another publish runs, this one only asks it to publish once more (``coalesce``).
     The write has happened either way: a failed publish must not turn it into an error.
     """
     from chalicelib.site.service import publish_site
 
     try:
-        publish_site()
+        publish_site(coalesce=True)
         return True
     except Exception:
         log.exception("publishing after %s failed; asking for a publish through the queue", reason)

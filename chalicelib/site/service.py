@@ -9,6 +9,13 @@ withholds that page only (its last good copy stays live): it is logged, counted 
 When another publisher wrote the manifest
 in between (``Conflict``), the whole pipeline runs again from a fresh read: the newer
 state wins, and the objects either of them uploaded are recorded only once they are live.
+
+Publishes after writes coalesce (``coalesce=True``: the API's writes and the publish
+queue): one of them at a time holds the site's publishing turn (``PublishTurn``), and a
+publish asked for while it runs only tells the holder to publish once more when it is
+done. A burst of writes therefore costs at most two publishes, the second reading the
+state after the last of them. The schedule's publish and ``POST /publish`` do not wait
+for a turn; they are safe beside a running publish for the reason above.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from datetime import datetime
 
 from chalicelib import aws
 from chalicelib.config import get_site
-from chalicelib.model import utcnow
+from chalicelib.model import new_id, utcnow
 from chalicelib.observability import count, metrics
 from chalicelib.settings import get_settings
 from chalicelib.site.publish import Publisher, PublishResult
@@ -31,20 +38,103 @@ from chalicelib.store.table import AlreadyExists, Conflict, Table
 
 log = logging.getLogger("beacon.site")
 ATTEMPTS = 4
+TURN_PK, TURN_SK = "SITE", "publishing"
+# Longer than the longest publishing function runs (120 s, .chalice/config.json), so a live
+# holder never loses its turn; one that crashed holds it no longer than this, and the
+# schedule's publish, which takes no turn, catches up within 5 minutes whatever happens.
+TURN_SECONDS = 150
 
 
 @dataclass(frozen=True)
 class SitePublished(PublishResult):
     withheld: list[Withheld] = field(default_factory=list)  # not uploaded: they failed their checks
+    runs: int = 1  # publishes this call ran: 0 when another publish took the request, 2+ when asked again meanwhile
+
+    @property
+    def coalesced(self) -> bool:
+        return self.runs == 0
 
 
-def publish_site(now: datetime | None = None, *, s3=None, reconcile: bool = False) -> SitePublished:
+class PublishTurn:
+    """The site's publishing turn: one item whose version counts the requests made while it is held."""
+
+    def __init__(self, table: Table, seconds: int = TURN_SECONDS):
+        self.table, self.seconds = table, seconds
+        self.holder = new_id()
+        self.version = 0
+
+    def take(self) -> bool:
+        """True when the turn is ours; False when a holder was told to publish once more for us."""
+        for _ in range(ATTEMPTS):
+            try:
+                self.version = self.table.create(TURN_PK, TURN_SK, {"holder": self.holder},
+                                                 expires_at=self._expiry()).version
+                return True
+            except AlreadyExists:
+                pass
+            # One conditional add: it lands on a live turn, or fails when the turn was just given back.
+            if self.table.add_below(TURN_PK, TURN_SK, "asked", 2**62) is not None:
+                return False
+        raise Conflict("the publishing turn kept changing hands")
+
+    def give_back(self) -> bool:
+        """True when the turn is given back; False when publishes were asked for meanwhile (publish again)."""
+        try:
+            self.table.delete(TURN_PK, TURN_SK, version=self.version)
+            return True
+        except Conflict:
+            pass
+        current = self.table.get(TURN_PK, TURN_SK)
+        if current is None or current.data.get("holder") != self.holder:
+            return True  # it expired and someone else holds it: their publish reads the latest state
+        try:
+            self.version = self.table.replace(current, current.data, expires_at=self._expiry()).version
+        except Conflict:
+            self.version = current.version  # asked again meanwhile: the next give_back sees it
+        return False
+
+    def drop(self) -> None:
+        try:
+            current = self.table.get(TURN_PK, TURN_SK)
+            if current is not None and current.data.get("holder") == self.holder:
+                self.table.delete(TURN_PK, TURN_SK, version=current.version)
+        except Exception:
+            log.warning("giving back the publishing turn failed; it expires in %d s", self.seconds, exc_info=True)
+
+    def _expiry(self) -> int:
+        return int(self.table.clock().timestamp()) + self.seconds
+
+
+def publish_site(now: datetime | None = None, *, s3=None, reconcile: bool = False,
+                 coalesce: bool = False) -> SitePublished:
     """Publish the current state; ``reconcile`` also restores what the bucket lost or altered (the schedule's
-    publish); ``s3`` replaces the bucket's client (tests wrap the real one to inject faults)."""
+    publish); ``coalesce`` takes the site's publishing turn first (see the module docstring); ``s3``
+    replaces the bucket's client (tests wrap the real one to inject faults)."""
     settings = get_settings()
     # Expiring records (history) are read as of the publish's own clock.
     table = Table(aws.get_table(), clock=(lambda: now) if now else utcnow)
     publisher = Publisher(s3 or aws.client("s3"), settings.bucket_name, table)
+    if not coalesce:
+        return _publish(publisher, table, now, reconcile)
+    turn = PublishTurn(table)
+    if not turn.take():
+        log.info("a publish is running; it publishes again for this change")
+        count("PublishCoalesced")
+        return SitePublished(uploaded=[], unchanged=0, runs=0)
+    runs = 1
+    try:
+        result = _publish(publisher, table, now, reconcile)
+        while not turn.give_back():
+            runs += 1
+            result = _publish(publisher, table, now, reconcile)
+    except BaseException:
+        turn.drop()
+        raise
+    return SitePublished(**{**vars(result), "runs": runs})
+
+
+def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile: bool) -> SitePublished:
+    settings = get_settings()
     for attempt in range(1, ATTEMPTS + 1):
         moment = now or utcnow()
         snapshot = read_snapshot(get_site(), StateStore(table), moment, history=HistoryStore(table),
