@@ -17,22 +17,27 @@ class Beacon(Chalice):
     def __init__(self, app_name: str, register_routes) -> None:
         self._register_routes = register_routes
         self._routes_lock = threading.RLock()
-        self._routes_pending = True
+        self._routes_ready = False
+        self._registering = False
         super().__init__(app_name=app_name)
 
     @property
     def routes(self):
-        if self._routes_pending:
+        if not self._routes_ready:
+            # Other threads wait here until the table is whole (chalice local serves on threads);
+            # the registering thread's own reads, during registration, see it as it grows.
             with self._routes_lock:
-                if self._routes_pending:
-                    self._routes_pending = False
+                if not self._routes_ready and not self._registering:
+                    self._registering = True
                     try:
                         self._register_routes(self)
+                        self._routes_ready = True
                     except BaseException:
                         # A failed registration leaves no half table behind: the next read tries again.
                         self._route_table.clear()
-                        self._routes_pending = True
                         raise
+                    finally:
+                        self._registering = False
         return self._route_table
 
     @routes.setter

@@ -1,4 +1,4 @@
-"""`make run`'s stack, started on free ports: the API, the page server and the outbox answer."""
+"""`make run`'s stack, started on free ports: the API, the page server, the outbox and the chat receiver answer."""
 import os
 import socket
 
@@ -12,7 +12,7 @@ from tools.local.stack import LocalStack, PortInUse, Ports, check_port_free
 @pytest.fixture(scope="module")
 def local_stack():
     saved = dict(os.environ)
-    stack = LocalStack(Ports(aws=0, api=0, page=0)).start()
+    stack = LocalStack(Ports(aws=0, api=0, page=0, chat=0)).start()
     yield stack
     stack.stop()
     os.environ.clear()
@@ -93,3 +93,23 @@ def test_a_publish_request_reaches_the_page_through_the_queue(local_stack):
         time.sleep(0.2)
         page = requests.get(f"http://127.0.0.1:{local_stack.ports.page}/", timeout=5).text
     assert "Major System Outage" in page
+
+
+def test_a_playbook_trigger_reaches_the_seeded_chat_subscribers_in_the_outbox(local_stack):
+    import time
+
+    from tools.local.stack import DEFAULT_ADMIN_KEY
+
+    # WHEN a marketer triggers the Facebook playbook through the local API
+    triggered = requests.post(f"http://127.0.0.1:{local_stack.ports.api}/playbooks/facebook-outage/trigger",
+                              json={"variables": {"eta": "15:00"}}, timeout=10,
+                              headers={"Authorization": f"Bearer {DEFAULT_ADMIN_KEY}"})
+    assert triggered.status_code in (200, 201), triggered.text
+    # THEN the queue poller fans it out and each seeded chat and webhook subscriber's message reaches the outbox
+    deadline, text = time.monotonic() + 20, ""
+    while time.monotonic() < deadline and text.count("Facebook and Messenger are down") < 5:
+        time.sleep(0.3)
+        text = requests.get(f"http://127.0.0.1:{local_stack.ports.page}/_outbox.txt", timeout=5).text
+    for platform in ("WEBHOOK", "SLACK", "TEAMS", "DISCORD", "TELEGRAM"):
+        assert f"{platform} to " in text, text
+    assert text.count("Facebook and Messenger are down") == 5

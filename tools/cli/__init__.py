@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-site", help="validate site.yml without applying it")
     check.add_argument("path", nargs="?", default="site.yml")
     check.set_defaults(run=_check_site)
-    outbox = commands.add_parser("outbox", help="print the local stack's outbox (email and SMS)")
+    outbox = commands.add_parser("outbox", help="print the local stack's outbox (email, SMS, chat and webhook messages)")
     outbox.set_defaults(run=_outbox)
     from tools.cli import api, probes, subscribers
 

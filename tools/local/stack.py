@@ -7,21 +7,32 @@
 4. the scheduler and the queue poller that ``chalice local`` does not have;
 5. the page server (the bucket as S3 website hosting serves it, plus /_outbox) on PAGE_PORT;
 6. the demo upstream the probes check (tools/local/demo.py) on DEMO_PORT, pointed at
-   through PROBE_OVERRIDES=tools/local/demo-targets.yml.
+   through PROBE_OVERRIDES=tools/local/demo-targets.yml;
+7. the chat receiver (tools/local/chat.py) on CHAT_PORT, where the seeded webhook, Slack,
+   Teams, Discord and Telegram subscribers' messages arrive.
 
-Only endpoint URLs and names differ from a deployed stage; the app has no local branch.
+Only endpoint URLs and names differ from a deployed stage; the app has no local branch. The
+site file is the one exception the stack makes, and it makes it outside the app: it runs a
+derived copy of SITE_CONFIG (``write_local_site``) that lets webhooks reach 127.0.0.1 and
+sends Telegram's Bot API calls to the chat receiver; the original file is left as it is.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import os
+import shutil
+import signal
 import socket
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
+import yaml
 
 from chalicelib.settings import PROJECT_ROOT
 
@@ -40,10 +51,12 @@ class Ports:
     aws: int = 5000
     api: int = 8000
     page: int = 8080
+    chat: int = 8070
 
     @classmethod
     def from_environ(cls, env=os.environ) -> "Ports":
-        return cls(int(env.get("AWS_PORT", 5000)), int(env.get("API_PORT", 8000)), int(env.get("PAGE_PORT", 8080)))
+        return cls(int(env.get("AWS_PORT", 5000)), int(env.get("API_PORT", 8000)), int(env.get("PAGE_PORT", 8080)),
+                   int(env.get("CHAT_PORT", 8070)))
 
 
 def check_port_free(port: int, variable: str, host: str = "127.0.0.1") -> None:
@@ -57,6 +70,33 @@ def check_port_free(port: int, variable: str, host: str = "127.0.0.1") -> None:
                 f"port {port} on {host} is in use ({variable}); stop what holds it or choose another, "
                 f"e.g. {variable}={port + 1} make run"
             ) from None
+
+
+def port_or_any_free(port: int, variable: str) -> int:
+    """``port``, or 0 (any free port) when the default is taken and ``variable`` was not set by hand."""
+    try:
+        check_port_free(port, variable)
+    except PortInUse:
+        if variable in os.environ:
+            raise
+        log.warning("port %d (%s) is in use; a free port is taken instead", port, variable)
+        return 0
+    return port
+
+
+def write_local_site(source: Path, directory: Path, chat_url: str) -> Path:
+    """A copy of the site file ``source`` in ``directory`` that lets webhooks reach this machine and
+    sends Telegram's Bot API calls to the chat receiver at ``chat_url``; nothing else changes."""
+    from chalicelib.config import load_site
+
+    load_site(source)  # refused here with the original's name (and its duplicate keys, which a YAML load drops)
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data["subscriptions"] = {**(data.get("subscriptions") or {}), "webhooks_allow_private_targets": True,
+                             "telegram_api_url": chat_url}
+    target = directory / source.name
+    target.write_text(f"# Written by the local stack from {source}; edit that file instead.\n"
+                      + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
 
 
 def local_environment(aws_endpoint: str, ports: Ports) -> dict[str, str]:
@@ -90,6 +130,10 @@ class LocalStack:
     threads: list = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     demo: object = None
+    chat: object = None
+    # The derived site file the stack runs (write_local_site) and the directory that holds it.
+    site_config: Path | None = None
+    site_directory: str | None = None
 
     def start_emulator(self) -> str:
         from moto.server import ThreadedMotoServer
@@ -97,7 +141,7 @@ class LocalStack:
         self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.aws, verbose=False)
         self.emulator.start()
         host, port = self.emulator.get_host_and_port()
-        self.ports = Ports(port, self.ports.api, self.ports.page)
+        self.ports = dataclasses.replace(self.ports, aws=port)
         return f"http://{host}:{port}"
 
     def start(self) -> "LocalStack":
@@ -111,6 +155,8 @@ class LocalStack:
             os.environ["PROBE_INTERVAL_SECONDS"] = str(self.probe_interval)
         if self.publish_interval:
             os.environ["PUBLISH_INTERVAL_SECONDS"] = str(self.publish_interval)
+        self._start_chat()
+        self._run_local_site()
 
         from tools.local.provision import provision
 
@@ -127,6 +173,25 @@ class LocalStack:
         self._serve_page(endpoint)
         return self
 
+    def _start_chat(self) -> None:
+        """The chat receiver (tools/local/chat.py); CHAT_PORT tells the seeding and the outbox where it is."""
+        from tools.local.chat import start_chat
+
+        self.chat = start_chat(port_or_any_free(self.ports.chat, "CHAT_PORT"))
+        self.servers.append(self.chat)
+        self.ports = dataclasses.replace(self.ports, chat=self.chat.server_address[1])
+        os.environ["CHAT_PORT"] = str(self.ports.chat)
+
+    def _run_local_site(self) -> None:
+        """Point SITE_CONFIG, for the API and every function, at the derived copy of the site file."""
+        from chalicelib.settings import Settings
+
+        self.site_directory = tempfile.mkdtemp(prefix="beacon-local-site-")
+        self.site_config = write_local_site(Settings.from_environ().site_config, Path(self.site_directory),
+                                            self.chat.url)
+        os.environ["SITE_CONFIG"] = str(self.site_config)
+        _forget_cached_settings()
+
     def _run_startup_hooks(self) -> None:
         from tools.local import startup
 
@@ -135,7 +200,7 @@ class LocalStack:
     def _serve_api(self) -> None:
         config = _chalice_config("dev")
         server = local_api_server(self.app, config, "127.0.0.1", self.ports.api)
-        self.ports = Ports(self.ports.aws, server.server.server_address[1], self.ports.page)
+        self.ports = dataclasses.replace(self.ports, api=server.server.server_address[1])
         os.environ["API_URL"] = f"http://127.0.0.1:{self.ports.api}"
         self._thread("api", server.server.serve_forever)
         self.servers.append(server.server)
@@ -145,14 +210,7 @@ class LocalStack:
         from tools.local.demo import start_demo
         from tools.local.startup import heartbeat_urls
 
-        port = int(os.environ.get("DEMO_PORT", 8090))
-        try:
-            check_port_free(port, "DEMO_PORT")
-        except PortInUse:
-            if "DEMO_PORT" in os.environ:
-                raise
-            log.warning("port %d (DEMO_PORT) is in use; the demo upstream takes a free port instead", port)
-            port = 0
+        port = port_or_any_free(int(os.environ.get("DEMO_PORT", 8090)), "DEMO_PORT")
         server = start_demo(port, heartbeat_urls(os.environ["API_URL"]))
         os.environ["DEMO_PORT"], os.environ["DEMO_SMTP_PORT"] = str(server.server_address[1]), str(server.mail.port)
         os.environ.setdefault("PROBE_OVERRIDES", "tools/local/demo-targets.yml")
@@ -192,8 +250,8 @@ class LocalStack:
 
         settings = get_settings()
         server = PageServer(("127.0.0.1", self.ports.page), boto3.client("s3"), settings.bucket_name, endpoint,
-                            settings.templates_dir)
-        self.ports = Ports(self.ports.aws, self.ports.api, server.server_address[1])
+                            settings.templates_dir, self.chat.url)
+        self.ports = dataclasses.replace(self.ports, page=server.server_address[1])
         self._thread("page", server.serve_forever)
         self.servers.append(server)
 
@@ -212,6 +270,8 @@ class LocalStack:
             thread.join(timeout=15)
         if self.emulator is not None:
             self.emulator.stop()
+        if self.site_directory is not None:
+            shutil.rmtree(self.site_directory, ignore_errors=True)
 
 
 def local_api_server(app, config, host: str, port: int):
@@ -277,11 +337,17 @@ def main() -> int:
         f"  demo upstream http://127.0.0.1:{os.environ['DEMO_PORT']}/_demo   "
         f"(curl -X POST .../_demo/outage/facebook starts an outage, -X DELETE ends it)\n"
         f"  outbox        http://127.0.0.1:{ports.page}/_outbox   (local only; `make outbox` prints it)\n"
+        f"  chat receiver http://127.0.0.1:{ports.chat}/_messages   (the seeded webhook, Slack, Teams, Discord and "
+        f"Telegram subscribers post here)\n"
+        f"  site file     {stack.site_config}   (a copy of {stack.site_config.name} with subscriptions."
+        f"webhooks_allow_private_targets: true and telegram_api_url: http://127.0.0.1:{ports.chat})\n"
         f"  API           http://127.0.0.1:{ports.api}/  (GET /health)\n"
         f"  AWS emulator  http://127.0.0.1:{ports.aws}/\n"
         f"  admin API key {os.environ['BEACON_ADMIN_KEY']}   (local only; set BEACON_ADMIN_KEY to change)\n",
         flush=True,
     )
+    # A TERM (a process manager, a container stopping) stops as Ctrl-C does: the derived site file goes too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: stack.stop_event.set())
     try:
         stack.stop_event.wait()
     except KeyboardInterrupt:

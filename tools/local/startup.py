@@ -36,6 +36,35 @@ def seed_admin_key(app) -> None:
         log.info("seeded the local admin API key from BEACON_ADMIN_KEY")
 
 
+def seed_chat_subscribers(app) -> None:
+    """One webhook and one Slack, Teams, Discord and Telegram subscriber, all posting to the chat receiver
+    (CHAT_PORT), added as the admin API adds them; a destination that has a subscriber already keeps it."""
+    import os
+
+    from chalicelib.config import get_site
+    from chalicelib.model import utcnow
+    from chalicelib.notify import service
+    from chalicelib.notify.admin import add_subscriber
+    from chalicelib.store.subscribers import SubscriberStore
+    from chalicelib.store.table import AlreadyExists
+    from tools.local.chat import seed_destinations
+
+    port = os.environ.get("CHAT_PORT")
+    if not port:
+        return
+    store, site, check_target = SubscriberStore(service.table()), get_site(), service.senders().webhook.check
+    added = []
+    for kind, fields in seed_destinations(f"http://127.0.0.1:{port}").items():
+        try:
+            add_subscriber(store, site, kind, fields, label=f"local {kind}", components=[], check_target=check_target,
+                           now=utcnow())
+        except AlreadyExists:
+            continue
+        added.append(kind)
+    if added:
+        log.info("seeded %s subscriber(s) posting to the chat receiver", ", ".join(added))
+
+
 def heartbeat_urls(api_url: str) -> list[str]:
     """A fresh secret for every heartbeat probe of the site (as `beacon heartbeats rotate` makes
     one, the old one cut at once), as the URLs the demo job calls."""
@@ -59,7 +88,7 @@ def heartbeat_urls(api_url: str) -> list[str]:
     return urls
 
 
-STEPS = [seed_admin_key, publish_first_page]
+STEPS = [seed_admin_key, seed_chat_subscribers, publish_first_page]
 
 
 def run_all(app) -> None:

@@ -10,7 +10,7 @@ headers policy, read from the template (CSP, HSTS, nosniff, frame options, refer
 policy), so a page the CSP would break in production breaks here too; the CSP admits the
 local API as ``ApiUrl`` and leaves out origins of resources that only exist on AWS (API
 Gateway's). ``Access-Control-Allow-Origin: *`` when the bucket's CORS rules allow any
-origin. ``/_outbox`` exists locally only.
+origin. ``/_outbox`` exists locally only: the emulator's email and SMS and the chat receiver's messages.
 """
 from __future__ import annotations
 
@@ -74,11 +74,12 @@ def policy_headers(template: dict[str, Any], api_url: str) -> dict[str, str]:
 class PageServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, s3, bucket: str, endpoint_url: str, templates_dir: Path):
+    def __init__(self, address, s3, bucket: str, endpoint_url: str, templates_dir: Path, chat_url: str | None = None):
         super().__init__(address, _Handler)
         self.s3 = s3
         self.bucket = bucket
         self.endpoint_url = endpoint_url
+        self.chat_url = chat_url
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir)), autoescape=True)
         self.allow_any_origin = self._cors_allows_any_origin()
 
@@ -158,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
         return {**response, "Body": response["Body"].read()}
 
     def _outbox(self, head: bool, text: bool = False):
-        outbox = read_outbox(self.server.endpoint_url)
+        outbox = read_outbox(self.server.endpoint_url, self.server.chat_url)
         if text:
             body, content_type = format_text(outbox).encode(), "text/plain; charset=utf-8"
         else:
