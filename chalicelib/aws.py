@@ -22,8 +22,12 @@ def _session() -> boto3.session.Session:
 
 
 @functools.cache
-def client(service: str):
-    return _session().client(service, config=_CONFIG)
+def client(service: str, *, max_pool_connections: int | None = None):
+    """``max_pool_connections``: connections kept open, at least the threads that share the client
+    (botocore's default is 10)."""
+    config = _CONFIG if max_pool_connections is None else _CONFIG.merge(
+        Config(max_pool_connections=max_pool_connections))
+    return _session().client(service, config=config)
 
 
 @functools.cache

@@ -37,6 +37,8 @@ class Settings:
     sms_send_rate: float
     notify_consumers: int
     page_url: str
+    # Uploads a publish keeps in flight at once; the bucket's client keeps as many connections open.
+    publish_concurrency: int = 16
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -49,21 +51,22 @@ class Settings:
             publish_queue_url=env.get("PUBLISH_QUEUE_URL", ""),
             probe_shard_queue_url=env.get("PROBE_SHARD_QUEUE_URL", ""),
             feedback_topic_arn=env.get("FEEDBACK_TOPIC_ARN", ""),
-            site_config=_project_path(env.get("SITE_CONFIG", "site.yml")),
-            templates_dir=_project_path(env.get("TEMPLATES_DIR", "templates")),
+            site_config=project_path(env.get("SITE_CONFIG", "site.yml")),
+            templates_dir=project_path(env.get("TEMPLATES_DIR", "templates")),
             api_url=env.get("API_URL", "").rstrip("/"),
             email_sender=env.get("EMAIL_SENDER", ""),
             probe_interval_seconds=int(env.get("PROBE_INTERVAL_SECONDS", "60")),
             publish_interval_seconds=int(env.get("PUBLISH_INTERVAL_SECONDS", "300")),
-            probe_overrides=_project_path(env["PROBE_OVERRIDES"]) if env.get("PROBE_OVERRIDES") else None,
+            probe_overrides=project_path(env["PROBE_OVERRIDES"]) if env.get("PROBE_OVERRIDES") else None,
             email_send_rate=float(env.get("EMAIL_SEND_RATE", "14")),
             sms_send_rate=float(env.get("SMS_SEND_RATE", "20")),
             notify_consumers=max(1, int(env.get("NOTIFY_CONSUMERS", "2"))),
             page_url=env.get("PAGE_URL", "").rstrip("/"),
+            publish_concurrency=max(1, int(env.get("PUBLISH_CONCURRENCY", "16"))),
         )
 
 
-def _project_path(value: str) -> Path:
+def project_path(value: str) -> Path:
     """Relative paths are taken from the project root, which is /var/task in Lambda."""
     path = Path(value)
     return path if path.is_absolute() else PROJECT_ROOT / path

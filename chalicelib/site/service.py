@@ -113,7 +113,9 @@ def publish_site(now: datetime | None = None, *, s3=None, reconcile: bool = Fals
     settings = get_settings()
     # Expiring records (history) are read as of the publish's own clock.
     table = Table(aws.get_table(), clock=(lambda: now) if now else utcnow)
-    publisher = Publisher(s3 or aws.client("s3"), settings.bucket_name, table)
+    concurrency = settings.publish_concurrency
+    publisher = Publisher(s3 or aws.client("s3", max_pool_connections=concurrency), settings.bucket_name, table,
+                          concurrency=concurrency)
     if not coalesce:
         return _publish(publisher, table, now, reconcile)
     turn = PublishTurn(table)
@@ -143,7 +145,9 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
                                  publish_interval_seconds=settings.publish_interval_seconds)
         checked = check_site(render_site(snapshot, settings.templates_dir))
         try:
-            result = publisher.publish(checked.objects, now=moment, reconcile=reconcile)
+            # The render is the whole site: what it no longer has goes, but a withheld page's last good copy stays.
+            result = publisher.publish(checked.objects, now=moment, reconcile=reconcile, complete=True,
+                                       keep=[w.key for w in checked.withheld])
         except (Conflict, AlreadyExists):
             if attempt == ATTEMPTS:
                 raise

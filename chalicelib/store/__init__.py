@@ -29,7 +29,9 @@ condition on ``version``: a conflicting write raises ``Conflict`` and changes no
 | ``AUDIT``               | ``<entry id>``           | ``audit.AuditEntry`` (actor, action, target, summary) | 365 d |
 | ``HISTORY#<component>`` | ``<YYYY-MM-DD>``         | day counters + latency histogram (``history``) | 100 d |
 | ``LATENCY#<component>`` | ``<YYYY-MM-DDTHH:MM>``   | 5-minute latency sum and count (``history``)   | 25 h  |
-| ``SITE``                | ``published``            | manifest of the objects last published: ``objects`` (key → digest), ``since`` (first publish) (``site.publish``) | no  |
+| ``SITE``                | ``published``            | manifest head: ``since`` (first publish), ``children`` naming its parts (``site.publish``) | no  |
+| ``SITE``                | ``published#<id>``       | a manifest part: object key → digest, ~200 KB at most, never overwritten (``site.publish``) | no  |
+| ``SITE``                | ``publishing``           | the publishing turn: its holder; its version counts publishes asked for meanwhile (``site.service``) | yes |
 
 Counter items (history, rate limits) keep plain number attributes beside ``data`` and
 are written with ``Table.add`` (DynamoDB ``ADD``), so any number of writers aggregate in

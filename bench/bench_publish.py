@@ -1,0 +1,245 @@
+"""Publishing the large site to a bucket 20 ms away: one upload at a time, in parallel, and resumed.
+
+The large site of ``bench_site`` (1,000 past incidents, ~1,100 objects) is published for the
+first time to the emulator (moto, server mode, in a process of its own on 127.0.0.1) behind a loopback proxy that
+holds every request 20 ms before forwarding it, as a network would (another process); it is threaded,
+so requests in flight at once each wait their own 20 ms. S3 and DynamoDB both go through
+it, so each figure includes the uploads and the manifest writes (and reads) of the publish.
+The same run also times a bare thread pool of ``put_object`` calls (no order, no manifest):
+the best a user could script instead.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import requests
+from botocore.config import Config
+
+from bench.bench_site import NOW, TEMPLATES, large_records, large_site
+from bench.table import Row
+from chalicelib.settings import PROJECT_ROOT
+from chalicelib.site.publish import MANIFEST_PK, Publisher, split_manifest
+from chalicelib.site.render import render_site
+from chalicelib.site.snapshot import build_snapshot
+from chalicelib.store.table import Table
+
+LATENCY_SECONDS = 0.02
+GOAL_SECONDS = 2.5
+CONCURRENCY = 16
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+class SlowProxy(ThreadingHTTPServer):
+    """Forwards every request to ``upstream`` after ``delay`` seconds, one thread per connection."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: tuple[str, int], delay: float, port: int = 0):
+        self.upstream, self.delay = upstream, delay
+        self.local = threading.local()
+        super().__init__(("127.0.0.1", port), _Forward)
+
+
+class _Forward(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _forward(self):
+        server: SlowProxy = self.server  # type: ignore[assignment]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(server.delay)
+        connection = getattr(server.local, "connection", None)
+        if connection is None:
+            connection = server.local.connection = http.client.HTTPConnection(*server.upstream, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        connection.request(self.command, self.path, body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        self.send_response_only(response.status, response.reason)
+        for name, value in response.getheaders():
+            if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
+                self.send_header(name, value)
+        length = response.getheader("Content-Length") if self.command == "HEAD" else str(len(payload))
+        self.send_header("Content-Length", length or "0")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+def _large_site_objects():
+    site = large_site()
+    days, latency, incidents = large_records(site, random.Random(3))
+    snapshot = build_snapshot(site, {}, incidents, [], NOW, days=days, latency=latency,
+                              since=NOW - timedelta(days=400), api_url="https://api.example")
+    return render_site(snapshot, TEMPLATES)
+
+
+class _Stack:
+    """The emulator with the template's resources, and clients that reach it through the slow proxy."""
+
+    def __init__(self, endpoint: str, proxied: str):
+        import os
+
+        from tools.local.provision import provision
+
+        self.session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
+                                             region_name="us-east-1")
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        saved = os.environ.get("AWS_ENDPOINT_URL")
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        try:
+            names = provision(self.session, "beacon-bench", email_sender="status@bench.example",
+                              parameter_values={"ApiUrl": "https://api.example"}).environment
+        finally:
+            if saved is None:
+                os.environ.pop("AWS_ENDPOINT_URL", None)
+            else:
+                os.environ["AWS_ENDPOINT_URL"] = saved
+        self.bucket = names["BUCKET_NAME"]
+        config = Config(max_pool_connections=CONCURRENCY, retries={"mode": "standard", "max_attempts": 4})
+        self.s3 = self.session.client("s3", endpoint_url=proxied, config=config)
+        self.table = Table(self.session.resource("dynamodb", endpoint_url=proxied, config=config)
+                           .Table(names["TABLE_NAME"]))
+        self._direct_s3 = self.session.client("s3", endpoint_url=endpoint)
+        self._direct_table = Table(self.session.resource("dynamodb", endpoint_url=endpoint).Table(names["TABLE_NAME"]))
+
+    def empty(self) -> None:
+        """No object in the bucket, no manifest: the next publish is a first publish."""
+        pages = self._direct_s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        keys = [{"Key": o["Key"]} for page in pages for o in page.get("Contents", [])]
+        for start in range(0, len(keys), 1000):
+            self._direct_s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys[start:start + 1000]})
+        for item in self._direct_table.query_all(MANIFEST_PK):
+            self._direct_table.delete(item.pk, item.sk)
+
+    def publisher(self, concurrency: int, s3=None) -> Publisher:
+        return Publisher(s3 or self.s3, self.bucket, self.table, concurrency=concurrency)
+
+
+class _StopsAfter:
+    """The proxied client; the publish is interrupted once ``puts`` uploads succeeded."""
+
+    def __init__(self, s3, puts: int):
+        self._s3, self._left, self._lock = s3, puts, threading.Lock()
+
+    def put_object(self, **kwargs):
+        with self._lock:
+            if self._left == 0:
+                raise TimeoutError("interrupted half-way")
+            self._left -= 1
+        return self._s3.put_object(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._s3, name)
+
+
+def _seconds(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Process:
+    """A server in a process of its own (the emulator, the slow proxy), so its work does not share
+    this interpreter's lock with the publisher's threads, as S3's and the network's do not."""
+
+    def __init__(self, code: str, port: int):
+        self.port = port
+        root = str(PROJECT_ROOT)
+        self.process = subprocess.Popen([sys.executable, "-c", code], cwd=root, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+                return
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"the server on port {port} did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def _serve_proxy(upstream_port: int, port: int, delay: float) -> None:
+    SlowProxy(("127.0.0.1", upstream_port), delay, port).serve_forever()
+
+
+def run() -> list[Row]:
+    objects = _large_site_objects()
+    server = _Process(f"from moto.server import main; main(['-H', '127.0.0.1', '-p', '{(port := _free_port())}'])",
+                      port)
+    proxy = None
+    try:
+        proxy = _Process("from bench.bench_publish import _serve_proxy; "
+                         f"_serve_proxy({server.port}, {(port := _free_port())}, {LATENCY_SECONDS})", port)
+        stack = _Stack(f"http://127.0.0.1:{server.port}", f"http://127.0.0.1:{proxy.port}")
+
+        stack.empty()
+        sequential_s = _seconds(lambda: stack.publisher(1).publish(objects, now=NOW, complete=True))
+        stack.empty()
+        parallel_s = _seconds(lambda: stack.publisher(CONCURRENCY).publish(objects, now=NOW, complete=True))
+
+        def bare_pool():
+            with ThreadPoolExecutor(CONCURRENCY) as pool:
+                list(pool.map(lambda o: stack.s3.put_object(Bucket=stack.bucket, Key=o.key, Body=o.body,
+                                                            ContentType=o.content_type,
+                                                            CacheControl=o.cache_control), objects))
+
+        stack.empty()
+        bare_s = _seconds(bare_pool)
+
+        stack.empty()
+        half = len(objects) // 2
+        try:
+            stack.publisher(CONCURRENCY, _StopsAfter(stack.s3, half)).publish(objects, now=NOW, complete=True)
+        except TimeoutError:
+            pass
+        resumed = stack.publisher(CONCURRENCY).publish(objects, now=NOW, complete=True)
+        republish_s = _seconds(lambda: stack.publisher(CONCURRENCY).publish(objects, now=NOW, complete=True))
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        server.stop()
+
+    manifest = {f"incidents/0past{n:011d}.html": "0123456789abcdef" * 2 for n in range(6000)}
+    parts = split_manifest(manifest)
+    largest_part = max(len(json.dumps(p, separators=(",", ":"))) for p in parts)
+    label = "S3 + DynamoDB 20 ms/request; uploads + manifest reads/writes"
+    return [
+        Row(f"publish: first publish, large site, 1 upload at a time ({label})", sequential_s, "s"),
+        Row(f"publish: first publish, large site, {CONCURRENCY} at a time, rank by rank ({label})", parallel_s, "s",
+            GOAL_SECONDS, "goal"),
+        Row(f"publish: bare pool of {CONCURRENCY} put_object, no order, no manifest (S3 20 ms/request)", bare_s, "s"),
+        Row("publish: objects uploaded by the publish after an interruption half-way", len(resumed.uploaded),
+            "objects", len(objects) - half, "objects not uploaded before it"),
+        Row(f"publish: republish with no change, large site ({label})", republish_s * 1000, "ms"),
+        Row("publish: manifest JSON at 6,000 objects, as one item", len(json.dumps(manifest)) / 1024, "KB", 400,
+            "DynamoDB item limit"),
+        Row(f"publish: manifest at 6,000 objects, largest of its {len(parts)} parts", largest_part / 1024, "KB", 400,
+            "DynamoDB item limit"),
+    ]
