@@ -63,6 +63,9 @@ def check_port_free(port: int, variable: str, host: str = "127.0.0.1") -> None:
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the servers bind: a previous run's connections waiting out TIME-WAIT do not hold the port,
+        # a listener does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -70,6 +73,20 @@ def check_port_free(port: int, variable: str, host: str = "127.0.0.1") -> None:
                 f"port {port} on {host} is in use ({variable}); stop what holds it or choose another, "
                 f"e.g. {variable}={port + 1} make run"
             ) from None
+
+
+class BadSiteFile(Exception):
+    """The site file does not validate; the message is ``beacon check-site``'s."""
+
+
+def check_site_file(path: str) -> None:
+    from chalicelib.config import SiteConfigError, load_site
+    from chalicelib.settings import project_path
+
+    try:
+        load_site(project_path(path))
+    except SiteConfigError as exc:
+        raise BadSiteFile(str(exc)) from None
 
 
 def port_or_any_free(port: int, variable: str) -> int:
@@ -145,11 +162,16 @@ class LocalStack:
         return f"http://{host}:{port}"
 
     def start(self) -> "LocalStack":
+        # The site file a person chose (SITE_CONFIG=examples/… make run) wins over the stage's
+        # default, and a bad one stops everything before anything starts.
+        site_config = os.environ.get("SITE_CONFIG") or _chalice_stage_environment("dev").get("SITE_CONFIG", "site.yml")
+        check_site_file(site_config)
         check_port_free(self.ports.aws, "AWS_PORT")
         check_port_free(self.ports.api, "API_PORT")
         check_port_free(self.ports.page, "PAGE_PORT")
         endpoint = self.start_emulator()
         os.environ.update(_chalice_stage_environment("dev"))
+        os.environ["SITE_CONFIG"] = site_config
         os.environ.update(local_environment(endpoint, self.ports))
         if self.probe_interval:
             os.environ["PROBE_INTERVAL_SECONDS"] = str(self.probe_interval)
@@ -327,6 +349,10 @@ def main() -> int:
     except PortInUse as exc:
         print(f"beacon: {exc}", file=sys.stderr)
         return 2
+    except BadSiteFile as exc:
+        print(f"{exc}\nbeacon: nothing was started; fix the file (`beacon check-site <file>` checks it) and run "
+              "again", file=sys.stderr)
+        return 1
     except Exception:
         stack.stop()
         raise
