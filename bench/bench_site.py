@@ -33,11 +33,12 @@ TEMPLATES = PROJECT_ROOT / "templates"
 INDEX_BUDGET = 15 * 1024
 
 
-def large_site() -> Site:
+def large_site(count: int = 100) -> Site:
+    """``count`` components (a multiple of 10) in groups of 10."""
     example = load_site(PROJECT_ROOT / "site.yml")
-    groups = [{"id": f"group-{g}", "name": f"Region {g}", "position": g} for g in range(10)]
+    groups = [{"id": f"group-{g}", "name": f"Region {g}", "position": g} for g in range(count // 10)]
     components = [{"id": f"c-{g}-{n}", "name": f"Service {g}.{n}", "description": f"Service {n} of region {g}.",
-                   "group": f"group-{g}", "position": n} for g in range(10) for n in range(10)]
+                   "group": f"group-{g}", "position": n} for g in range(count // 10) for n in range(10)]
     return Site.model_validate({"brand": example.brand.model_dump(exclude={"contacts"}), "groups": groups,
                                 "components": components, "faq": [q.model_dump() for q in example.faq]})
 
@@ -64,13 +65,13 @@ def large_records(site: Site, rng: random.Random):
                                   created_at=start + timedelta(minutes=15 * k),
                                   updated_at=start + timedelta(minutes=15 * k),
                                   display_at=start + timedelta(minutes=15 * k),
-                                  affected_components=[ComponentChange(component_id=ids[n % 100],
+                                  affected_components=[ComponentChange(component_id=ids[n % len(ids)],
                                                                        new_status=ComponentStatus.PARTIAL_OUTAGE)])
                    for k, status in enumerate(("investigating", "identified", "monitoring", "resolved"))]
         incidents.append(Incident(id=f"past{n:012d}", name=f"Incident {n}", status="resolved", impact=Impact.MINOR,
                                   created_at=start, updated_at=updates[-1].display_at, started_at=start,
                                   resolved_at=updates[-1].display_at,
-                                  components={ids[n % 100]: ComponentStatus.PARTIAL_OUTAGE}, updates=updates))
+                                  components={ids[n % len(ids)]: ComponentStatus.PARTIAL_OUTAGE}, updates=updates))
     incidents.append(Incident(id="open00000000001", name="Region 3 is slow", status="investigating",
                               impact=Impact.MINOR, created_at=NOW, updated_at=NOW, started_at=NOW,
                               components={"c-3-1": ComponentStatus.DEGRADED_PERFORMANCE},
@@ -125,8 +126,24 @@ def run() -> list[Row]:
         Row("site: index.html raw, large site", len(large_index) / 1024, "KB"),
         Row("site: index.html gzipped, large site", len(gzip.compress(large_index, 9)) / 1024, "KB"),
     ]
+    rows += _index_rows()
     rows += _publish_rows(objects, large_snapshot, snapshot)
     return rows
+
+
+def index_of(count: int, seed: int = 3) -> bytes:
+    """index.html of the large site with ``count`` components (same records, scaled)."""
+    site = large_site(count)
+    days, latency, incidents = large_records(site, random.Random(seed))
+    snapshot = build_snapshot(site, {}, incidents, [], NOW, days=days, latency=latency,
+                              since=NOW - timedelta(days=400), api_url="https://api.example")
+    return next(o.body for o in render_site(snapshot, TEMPLATES) if o.key == "index.html")
+
+
+def _index_rows() -> list[Row]:
+    # The budget holds at 100 components; the other rows show how the page grows per component.
+    return [Row(f"site: index.html gzipped, {count} components, 90 days", len(gzip.compress(index_of(count), 9)) / 1024,
+                "KB", INDEX_BUDGET / 1024, "budget at 100") for count in (10, 50, 100, 200)]
 
 
 def _publish_rows(objects, large_snapshot, snapshot) -> list[Row]:

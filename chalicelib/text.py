@@ -92,7 +92,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     )
     env.filters.update(
         iso=isoformat, md=body_html, plain=plain_text, text=str, pct=percent, rfc822=format_datetime,
-        utc=when_utc, status_class=status_class, on_color=text_colour_on,
+        utc=when_utc, day_range=day_range, status_class=status_class, on_color=text_colour_on,
     )
     env.globals.update(sparkline=sparkline, badge_width=badge_width, faq_ld=faq_structured_data, Kind=IncidentKind,
                        Status=ComponentStatus)
@@ -143,8 +143,12 @@ def status_class(status: ComponentStatus | None) -> str:
     }[status]
 
 
-def sparkline(latency: tuple[float | None, ...], width: int = 96, height: int = 24) -> tuple[str, str, str]:
-    """An SVG path of the last 24 hours of response times (averaged to ``width`` points), its label, its median."""
+def sparkline(latency: tuple[float | None, ...], width: int = 24, height: int = 12) -> tuple[str, str, str]:
+    """An SVG path of the last 24 hours of response times (averaged to ``width`` points), its label, its median.
+
+    One point an hour, whole units and relative steps keep the path short (a line 24 units high
+    is drawn at one unit per pixel): an index of a hundred components carries a hundred of them.
+    """
     if not latency:
         return "", "", ""
     step = max(1, len(latency) // width)
@@ -156,19 +160,34 @@ def sparkline(latency: tuple[float | None, ...], width: int = 96, height: int = 
     if not known:
         return "", "", ""
     top = max(known) or 1.0
-    path, pen_down = [], False
+    strokes: list[list[str]] = []  # each: a move to its first point, then one relative step a point
+    last_y = None
     for x, value in enumerate(points):
         if value is None:
-            pen_down = False
+            last_y = None
             continue
-        y = round(height - 1 - (height - 2) * value / top, 1)
-        # 'h0' after a move draws a dot (round caps), so a lone reading between gaps still shows
-        path.append(f"L{x} {y:g}" if pen_down else f"M{x} {y:g}h0")
-        pen_down = True
+        y = round(height - 1 - (height - 2) * value / top)
+        if last_y is None:
+            # 'h0' after a move draws a dot (round caps), so a lone reading between gaps still shows
+            strokes.append([f"M{x} {y}h0"])
+        else:
+            strokes[-1].append(f"1{'-' if y < last_y else ' '}{abs(y - last_y)}")
+        last_y = y
+    path = "".join(stroke[0] + ("l" + " ".join(stroke[1:]) if len(stroke) > 1 else "") for stroke in strokes)
     ordered = sorted(known)
     median = ordered[len(ordered) // 2]
     label = f"Response time, last 24 hours: median {median:.0f} ms, highest {top:.0f} ms, latest {known[-1]:.0f} ms"
-    return "".join(path), label, f"{median:.0f} ms"
+    return path, label, f"{median:.0f} ms"
+
+
+def day_range(first: date, last: date) -> str:
+    """'5 Mar 2026', '3–20 Mar 2026', '28 Feb–3 Mar 2026': a run of days as a reader says it."""
+    if first == last:
+        return when_utc(first)
+    if first.year != last.year:
+        return f"{when_utc(first)}–{when_utc(last)}"
+    start = f"{first.day}" if first.month == last.month else f"{first.day} {first:%b}"
+    return f"{start}–{when_utc(last)}"
 
 
 def badge_width(text: str) -> int:

@@ -15,7 +15,7 @@ view out), so every page, feed and JSON file is a function of one ``Snapshot``:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the store is handed in; the page's model loads no AWS clien
     from chalicelib.store.records import StateStore
 
 HISTORY_DAYS = 90
+NARROW_DAYS = 30  # what a phone shows of the 90-day bar
 RECENT_DAYS = 7
 RECENT_MAX = 10
 STALE_AFTER_INTERVALS = 3
@@ -44,6 +45,32 @@ class DayView:
     uptime: float | None
     status: ComponentStatus | None
     incidents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DayRun:
+    """Consecutive days that read the same (status, uptime, incidents): one segment of the bar.
+
+    ``start`` is the first day's place in the bar (0 is the oldest). Runs never cross into the
+    last ``NARROW_DAYS``, which a phone shows alone.
+    """
+
+    first: date
+    last: date
+    uptime: float | None
+    status: ComponentStatus | None
+    incidents: tuple[str, ...] = ()
+    start: int = 0
+    recent: bool = True
+
+    @property
+    def length(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def quiet(self) -> bool:
+        """Operational all day by every check, and no incident: the bar's background, told once."""
+        return self.status is ComponentStatus.OPERATIONAL and self.uptime == 1.0 and not self.incidents
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,20 @@ class ComponentView:
     @property
     def probed(self) -> bool:
         return any(value is not None for value in self.latency)
+
+    @cached_property
+    def runs(self) -> tuple[DayRun, ...]:
+        """The bar's segments, oldest first: ``days`` with equal neighbours merged."""
+        return _day_runs(self.days)
+
+    @property
+    def notable_runs(self) -> tuple[DayRun, ...]:
+        """The runs a reader needs told one by one; every other day is quiet."""
+        return tuple(run for run in self.runs if not run.quiet)
+
+    @property
+    def quiet_days(self) -> int:
+        return sum(run.length for run in self.runs if run.quiet)
 
 
 @dataclass(frozen=True)
@@ -276,6 +317,20 @@ def _day_views(component_id: str, history: list[DayHistory], touched: dict, last
         names, given = touched.get((component_id, day), ((), None))
         views.append(DayView(day, record.uptime if record else None, _worse(_day_status(record), given), tuple(names)))
     return tuple(views)
+
+
+def _day_runs(days: tuple[DayView, ...]) -> tuple[DayRun, ...]:
+    narrow_from = days[-1].day - timedelta(days=NARROW_DAYS - 1) if days else None
+    runs: list[DayRun] = []
+    for start, view in enumerate(days):
+        recent = view.day >= narrow_from
+        previous = runs[-1] if runs else None
+        if (previous and previous.recent == recent and previous.last + timedelta(days=1) == view.day
+                and (previous.status, previous.uptime, previous.incidents) == (view.status, view.uptime, view.incidents)):
+            runs[-1] = replace(previous, last=view.day)
+        else:
+            runs.append(DayRun(view.day, view.day, view.uptime, view.status, view.incidents, start, recent))
+    return tuple(runs)
 
 
 def _day_status(record: DayHistory | None) -> ComponentStatus | None:

@@ -87,15 +87,32 @@ def test_outage_page_shows_status_words_icons_incidents_maintenance_and_notices(
     assert "Holiday opening hours" in page and "<em>9:00–15:00</em>" in page
 
 
-def test_each_day_bar_has_a_label_with_date_uptime_and_incidents(site_with_facebook_down, noon):
+def test_each_day_that_was_not_quiet_has_a_label_with_date_uptime_and_incidents(site_with_facebook_down, noon):
     page = Elements(text_of(rendered(site_with_facebook_down), "index.html"))
     bars = page.find("ol", **{"class": "bars"})
     assert len(bars) == 9 and bars[0]["aria-label"].startswith("Online shop: uptime by day")
-    labels = [t for t in page.text if re.match(r"\d{1,2} \w{3} 2026: ", t)]
-    assert len(labels) == 9 * 90
     two_days_ago = f"{(noon - timedelta(days=2)).day} {(noon - timedelta(days=2)):%b %Y}: "
+    labels = [t for t in page.text if re.match(r"\d{1,2}(–\d{1,2})?( \w{3})?(–\d{1,2} \w{3})? 2026: ", t)]
     slow_checkout = [t for t in labels if t.startswith(two_days_ago) and "Checkout was slow" in t]
     assert slow_checkout and "% uptime" in slow_checkout[0]
+    # AND every day the labels leave out was quiet, which one line per bar says
+    snapshot = site_with_facebook_down
+    for view in snapshot.components:
+        told = sum(r.length for r in view.notable_runs)
+        assert told + view.quiet_days == 90
+        assert all(not r.quiet and r.length == (r.last - r.first).days + 1 for r in view.notable_runs)
+    assert page.text.count("Every other day: 100% uptime, no incidents") == sum(
+        1 for v in snapshot.components if v.visible and v.quiet_days and v.notable_runs)
+
+
+def test_equal_neighbouring_days_are_one_run_that_never_crosses_into_the_last_30_days(example_site, noon):
+    # GIVEN a component with no history and no incident: 90 days of no data
+    view = build_snapshot(example_site, {}, [], [], noon).view("website")
+    # THEN its bar is two runs, the older 60 days and the 30 a phone shows, each labelled with its range
+    assert [(r.start, r.length, r.recent) for r in view.runs] == [(0, 60, False), (60, 30, True)]
+    assert view.notable_runs == view.runs and view.quiet_days == 0
+    page = text_of(rendered(build_snapshot(example_site, {}, [], [], noon)), "index.html")
+    assert "1 Feb–1 Apr 2026: no data" in page and "2 Apr–1 May 2026: no data" in page
 
 
 def test_probed_components_get_a_response_time_sparkline(site_with_facebook_down, quiet_site):
