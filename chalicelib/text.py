@@ -144,7 +144,7 @@ def status_class(status: ComponentStatus | None) -> str:
 
 
 def sparkline(latency: tuple[float | None, ...], width: int = 24, height: int = 12) -> tuple[str, str, str]:
-    """An SVG path of the last 24 hours of response times (averaged to ``width`` points), its label, its median.
+    """An SVG path of the last 24 hours of response times (averaged to ``width`` points), their highest and median.
 
     One point an hour, whole units and relative steps keep the path short (a line 24 units high
     is drawn at one unit per pixel): an index of a hundred components carries a hundred of them.
@@ -176,8 +176,7 @@ def sparkline(latency: tuple[float | None, ...], width: int = 24, height: int = 
     path = "".join(stroke[0] + ("l" + " ".join(stroke[1:]) if len(stroke) > 1 else "") for stroke in strokes)
     ordered = sorted(known)
     median = ordered[len(ordered) // 2]
-    label = f"Response time, last 24 hours: median {median:.0f} ms, highest {top:.0f} ms, latest {known[-1]:.0f} ms"
-    return path, label, f"{median:.0f} ms"
+    return path, f"{top:.0f} ms", f"{median:.0f} ms"
 
 
 def day_range(first: date, last: date) -> str:

@@ -58,7 +58,7 @@ def test_publish_uploads_the_whole_site_with_its_headers_entry_points_last(site_
     assert s3.head_object(Bucket=bucket, Key=script)["CacheControl"] == "public, max-age=31536000, immutable"
     summary = json.loads(live["api/v2/summary.json"])
     assert summary["status"]["indicator"] == "critical"
-    assert b"Response time, last 24 hours" in live["index.html"]
+    assert b"Response time, 24 h" in live["index.html"]
 
 
 def test_a_republish_uploads_only_what_changed(site_with_facebook_down, bucket, noon):
