@@ -89,12 +89,13 @@ def scheduled_publish(event):
 @app.on_sqs_message(queue="publish.fifo", batch_size=10, name="publish_requested")
 def publish_requested(event):
     from chalicelib.observability import count, operation
-    from chalicelib.site.service import publish_site
+    from chalicelib.site.service import requested_changes, publish_site
 
     # One publish renders the latest state, so a batch of requests needs one (or none, when a
     # publish after an API write is running: it publishes again for them).
-    with operation("Publish", trigger="request", requests=len(list(event))):
-        publish_site(coalesce=True)
+    bodies = [record.body for record in event]
+    with operation("Publish", trigger="request", requests=len(bodies)):
+        publish_site(coalesce=True, changes=requested_changes(bodies))
         count("PagePublished")
 
 

@@ -24,20 +24,21 @@ def services(kind):
 def republish(reason: str) -> bool:
     """Publish the page now, so it shows the change within seconds; queue a publish if that fails.
 
-    While another publish runs, this one only asks it to publish once more (``coalesce``).
+    It renders what this request's writes affect (``Changes.taken``); while another publish
+    runs, this one only hands it those changes to publish once more (``coalesce``).
     The write has happened either way: a failed publish must not turn it into an error.
     """
-    from chalicelib.site.service import publish_site
+    from chalicelib.site.service import Changes, publish_site
 
     try:
-        publish_site(coalesce=True)
+        publish_site(coalesce=True, changes=Changes.taken())
         return True
     except Exception:
         log.exception("publishing after %s failed; asking for a publish through the queue", reason)
         try:
             from chalicelib.site.trigger import request_publish
 
-            request_publish(reason)
+            request_publish(reason, everything=True)  # the changes were taken by the publish that failed
         except Exception:
             log.exception("requesting a publish after %s failed too; the scheduled publish will catch up", reason)
         return False

@@ -2,8 +2,9 @@
 
 The manifest of what is live (object key → SHA-256 of its bytes and headers) is kept in
 the table. Changed objects go up in an order that never shows a reader a link to a
-missing object: hashed assets first, then the pages they and the entry points link to
-(incidents, history, badges, feeds, JSON), the entry points (``ENTRY_POINTS``) last.
+missing object: hashed assets first, then incident pages and badges, the month pages,
+``history.html``, the feeds and the JSON, the month sitemaps before the sitemaps that list
+them, and the entry points (``ENTRY_POINTS``) last.
 Objects of one rank (``upload_rank``) go up together, up to ``concurrency`` at once
 (setting ``PUBLISH_CONCURRENCY``); a rank starts only when every upload of the ranks
 below it has finished, and the entry points go up one after the other, last.
@@ -67,8 +68,9 @@ MANIFEST_PK, MANIFEST_SK = "SITE", "published"
 PART_PREFIX = "published#"
 ENTRY_POINTS = ("index.html", "api/v2/summary.json")
 # Lower goes up first: what others link to before what links to it.
-_RANKS = (("assets/", 0), ("badges/", 1), ("incidents/", 1), ("history", 2), ("api/", 3), ("sitemap.xml", 4),
-          ("robots.txt", 4))
+# The first prefix a key starts with gives its rank.
+_RANKS = (("assets/", 0), ("badges/", 1), ("incidents/", 1), ("history/", 2), ("history", 3), ("api/", 3),
+          ("sitemap-pages.xml", 4), ("sitemap-", 3), ("sitemap.xml", 5), ("robots.txt", 6))
 _ENTRY_RANK = 9
 CHECKPOINT_OBJECTS = 500
 CHECKPOINT_SECONDS = 1.0

@@ -1,12 +1,25 @@
 """Render the page: a snapshot in, the site's files out. No I/O beyond reading templates.
 
-One call renders everything a reader can reach, from ``templates/`` with autoescape on:
-the page (``index.html``), one page per incident and maintenance, the paged history,
-Statuspage's eight JSON files, the Atom and RSS feeds, the badges, ``sitemap.xml``,
-``robots.txt``, ``404.html`` and the one script (a hashed asset, cached for a year).
+One call renders, from ``templates/`` with autoescape on, the page (``index.html``), one page
+per incident and maintenance, the history (``history.html``: the last 90 days, and one page per
+month, ``history/<YYYY-MM>.html``), Statuspage's eight JSON files, the Atom and RSS feeds, the
+badges, the sitemaps (``sitemap.xml``, an index of ``sitemap-pages.xml`` and one
+``sitemap-<YYYY-MM>.xml`` per month), ``robots.txt``, ``404.html`` and the one script (a hashed
+asset, cached for a year).
+
+Every object depends on one of three things, so a publish after one write can render only
+what that write changed (``Only``):
+
+- the front (``snapshot.front``: open incidents and what changed in the last 90 days) and the
+  list of months: the index, ``history.html``, the JSON, the feeds, the badges, the favicon,
+  ``sitemap.xml``, ``sitemap-pages.xml``, ``robots.txt``, ``404.html`` and the script;
+- one incident: its page (``incident_key``);
+- one month's incidents (and its neighbours in ``snapshot.months``): its history page and its
+  sitemap (``month_keys``).
+
 It renders through the one Jinja environment (``chalicelib.text.environment``): every value a
 template prints passes ``cleantext.xml_safe`` before it is escaped, so no record, however old,
-puts a character XML forbids into a feed, the sitemap or a badge; relative links in bodies lead
+puts a character XML forbids into a feed, a sitemap or a badge; relative links in bodies lead
 to the brand's website (``text.markdown_html``).
 The result is checked before anyone uploads it (``validate.check_site``, called by
 ``service.publish_site``).
@@ -16,20 +29,19 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from chalicelib.model import Incident, IncidentKind
+from chalicelib.model import Incident
 from chalicelib.site import statuspage
-from chalicelib.site.snapshot import Snapshot
+from chalicelib.site.snapshot import HISTORY_DAYS, Snapshot, start_of
 from chalicelib.text import environment
 
 SHORT_CACHE = "public, max-age=30, stale-while-revalidate=60, stale-if-error=86400"
 LONG_CACHE = "public, max-age=31536000, immutable"
 HTML, JSON, XML = "text/html; charset=utf-8", "application/json; charset=utf-8", "application/xml; charset=utf-8"
-HISTORY_PAGE_SIZE = 50
 FEED_ENTRIES = 50
 SCRIPT_SOURCE = "page/beacon.js"
 
@@ -42,25 +54,47 @@ class SiteObject:
     cache_control: str = SHORT_CACHE
 
 
-def render_site(snapshot: Snapshot, templates_dir: Path) -> list[SiteObject]:
+@dataclass(frozen=True)
+class Only:
+    """A partial render: the front's objects, plus these incidents' pages and these months' objects."""
+
+    incidents: frozenset[str] = frozenset()
+    months: frozenset[str] = frozenset()  # ``YYYY-MM``, as in ``Snapshot.months``
+
+
+def render_site(snapshot: Snapshot, templates_dir: Path, only: Only | None = None) -> list[SiteObject]:
+    """Every object of the site, or with ``only`` the front's objects and the incidents and months it names.
+
+    An incident or month ``only`` names that the snapshot no longer has is not rendered; each
+    object is byte-identical to the one a full render of the same snapshot gives it.
+    """
     env = environment(templates_dir)
     script = _script(templates_dir)
     zone = snapshot.site.brand.zone
     common = {"snap": snapshot, "site": snapshot.site, "script": script.key, "page_url": _base(snapshot),
-              "local": functools.partial(when_local, zone=zone)}
+              "local": functools.partial(when_local, zone=zone), "month_name": month_name}
 
     def page(template: str, key: str, root: str | None = None, **context) -> SiteObject:
         root = "../" * key.count("/") if root is None else root
         html = env.get_template(template).render(**common, root=root, key=key, **context)
         return SiteObject(key, html.encode("utf-8"), HTML)
 
+    incidents = {i.id: i for i in snapshot.incidents}
+    months = snapshot.months
+    if only is not None:
+        incidents = {id_: i for id_, i in incidents.items() if id_ in only.incidents}
+        months = tuple(m for m in months if m in only.months)
+
     objects = [script]
-    for incident in snapshot.incidents:
-        objects.append(page("page/incident.html", f"incidents/{incident.id}.html", incident=incident))
-    history_pages = _history_pages(snapshot)
-    for number, incidents in enumerate(history_pages, start=1):
-        objects.append(page("page/history.html", history_key(number), months=_by_month(incidents, zone),
-                            number=number, pages=len(history_pages)))
+    for incident in incidents.values():
+        objects.append(page("page/incident.html", incident_key(incident.id), incident=incident))
+    for month in months:
+        page_key, sitemap_key = month_keys(month)
+        newer, older = _neighbours(snapshot.months, month)
+        in_month = snapshot.in_month(month)
+        objects.append(page("page/month.html", page_key, month=month, incidents=in_month, newer=newer, older=older))
+        objects.append(_text(env, "page/sitemap-month.xml", sitemap_key, XML, common, incidents=in_month))
+    objects.append(page("page/history.html", "history.html", months=_recent_by_month(snapshot)))
     for key, document in statuspage.statuspage_documents(snapshot).items():
         objects.append(SiteObject(key, statuspage.dumps(document), JSON))
     feed = _feed_entries(snapshot)
@@ -74,7 +108,10 @@ def render_site(snapshot: Snapshot, templates_dir: Path) -> list[SiteObject]:
         objects.append(_text(env, "badges/badge.svg", f"badges/{view.component.id}.svg", "image/svg+xml", common,
                              label=view.component.name, message=view.status.label, kind=view.status.value))
     objects.append(_text(env, "badges/favicon.svg", "favicon.svg", "image/svg+xml", common))
-    objects.append(_text(env, "page/sitemap.xml", "sitemap.xml", XML, common, history_pages=len(history_pages)))
+    objects.append(_text(env, "page/sitemap-pages.xml", "sitemap-pages.xml", XML, common,
+                         month_pages=[month_keys(m)[0] for m in snapshot.months]))
+    objects.append(_text(env, "page/sitemap.xml", "sitemap.xml", XML, common,
+                         sitemaps=["sitemap-pages.xml"] + [month_keys(m)[1] for m in snapshot.months]))
     objects.append(_text(env, "page/robots.txt", "robots.txt", "text/plain; charset=utf-8", common))
     # Served for any missing path, so its links start from the site root.
     objects.append(page("page/404.html", "404.html", root="/"))
@@ -82,8 +119,18 @@ def render_site(snapshot: Snapshot, templates_dir: Path) -> list[SiteObject]:
     return objects
 
 
-def history_key(number: int) -> str:
-    return "history.html" if number == 1 else f"history-{number}.html"
+def incident_key(incident_id: str) -> str:
+    return f"incidents/{incident_id}.html"
+
+
+def month_keys(month: str) -> tuple[str, ...]:
+    """The objects of one month (``YYYY-MM``): its history page and its sitemap."""
+    return f"history/{month}.html", f"sitemap-{month}.xml"
+
+
+def month_name(month: str) -> str:
+    """``2026-04`` as a reader says it: ``April 2026``."""
+    return datetime.strptime(month, "%Y-%m").strftime("%B %Y")
 
 
 def _text(env, template: str, key: str, content_type: str, common: dict, **context) -> SiteObject:
@@ -106,23 +153,21 @@ def _base(snapshot: Snapshot) -> str:
     return snapshot.site.brand.page_url.rstrip("/") + "/"
 
 
-def _history_pages(snapshot: Snapshot) -> list[list[Incident]]:
-    past = snapshot.past
-    pages = [past[i:i + HISTORY_PAGE_SIZE] for i in range(0, len(past), HISTORY_PAGE_SIZE)]
-    return pages or [[]]
+def _neighbours(months: tuple[str, ...], month: str) -> tuple[str | None, str | None]:
+    """The months before and after ``month`` in ``months`` (newest first): (newer, older)."""
+    at = months.index(month)
+    return (months[at - 1] if at > 0 else None), (months[at + 1] if at + 1 < len(months) else None)
 
 
-def _by_month(incidents: list[Incident], zone: ZoneInfo) -> list[tuple[str, list[Incident]]]:
-    def month(incident: Incident) -> str:
-        start = incident.scheduled_for if incident.kind is IncidentKind.MAINTENANCE and incident.scheduled_for \
-            else incident.started_at or incident.created_at
-        return start.astimezone(zone).strftime("%B %Y")
-
-    return [(name, list(items)) for name, items in groupby(incidents, key=month)]
+def _recent_by_month(snapshot: Snapshot) -> list[tuple[str, list[Incident]]]:
+    """The front's incidents that started in the last 90 days (open ones too), by month, newest first."""
+    since = snapshot.generated_at - timedelta(days=HISTORY_DAYS)
+    recent = [i for i in snapshot.sorted_incidents if start_of(i) >= since]
+    return [(month, list(items)) for month, items in groupby(recent, key=snapshot.month_of)]
 
 
 def _feed_entries(snapshot: Snapshot) -> list[Incident]:
-    return sorted(snapshot.incidents, key=lambda i: (i.updated_at, i.id), reverse=True)[:FEED_ENTRIES]
+    return sorted(snapshot.front, key=lambda i: (i.updated_at, i.id), reverse=True)[:FEED_ENTRIES]
 
 
 def when_local(moment: datetime | None, zone: ZoneInfo) -> str:

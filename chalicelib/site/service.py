@@ -1,4 +1,4 @@
-"""The publishing pipeline: read one snapshot, render it whole, check it, upload what changed.
+"""The publishing pipeline: read a snapshot, render it, check it, upload what changed.
 
 ``publish_site`` is the one entry point: the schedule (every 5 minutes, so the page's
 timestamp stays fresh), the publish queue and every change to incidents, notices or
@@ -10,29 +10,43 @@ When another publisher wrote the manifest
 in between (``Conflict``), the whole pipeline runs again from a fresh read: the newer
 state wins, and the objects either of them uploaded are recorded only once they are live.
 
+A publish after writes is incremental (``changes``): it reads the front (open incidents,
+and those changed in the last 90 days) through the store's index, the changed incidents
+by key, and the incidents of their months (before and after the write), and renders the
+objects that depend on the front, those incidents' pages and those months' pages
+(``render.Only``); every other object is as the last publish left it, and the same
+render of everything (``changes=None``: the schedule, ``POST /publish``) gives the same
+bytes for it. The months a history page lists come from the manifest: each month page
+published is a month with incidents.
+
 Publishes after writes coalesce (``coalesce=True``: the API's writes and the publish
 queue): one of them at a time holds the site's publishing turn (``PublishTurn``), and a
-publish asked for while it runs only tells the holder to publish once more when it is
-done. A burst of writes therefore costs at most two publishes, the second reading the
-state after the last of them. The schedule's publish and ``POST /publish`` do not wait
-for a turn; they are safe beside a running publish for the reason above.
+publish asked for while it runs only hands the holder its changes and tells it to
+publish once more when it is done. A burst of writes therefore costs at most two
+publishes, the second reading the state after the last of them. The schedule's publish
+and ``POST /publish`` do not wait for a turn; they are safe beside a running publish for
+the reason above.
 """
 from __future__ import annotations
 
+import json
 import logging
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from chalicelib import aws
 from chalicelib.config import get_site
-from chalicelib.model import new_id, utcnow
+from chalicelib.model import isoformat, new_id, utcnow
 from chalicelib.observability import count, metrics
 from chalicelib.settings import get_settings
 from chalicelib.site.publish import Publisher, PublishResult
-from chalicelib.site.render import render_site
-from chalicelib.site.snapshot import read_snapshot
+from chalicelib.site.render import Only, incident_key, month_keys, render_site
+from chalicelib.site.snapshot import HISTORY_DAYS, month_of, read_snapshot
 from chalicelib.site.validate import Withheld, check_site
 from chalicelib.store.history import HistoryStore
+from chalicelib.store.incidents import Changed, IncidentStore, take_changes
 from chalicelib.store.records import StateStore
 from chalicelib.store.table import AlreadyExists, Conflict, Table
 
@@ -43,6 +57,8 @@ TURN_PK, TURN_SK = "SITE", "publishing"
 # holder never loses its turn; one that crashed holds it no longer than this, and the
 # schedule's publish, which takes no turn, catches up within 5 minutes whatever happens.
 TURN_SECONDS = 150
+# Written once every incident header has its index keys; until then publishes render everything.
+INDEXED = ("SITE", "incidents-indexed")
 
 
 @dataclass(frozen=True)
@@ -55,16 +71,68 @@ class SitePublished(PublishResult):
         return self.runs == 0
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What writes changed since the last publish: these incidents, each with where it started before.
+
+    ``Changes()`` (nothing) still republishes what depends on the front: component states,
+    notices. Where ``Changes | None`` is taken, None means "render everything".
+    """
+
+    incidents: tuple[Changed, ...] = ()
+
+    @classmethod
+    def taken(cls) -> "Changes":
+        """The incidents this thread of work saved since the last publish asked (``store.incidents.take_changes``)."""
+        return cls(tuple(take_changes()))
+
+    def __or__(self, other: "Changes") -> "Changes":
+        seen = {c.incident_id: c for c in other.incidents}
+        seen.update({c.incident_id: c for c in self.incidents})  # the earlier knows where it started
+        return Changes(tuple(seen.values()))
+
+    def encoded(self) -> list[str]:
+        return [c.encoded() for c in self.incidents]
+
+    @classmethod
+    def decoded(cls, values: Iterable[str]) -> "Changes | None":
+        """The changes ``encoded`` wrote; None when one of them asked for everything (``EVERYTHING``)."""
+        values = list(values)
+        if EVERYTHING in values:
+            return None
+        return cls(tuple(Changed.decoded(value) for value in values))
+
+
+EVERYTHING = "*"
+
+
+def merged(first: Changes | None, second: Changes | None) -> Changes | None:
+    return None if first is None or second is None else first | second
+
+
+def requested_changes(bodies: Iterable[str]) -> Changes | None:
+    """What a batch of publish requests (``trigger.request_publish``) changed; None: render everything."""
+    changes: Changes | None = Changes()
+    for body in bodies:
+        try:
+            named = json.loads(body).get("incidents")
+        except (ValueError, AttributeError):
+            named = None
+        changes = merged(changes, None if named is None else Changes.decoded(named))
+    return changes
+
+
 class PublishTurn:
-    """The site's publishing turn: one item whose version counts the requests made while it is held."""
+    """The site's publishing turn: one item whose version counts the requests made while it is held,
+    and whose ``changes`` set gathers what they changed."""
 
     def __init__(self, table: Table, seconds: int = TURN_SECONDS):
         self.table, self.seconds = table, seconds
         self.holder = new_id()
         self.version = 0
 
-    def take(self) -> bool:
-        """True when the turn is ours; False when a holder was told to publish once more for us."""
+    def take(self, changes: Changes | None = None) -> bool:
+        """True when the turn is ours; False when the holder was handed ``changes`` to publish once more."""
         for _ in range(ATTEMPTS):
             try:
                 self.version = self.table.create(TURN_PK, TURN_SK, {"holder": self.holder},
@@ -73,25 +141,28 @@ class PublishTurn:
             except AlreadyExists:
                 pass
             # One conditional add: it lands on a live turn, or fails when the turn was just given back.
-            if self.table.add_below(TURN_PK, TURN_SK, "asked", 2**62) is not None:
+            handed = [EVERYTHING] if changes is None else changes.encoded()
+            if self.table.add_to_set(TURN_PK, TURN_SK, "changes", handed):
                 return False
         raise Conflict("the publishing turn kept changing hands")
 
-    def give_back(self) -> bool:
-        """True when the turn is given back; False when publishes were asked for meanwhile (publish again)."""
+    def give_back(self) -> tuple[bool, Changes | None]:
+        """(True, _) when the turn is given back; (False, changes) when publishes were asked for meanwhile."""
         try:
             self.table.delete(TURN_PK, TURN_SK, version=self.version)
-            return True
+            return True, Changes()
         except Conflict:
             pass
         current = self.table.get(TURN_PK, TURN_SK)
         if current is None or current.data.get("holder") != self.holder:
-            return True  # it expired and someone else holds it: their publish reads the latest state
+            return True, Changes()  # it expired and someone else holds it: their publish reads the latest state
+        handed = Changes.decoded(current.data.get("changes") or ())
         try:
-            self.version = self.table.replace(current, current.data, expires_at=self._expiry()).version
+            # Written whole, so the changes just taken are gone from it.
+            self.version = self.table.replace(current, {"holder": self.holder}, expires_at=self._expiry()).version
         except Conflict:
             self.version = current.version  # asked again meanwhile: the next give_back sees it
-        return False
+        return False, handed
 
     def drop(self) -> None:
         try:
@@ -105,49 +176,75 @@ class PublishTurn:
         return int(self.table.clock().timestamp()) + self.seconds
 
 
-def publish_site(now: datetime | None = None, *, s3=None, reconcile: bool = False,
-                 coalesce: bool = False) -> SitePublished:
+def publish_site(now: datetime | None = None, *, s3=None, reconcile: bool = False, coalesce: bool = False,
+                 changes: Changes | None = None) -> SitePublished:
     """Publish the current state; ``reconcile`` also restores what the bucket lost or altered (the schedule's
-    publish); ``coalesce`` takes the site's publishing turn first (see the module docstring); ``s3``
-    replaces the bucket's client (tests wrap the real one to inject faults)."""
+    publish, always whole); ``changes`` renders only what they affect (None: everything); ``coalesce`` takes
+    the site's publishing turn first (see the module docstring); ``s3`` replaces the bucket's client
+    (tests wrap the real one to inject faults)."""
     settings = get_settings()
     # Expiring records (history) are read as of the publish's own clock.
     table = Table(aws.get_table(), clock=(lambda: now) if now else utcnow)
     concurrency = settings.publish_concurrency
     publisher = Publisher(s3 or aws.client("s3", max_pool_connections=concurrency), settings.bucket_name, table,
                           concurrency=concurrency)
+    if reconcile:
+        changes = None
     if not coalesce:
-        return _publish(publisher, table, now, reconcile)
+        return _publish(publisher, table, now, reconcile, changes)
     turn = PublishTurn(table)
-    if not turn.take():
+    if not turn.take(changes):
         log.info("a publish is running; it publishes again for this change")
         count("PublishCoalesced")
         return SitePublished(uploaded=[], unchanged=0, runs=0)
     runs = 1
     try:
-        result = _publish(publisher, table, now, reconcile)
-        while not turn.give_back():
+        result = _publish(publisher, table, now, reconcile, changes)
+        while True:
+            done, handed = turn.give_back()
+            if done:
+                break
             runs += 1
-            result = _publish(publisher, table, now, reconcile)
+            result = _publish(publisher, table, now, reconcile, handed)
     except BaseException:
         turn.drop()
         raise
     return SitePublished(**{**vars(result), "runs": runs})
 
 
-def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile: bool) -> SitePublished:
+def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile: bool,
+             changes: Changes | None) -> SitePublished:
     settings = get_settings()
+    site = get_site()
     for attempt in range(1, ATTEMPTS + 1):
         moment = now or utcnow()
-        snapshot = read_snapshot(get_site(), StateStore(table), moment, history=HistoryStore(table),
-                                 since=publisher.first_published_at() or moment, api_url=settings.api_url,
-                                 probe_interval_seconds=settings.probe_interval_seconds,
-                                 publish_interval_seconds=settings.publish_interval_seconds)
-        checked = check_site(render_site(snapshot, settings.templates_dir))
+        common = dict(history=HistoryStore(table), since=publisher.first_published_at() or moment,
+                      api_url=settings.api_url, probe_interval_seconds=settings.probe_interval_seconds,
+                      publish_interval_seconds=settings.publish_interval_seconds)
+        if changes is not None and table.get(*INDEXED) is None:
+            changes = None  # headers saved before the store's indexes existed get their keys first
+        if changes is None:
+            if table.get(*INDEXED) is None:
+                given = IncidentStore(table).add_missing_index_keys()
+                table.put(*INDEXED, {"given": given, "at": isoformat(moment)})
+            snapshot = read_snapshot(site, StateStore(table), moment, **common)
+            checked = check_site(render_site(snapshot, settings.templates_dir))
+            kwargs = dict(complete=True, keep=[w.key for w in checked.withheld])
+        else:
+            live = publisher.read_manifest().objects
+            incidents, months, known = _changed_records(IncidentStore(table), site, moment, changes, live)
+            snapshot = read_snapshot(site, StateStore(table), moment, incidents=incidents, known_months=known,
+                                     **common)
+            only = Only(incidents=frozenset(c.incident_id for c in changes.incidents), months=frozenset(months))
+            objects = render_site(snapshot, settings.templates_dir, only=only)
+            rendered = {obj.key for obj in objects}
+            named = {incident_key(incident_id) for incident_id in only.incidents}
+            named |= {key for month in only.months for key in month_keys(month)}
+            remove = sorted(key for key in named - rendered if key in live)
+            checked = check_site(objects, published=live.keys() - set(remove))
+            kwargs = dict(remove=remove)
         try:
-            # The render is the whole site: what it no longer has goes, but a withheld page's last good copy stays.
-            result = publisher.publish(checked.objects, now=moment, reconcile=reconcile, complete=True,
-                                       keep=[w.key for w in checked.withheld])
+            result = publisher.publish(checked.objects, now=moment, reconcile=reconcile, **kwargs)
         except (Conflict, AlreadyExists):
             if attempt == ATTEMPTS:
                 raise
@@ -156,6 +253,55 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
         report_withheld(checked.withheld)
         return SitePublished(**vars(result), withheld=checked.withheld)
     raise AssertionError("unreachable")
+
+
+_MONTH_PAGE = re.compile(r"^history/(\d{4}-\d{2})\.html$")
+
+
+def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes, live: dict[str, str]):
+    """What an incremental publish renders from: the front, the changed incidents and their months' incidents;
+    the months to render; and every month with incidents (the manifest's month pages, corrected by these).
+
+    A month that gains its first incident or loses its last changes its neighbours' links too,
+    so they are rendered as well.
+    """
+    zone = site.brand.zone
+    changed = store.by_ids(c.incident_id for c in changes.incidents)
+    months = {month_of(incident, zone) for incident in changed}
+    months |= {c.start_before.astimezone(zone).strftime("%Y-%m") for c in changes.incidents if c.start_before}
+    by_id = {i.id: i for i in store.front(now - timedelta(days=HISTORY_DAYS))}
+    by_id.update({i.id: i for i in _of_months(store, months, zone)})
+    by_id.update({i.id: i for i in changed})  # read by key: newer than what an index may still show
+    filled = {month_of(i, zone) for i in by_id.values()} & months
+    before = {m.group(1) for key in live if (m := _MONTH_PAGE.match(key))}
+    after = (before - months) | filled
+    neighbours = set()
+    for month in before ^ after:
+        for listed in (sorted(before), sorted(after)):
+            neighbours |= _next_to(month, listed)
+    neighbours &= after
+    neighbours -= months
+    by_id.update({i.id: i for i in _of_months(store, neighbours, zone) if i.id not in by_id})
+    return list(by_id.values()), months | neighbours, tuple(sorted(after, reverse=True))
+
+
+def _of_months(store: IncidentStore, months: set[str], zone) -> list:
+    return store.of_months(utc for month in months for utc in _utc_months(month, zone)) if months else []
+
+
+def _next_to(month: str, listed: list[str]) -> set[str]:
+    """The months on either side of ``month`` in the sorted list ``listed`` (whether or not it is in it)."""
+    earlier = [m for m in listed if m < month]
+    later = [m for m in listed if m > month]
+    return set(earlier[-1:] + later[:1])
+
+
+def _utc_months(month: str, zone) -> set[str]:
+    """The UTC months a month of the brand's zone overlaps (one or two)."""
+    year, number = map(int, month.split("-"))
+    first = datetime(year, number, 1, tzinfo=zone)
+    after = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+    return {moment.astimezone(timezone.utc).strftime("%Y-%m") for moment in (first, after - timedelta(seconds=1))}
 
 
 def report_withheld(withheld: list[Withheld]) -> None:

@@ -12,6 +12,16 @@ view out), so every page, feed and JSON file is a function of one ``Snapshot``:
 5. the timestamps the page and JSON carry: ``generated_at`` (when the data was read) and
    ``updated_at`` (the newest change in the data, so files that only carry it stay
    byte-identical between publishes and are not uploaded again).
+
+What the page shows at a glance (the index, the JSON, the feeds, the badges, ``history.html``)
+is computed from the incidents **on the front** only: the open ones (with upcoming
+maintenance) and every one changed in the last 90 days (``on_the_front``). An incident
+that touched a day of the 90-day bars was changed at or after its end, so it is among them.
+The store can read that set without reading the whole history, which is what lets a
+publish after one write read and render only what it changed (``incidents`` may then hold
+the front and the incidents of the months being rendered, and ``months`` lists every month
+that has an incident). Each incident's own page and its month's history page depend on that
+incident and that month alone.
 """
 from __future__ import annotations
 
@@ -134,7 +144,9 @@ class Snapshot:
     generated_at: datetime
     components: list[ComponentView]
     indicator: Indicator
-    incidents: list[Incident] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)  # the front, and whatever else was read
+    front: list[Incident] = field(default_factory=list)  # what the page shows at a glance (``on_the_front``)
+    known_months: tuple[str, ...] | None = None  # every month with an incident, when not all incidents were read
     notices: list[Notice] = field(default_factory=list)
     groups: list[GroupView] = field(default_factory=list)
     contacts: list[ContactView] = field(default_factory=list)
@@ -154,8 +166,24 @@ class Snapshot:
 
     @cached_property
     def sorted_incidents(self) -> list[Incident]:
-        """Every incident and maintenance, newest first (by start, then creation)."""
-        return sorted(self.incidents, key=lambda i: (_start(i), i.id), reverse=True)
+        """The incidents and maintenance on the front, newest first (by start, then creation)."""
+        return sorted(self.front, key=lambda i: (_start(i), i.id), reverse=True)
+
+    @cached_property
+    def months(self) -> tuple[str, ...]:
+        """Every month (``YYYY-MM`` in the brand's zone) that has an incident or maintenance, newest first."""
+        if self.known_months is not None:
+            return self.known_months
+        return tuple(sorted({self.month_of(i) for i in self.incidents}, reverse=True))
+
+    def month_of(self, incident: Incident) -> str:
+        """The month an incident belongs to in the history: of its start, in the brand's zone."""
+        return month_of(incident, self.site.brand.zone)
+
+    def in_month(self, month: str) -> list[Incident]:
+        """The incidents and maintenance of one month, newest first (``incidents`` must hold them all)."""
+        chosen = [i for i in self.incidents if self.month_of(i) == month]
+        return sorted(chosen, key=lambda i: (_start(i), i.id), reverse=True)
 
     @cached_property
     def active_incidents(self) -> list[Incident]:
@@ -167,7 +195,7 @@ class Snapshot:
 
     @cached_property
     def upcoming_maintenance(self) -> list[Incident]:
-        upcoming = [i for i in self.incidents if _maintenance_upcoming(i, self.generated_at)]
+        upcoming = [i for i in self.front if _maintenance_upcoming(i, self.generated_at)]
         return sorted(upcoming, key=lambda i: (i.scheduled_for or i.created_at, i.id))
 
     @cached_property
@@ -195,17 +223,19 @@ def build_snapshot(site: Site, states: dict[str, ComponentState], incidents: lis
                    days: dict[str, list[DayHistory]] | None = None,
                    latency: dict[str, list[float | None]] | None = None,
                    since: datetime | None = None, api_url: str = "",
-                   probe_interval_seconds: int = 60, publish_interval_seconds: int = 0) -> Snapshot:
+                   probe_interval_seconds: int = 60, publish_interval_seconds: int = 0,
+                   known_months: tuple[str, ...] | None = None) -> Snapshot:
     """Pure: the records in, the page's view of them out."""
-    open_incidents = [i for i in incidents if i.is_open]
-    touched = _incident_days(incidents, now)
+    front = [i for i in incidents if on_the_front(i, now)]
+    open_incidents = [i for i in front if i.is_open]
+    touched = _incident_days(front, now)
     views = []
     for component in site.components:
         state = states.get(component.id)
         status, source = component_status(
             state or ComponentState(component_id=component.id, updated_at=now), open_incidents, now)
         updated = [state.updated_at] if state else []
-        updated += [i.updated_at for i in incidents if component.id in i.components]
+        updated += [i.updated_at for i in front if component.id in i.components]
         day_views = _day_views(component.id, (days or {}).get(component.id, []), touched, now.date())
         views.append(ComponentView(
             component, status, source, state.cause if state else None,
@@ -214,7 +244,7 @@ def build_snapshot(site: Site, states: dict[str, ComponentState], incidents: lis
             uptime=_uptime((days or {}).get(component.id, [])),
             latency=tuple((latency or {}).get(component.id, ())),
         ))
-    changes = [v.updated_at for v in views if v.updated_at] + [i.updated_at for i in incidents]
+    changes = [v.updated_at for v in views if v.updated_at] + [i.updated_at for i in front]
     changes += [n.updated_at for n in notices]
     active_notices = sorted((n for n in notices if n.is_active(now)), key=lambda n: n.starts_at or n.created_at,
                             reverse=True)
@@ -224,6 +254,8 @@ def build_snapshot(site: Site, states: dict[str, ComponentState], incidents: lis
         components=views,
         indicator=overall_indicator((v.status for v in views), open_incidents),
         incidents=list(incidents),
+        front=front,
+        known_months=known_months,
         notices=active_notices,
         groups=_groups(site, views),
         contacts=_contacts(site, views, open_incidents),
@@ -235,16 +267,21 @@ def build_snapshot(site: Site, states: dict[str, ComponentState], incidents: lis
 
 
 def read_snapshot(site: Site, store: StateStore, now: datetime, *, history=None, since: datetime | None = None,
-                  api_url: str = "", probe_interval_seconds: int = 60,
-                  publish_interval_seconds: int = 0) -> Snapshot:
-    """Everything the page needs, read once. ``history`` is a ``store.history.HistoryStore``."""
+                  api_url: str = "", probe_interval_seconds: int = 60, publish_interval_seconds: int = 0,
+                  incidents: list[Incident] | None = None, known_months: tuple[str, ...] | None = None) -> Snapshot:
+    """Everything the page needs, read once. ``history`` is a ``store.history.HistoryStore``.
+
+    ``incidents``, when given, replaces reading every incident: it must hold the front (see the
+    module docstring) and the incidents of the months to render; ``known_months`` then lists
+    every month that has an incident.
+    """
     ids = [c.id for c in site.components]
     days = history.days(ids, now.astimezone(timezone.utc).date(), HISTORY_DAYS) if history else None
     latency = history.latency(ids, now) if history else None
-    return build_snapshot(site, store.component_states(), store.incidents(), store.notices(), now,
-                          days=days, latency=latency, since=since, api_url=api_url,
+    return build_snapshot(site, store.component_states(), store.incidents() if incidents is None else incidents,
+                          store.notices(), now, days=days, latency=latency, since=since, api_url=api_url,
                           probe_interval_seconds=probe_interval_seconds,
-                          publish_interval_seconds=publish_interval_seconds)
+                          publish_interval_seconds=publish_interval_seconds, known_months=known_months)
 
 
 def stale_after(probe_interval_seconds: int, publish_interval_seconds: int = 0) -> int:
@@ -255,6 +292,20 @@ def stale_after(probe_interval_seconds: int, publish_interval_seconds: int = 0) 
     page stale between two scheduled publishes.
     """
     return max(STALE_AFTER_INTERVALS * probe_interval_seconds, publish_interval_seconds + probe_interval_seconds)
+
+
+def on_the_front(incident: Incident, now: datetime) -> bool:
+    """Open (upcoming maintenance too), or changed within the 90 days the page's bars show."""
+    return incident.is_open or incident.updated_at >= now - timedelta(days=HISTORY_DAYS)
+
+
+def month_of(incident: Incident, zone) -> str:
+    return _start(incident).astimezone(zone).strftime("%Y-%m")
+
+
+def start_of(incident: Incident) -> datetime:
+    """Where an incident sits in the history: a maintenance's scheduled start, else its start."""
+    return _start(incident)
 
 
 def _start(incident: Incident) -> datetime:

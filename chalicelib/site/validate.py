@@ -1,11 +1,12 @@
 """Check a rendered site before any of it is uploaded, object by object.
 
-Every JSON file must parse and have Statuspage's envelope, every feed, sitemap and badge
-must be well-formed XML, and every link and script a page makes to another file of the
-site must point at a file of this render. Links are read as a browser reads them: from
-the attributes of real tags (text that merely looks like a link is text), resolved
-against the page's own key; a link to another host, ``mailto:`` or ``tel:`` is not the
-site's to check.
+Every JSON file must parse and have Statuspage's envelope, every feed, sitemap (the index
+and its month sitemaps) and badge must be well-formed XML, and every link and script a page
+(the index, an incident's, ``history.html`` or a month's ``history/<YYYY-MM>.html``) makes to
+another file of the site must point at a file of this render or, for a partial render, at
+one already live (``published``). Links are read as a browser reads them: from the
+attributes of real tags (text that merely looks like a link is text), resolved against the
+page's own key; a link to another host, ``mailto:`` or ``tel:`` is not the site's to check.
 
 A problem is attributed to the object it is found in. One confined to an incident's page
 (``incidents/<id>.html``) withholds that page alone: its last good copy stays live, the
@@ -19,7 +20,7 @@ import json
 import posixpath
 import re
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from html import unescape
 from urllib.parse import urlsplit
@@ -50,9 +51,9 @@ class CheckedSite:
     withheld: list[Withheld]
 
 
-def check_site(objects: Sequence) -> CheckedSite:
+def check_site(objects: Sequence, published: Collection[str] = ()) -> CheckedSite:
     """The objects fit to publish; raises ``SiteInvalid`` when a problem is not confined to an incident's page."""
-    found = object_problems(objects)
+    found = object_problems(objects, published)
     site_wide = [f"{key}: {problem}" for key, problems in found.items() if not withholdable(key)
                  for problem in problems]
     if site_wide:
@@ -66,11 +67,11 @@ def withholdable(key: str) -> bool:
     return _incident_of(key) is not None
 
 
-def object_problems(objects: Sequence) -> dict[str, list[str]]:
+def object_problems(objects: Sequence, published: Collection[str] = ()) -> dict[str, list[str]]:
     """Each object's problems by its key; an object without problems is not listed."""
-    # Links are checked against the whole render: a page that links to a withheld page
-    # still links to a live copy of it.
-    keys = {obj.key for obj in objects}
+    # Links are checked against the whole render and what is already live: a page that links
+    # to a withheld page still links to a live copy of it.
+    keys = {obj.key for obj in objects} | set(published)
     found: dict[str, list[str]] = {}
     for obj in objects:
         problems = _problems(obj, keys)

@@ -4,13 +4,15 @@ One table (``TABLE_NAME``), partition key ``pk`` and sort key ``sk``, both strin
 Every item also carries ``data`` (the record as JSON text) and ``version`` (a number
 that each write raises by one); ephemeral items carry ``expires_at`` (epoch seconds,
 the table's TTL attribute); an item made of several carries ``children`` (the sort keys
-of its parts, written with it). Records that two writers may touch are written with a
+of its parts, written with it). Incident headers also carry the keys of the table's two
+sparse secondary indexes (``table.INDEXES``): ``front``/``front_at`` and ``month``/``month_at``
+(see ``incidents``). Records that two writers may touch are written with a
 condition on ``version``: a conflicting write raises ``Conflict`` and changes nothing.
 
 | pk                      | sk                       | record                                   | TTL |
 |-------------------------|--------------------------|------------------------------------------|-----|
 | ``COMPONENT``           | ``<component id>``       | ``model.ComponentState``                 | no  |
-| ``INCIDENT``            | ``<incident id>``        | ``model.Incident`` (incl. maintenance) without its updates; ``children`` lists its update items (``incidents``) | no  |
+| ``INCIDENT``            | ``<incident id>``        | ``model.Incident`` (incl. maintenance) without its updates; ``children`` lists its update items; index keys ``front`` (``INCIDENT``), ``front_at`` (``~<id>`` while open, else ``<updated_at>#<id>``), ``month`` (UTC month of its start), ``month_at`` (``<start>#<id>``) (``incidents``) | no  |
 | ``INCIDENT``            | ``<incident id>#<update id>#<digest>`` | ``model.IncidentUpdate``: one item per update and revision, read only if its incident lists it | no  |
 | ``NOTICE``              | ``<notice id>``          | ``model.Notice``                         | no  |
 | ``NOTIFICATION``        | ``<notification id>``    | ``model.NotificationEvent`` (``notifications``) | no  |
@@ -31,7 +33,8 @@ condition on ``version``: a conflicting write raises ``Conflict`` and changes no
 | ``LATENCY#<component>`` | ``<YYYY-MM-DDTHH:MM>``   | 5-minute latency sum and count (``history``)   | 25 h  |
 | ``SITE``                | ``published``            | manifest head: ``since`` (first publish), ``children`` naming its parts (``site.publish``) | no  |
 | ``SITE``                | ``published#<id>``       | a manifest part: object key → digest, ~200 KB at most, never overwritten (``site.publish``) | no  |
-| ``SITE``                | ``publishing``           | the publishing turn: its holder; its version counts publishes asked for meanwhile (``site.service``) | yes |
+| ``SITE``                | ``publishing``           | the publishing turn: its holder; its version counts publishes asked for meanwhile, ``changes`` (a string set) what they changed (``site.service``) | yes |
+| ``SITE``                | ``incidents-indexed``    | written once every incident header has its index keys; until then publishes render everything (``site.service``) | no |
 
 Counter items (history, rate limits) keep plain number attributes beside ``data`` and
 are written with ``Table.add`` (DynamoDB ``ADD``), so any number of writers aggregate in

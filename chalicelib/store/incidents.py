@@ -16,24 +16,83 @@ the header does. Keys a saved header no longer lists are deleted after it is wri
 Headers stored before updates had items of their own carry them inline (no ``children``):
 they are read as they are, and their next save moves the updates to items.
 
-Listings read the partition whole (a brand has hundreds of incidents, not millions; the
-page's publish reads it whole too) and page by id: ids sort by creation time, so the
-cursor is the last id a page returned.
+Listings read the partition whole (a brand has hundreds of incidents, not millions) and
+page by id: ids sort by creation time, so the cursor is the last id a page returned.
+
+Headers are also in two sparse secondary indexes, so the page's publish reads what it shows
+without reading the whole history: ``front`` (every header; sort key ``~<id>`` while the
+incident is open, else ``<updated_at>#<id>``, so "open, or changed since T" is one query)
+and ``month`` (partition the UTC month of the incident's start, sort key ``<start>#<id>``).
+Each save also notes, for this thread of work, which incidents changed and where their
+start was before (``take_changes``): a publish after the write renders just those.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TypeVar
 
-from chalicelib.model import Incident, IncidentUpdate, Notice, Record
+from chalicelib.model import Incident, IncidentUpdate, Notice, Record, isoformat
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
 INCIDENT, NOTICE = "INCIDENT", "NOTICE"
 _UPDATE = "#"
 
 R = TypeVar("R", bound=Record)
+_OPEN = "~"  # sorts after every timestamp: open incidents are always "changed since T"
+
+
+@dataclass(frozen=True)
+class Changed:
+    """An incident a write saved, with its start before the write (None for a new one)."""
+
+    incident_id: str
+    start_before: datetime | None
+
+    def encoded(self) -> str:
+        return f"{self.incident_id}|{isoformat(self.start_before) or ''}"
+
+    @classmethod
+    def decoded(cls, value: str) -> "Changed":
+        incident_id, _, start = value.partition("|")
+        return cls(incident_id, datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None)
+
+
+_changes: contextvars.ContextVar[dict[str, Changed] | None] = contextvars.ContextVar("incident_changes", default=None)
+
+
+def take_changes() -> list[Changed]:
+    """The incidents saved in this thread of work since the last call, and forget them."""
+    changes = _changes.get()
+    _changes.set(None)
+    return list(changes.values()) if changes else []
+
+
+def _noted(incident_id: str, start_before: datetime | None) -> None:
+    changes = _changes.get()
+    if changes is None:
+        changes = {}
+        _changes.set(changes)
+    if incident_id not in changes:  # the first save of a burst knows where it started
+        changes[incident_id] = Changed(incident_id, start_before)
+
+
+def start_of(incident: Incident) -> datetime:
+    """Where an incident sits in time: maintenance by its window, others by when they started."""
+    if incident.kind.value == "maintenance" and incident.scheduled_for:
+        return incident.scheduled_for
+    return incident.started_at or incident.created_at
+
+
+def index_keys(incident: Incident) -> dict[str, str]:
+    start = start_of(incident).astimezone(timezone.utc)
+    changed = f"{_OPEN}{incident.id}" if incident.is_open else f"{isoformat(incident.updated_at)}#{incident.id}"
+    return {"front": INCIDENT, "front_at": changed, "month": f"{start:%Y-%m}",
+            "month_at": f"{isoformat(start)}#{incident.id}"}
 
 
 class IncidentStore:
@@ -69,13 +128,55 @@ class IncidentStore:
                     self.table.create(INCIDENT, key, update.model_dump(mode="json"))
                 except AlreadyExists:
                     pass  # the key is the content's digest: the item holds this very update
+        index = index_keys(incident)
         if stored is None:
-            saved = self.table.create(INCIDENT, incident.id, header, children=list(updates))
+            saved = self.table.create(INCIDENT, incident.id, header, children=list(updates), index=index)
         else:
-            saved = self.table.replace(stored, header, children=list(updates))
+            saved = self.table.replace(stored, header, children=list(updates), index=index)
+        _noted(incident.id, _start_stored(stored))
         for key in listed - set(updates):
             self.table.delete(INCIDENT, key)
         return incident.model_copy(update={"version": saved.version})
+
+    def front(self, since: datetime) -> list[Incident]:
+        """Open incidents and maintenance, and every one changed since ``since`` (an index read)."""
+        headers = self.table.query_index("front", INCIDENT, from_sort=isoformat(since))
+        return self._with_updates(headers)
+
+    def of_months(self, months: Iterable[str]) -> list[Incident]:
+        """Every incident that started in these UTC months (``YYYY-MM``; an index read)."""
+        headers = [h for month in sorted(set(months)) for h in self.table.query_index("month", month)]
+        return self._with_updates(headers)
+
+    def by_ids(self, ids: Iterable[str]) -> list[Incident]:
+        """These incidents as saved last (strongly consistent reads); unknown ids are left out."""
+        headers = list(self.table.get_many(INCIDENT, sorted(set(ids))).values())
+        return self._with_updates(headers)
+
+    def add_missing_index_keys(self) -> int:
+        """Give headers saved before the indexes existed their keys; the number given. Idempotent."""
+        given = 0
+        for incident, header in self._headers_without_index():
+            try:
+                self.table.replace(header, header.data, index=index_keys(incident))
+                given += 1
+            except Conflict:
+                pass  # saved meanwhile, with its keys
+        return given
+
+    def _headers_without_index(self):
+        items = self.table.query_all(INCIDENT)
+        by_key = {item.sk: item for item in items}
+        for item in items:
+            if _UPDATE not in item.sk and not item.index:
+                yield _incident(item, by_key), item
+
+    def _with_updates(self, headers: list[Item]) -> list[Incident]:
+        """Whole incidents from their headers: their listed updates read in batches."""
+        headers = list({h.sk: h for h in headers if _UPDATE not in h.sk}.values())
+        wanted = [key for h in headers for key in (h.children or ())]
+        updates = self.table.get_many(INCIDENT, wanted) if wanted else {}
+        return [_incident(h, updates) for h in headers]
 
     def notice(self, notice_id: str) -> Notice | None:
         item = self.table.get(NOTICE, notice_id)
@@ -83,6 +184,15 @@ class IncidentStore:
 
     def delete_notice(self, notice_id: str, version: int) -> None:
         self.table.delete(NOTICE, notice_id, version=version)
+
+
+def _start_stored(stored: Item | None) -> datetime | None:
+    if stored is None:
+        return None
+    data = stored.data
+    at = (data.get("scheduled_for") if data.get("kind") == "maintenance" else None) or data.get("started_at") \
+        or data.get("created_at")
+    return datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
 
 
 def _incident(header: Item, items: dict[str, Item]) -> Incident:

@@ -32,6 +32,14 @@ class Item:
     version: int
     expires_at: int | None = None
     children: tuple[str, ...] | None = None
+    # Keys of the table's secondary indexes (``INDEXES``), written beside ``data`` (None: in none).
+    index: dict[str, str] | None = None
+
+
+# The table's global secondary indexes (infra/resources.json): name → (partition, sort) attribute.
+# Only items written with these attributes are in an index (sparse indexes).
+INDEXES = {"front": ("front", "front_at"), "month": ("month", "month_at")}
+_INDEX_ATTRIBUTES = frozenset(attribute for keys in INDEXES.values() for attribute in keys)
 
 
 @dataclass(frozen=True)
@@ -92,10 +100,45 @@ class Table:
     def query_all(self, pk: str, *, prefix: str | None = None) -> list[Item]:
         return self.query(pk, prefix=prefix).items
 
+    def query_index(self, index: str, partition: str, *, from_sort: str | None = None) -> list[Item]:
+        """Every item of one partition of a secondary index, with a sort key ≥ ``from_sort`` when given.
+
+        Index reads are eventually consistent: a write a moment old may be missing or stale
+        (read such records by key, ``get`` or ``get_many``, when it matters).
+        """
+        pk_attribute, sk_attribute = INDEXES[index]
+        condition = Key(pk_attribute).eq(partition)
+        if from_sort is not None:
+            condition &= Key(sk_attribute).gte(from_sort)
+        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition}
+        items: list[Item] = []
+        while True:
+            response = self._table.query(**kwargs)
+            items += [_to_item(raw) for raw in response["Items"] if not self._expired(raw)]
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def get_many(self, pk: str, sks: Sequence[str]) -> dict[str, Item]:
+        """The items of one partition at these sort keys (strongly consistent; absent keys are left out)."""
+        client, name = self._table.meta.client, self._table.name
+        found: dict[str, Item] = {}
+        wanted = list(dict.fromkeys(sks))
+        for start in range(0, len(wanted), 100):  # BatchGetItem takes 100 keys a call
+            request = {name: {"Keys": [{"pk": pk, "sk": sk} for sk in wanted[start:start + 100]],
+                              "ConsistentRead": True}}
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                for raw in response.get("Responses", {}).get(name, []):
+                    if not self._expired(raw):
+                        found[raw["sk"]] = _to_item(raw)
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
     def create(self, pk: str, sk: str, data: dict[str, Any], *, expires_at: int | None = None,
-               children: Sequence[str] | None = None) -> Item:
+               children: Sequence[str] | None = None, index: dict[str, str] | None = None) -> Item:
         """Write a new item at version 1; ``AlreadyExists`` if the key is taken (and not expired)."""
-        item = Item(pk, sk, data, 1, expires_at, None if children is None else tuple(children))
+        item = Item(pk, sk, data, 1, expires_at, None if children is None else tuple(children), index)
         # An expired item that DynamoDB has not swept yet may be overwritten.
         condition = Attr("pk").not_exists() | Attr("expires_at").lte(self._epoch())
         try:
@@ -107,10 +150,13 @@ class Table:
         return item
 
     def replace(self, item: Item, data: dict[str, Any], *, expires_at: int | None = None,
-                children: Sequence[str] | None = None) -> Item:
-        """Write ``data`` over ``item`` if nobody wrote it since it was read; ``Conflict`` otherwise."""
+                children: Sequence[str] | None = None, index: dict[str, str] | None = None) -> Item:
+        """Write ``data`` over ``item`` if nobody wrote it since it was read; ``Conflict`` otherwise.
+
+        ``index``: the item's secondary index keys (None keeps the ones it had)."""
         new = Item(item.pk, item.sk, data, item.version + 1, expires_at if expires_at is not None else item.expires_at,
-                   tuple(children) if children is not None else item.children)
+                   tuple(children) if children is not None else item.children,
+                   index if index is not None else item.index)
         try:
             self._table.put_item(Item=_to_raw(new), ConditionExpression=Attr("version").eq(item.version))
         except ClientError as exc:
@@ -209,6 +255,30 @@ class Table:
             raise
         return _to_item(response["Attributes"])
 
+    def add_to_set(self, pk: str, sk: str, field: str, values: Sequence[str]) -> bool:
+        """Add ``values`` to the string set ``field`` of an existing, unexpired item (and one to its version).
+
+        One conditional request; False when the item is absent or expired. Without values it
+        still adds one to the version, which is how a waiting writer is counted.
+        """
+        names = {"#v": "version", "#e": "expires_at"}
+        values_ = {":one": 1, ":now": self._epoch()}
+        expression = "ADD #v :one"
+        if values:
+            names["#f"] = field
+            values_[":s"] = set(values)
+            expression += ", #f :s"
+        try:
+            self._table.update_item(
+                Key={"pk": pk, "sk": sk}, UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#e) OR #e > :now)",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values_)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
     def keep_first(self, pk: str, sk: str, data: dict[str, Any]) -> Item:
         """The item at this key, written with ``data`` first when there is none (items without TTL).
 
@@ -243,10 +313,12 @@ def _to_raw(item: Item) -> dict[str, Any]:
         raw["expires_at"] = int(item.expires_at)
     if item.children is not None:
         raw["children"] = list(item.children)
+    if item.index:
+        raw.update(item.index)
     return raw
 
 
-_RESERVED = frozenset({"pk", "sk", "data", "version", "expires_at", "children"})
+_RESERVED = frozenset({"pk", "sk", "data", "version", "expires_at", "children"}) | _INDEX_ATTRIBUTES
 
 
 def _to_item(raw: dict[str, Any]) -> Item:
@@ -261,6 +333,7 @@ def _to_item(raw: dict[str, Any]) -> Item:
         version=int(raw.get("version", 0)),
         expires_at=int(expires_at) if expires_at is not None else None,
         children=tuple(children) if children is not None else None,
+        index={key: raw[key] for key in _INDEX_ATTRIBUTES if key in raw} or None,
     )
 
 

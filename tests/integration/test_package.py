@@ -94,10 +94,13 @@ TABLE_RW = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dyna
 LOGS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
 SEND = {"ses:SendRawEmail", "sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"}
+# Publishing reads incidents in batches, takes and gives back the publishing turn, rewrites
+# manifest parts and deletes pages the site no longer has.
+PUBLISH = TABLE_RW | {"dynamodb:BatchGetItem", "s3:PutObject", "s3:DeleteObject"}
 ALLOWED = {
-    "APIHandler": LOGS | TABLE_RW | {"dynamodb:BatchWriteItem", "s3:PutObject", "sqs:SendMessage"} | SEND,
-    "PublishSite": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject", "s3:ListBucket"},
-    "PublishRequested": LOGS | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "s3:PutObject"} | CONSUME,
+    "APIHandler": LOGS | PUBLISH | {"dynamodb:BatchWriteItem", "sqs:SendMessage"} | SEND,
+    "PublishSite": LOGS | PUBLISH | {"s3:ListBucket"},
+    "PublishRequested": LOGS | PUBLISH | CONSUME,
     "ProbeCycle": LOGS | TABLE_RW | {"sqs:SendMessage"},
     "ProbeShard": LOGS | TABLE_RW | {"sqs:SendMessage"} | CONSUME,
     "AdvanceMaintenance": LOGS | TABLE_RW | {"sqs:SendMessage"},

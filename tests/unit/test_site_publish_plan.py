@@ -14,7 +14,17 @@ def test_links_targets_go_up_before_what_links_to_them_and_entry_points_last():
     order = [o.key for o in plan_uploads(objects, {})]
     assert order[0] == "assets/beacon.1.js"
     assert order[-2:] == list(ENTRY_POINTS)
-    assert order.index("incidents/a.html") < order.index("history.html") < order.index("api/v2/status.json")
+    assert order.index("incidents/a.html") < order.index("history.html") < order.index("sitemap.xml")
+
+
+def test_month_pages_and_sitemaps_go_up_before_the_pages_and_sitemaps_that_list_them():
+    objects = [obj(k) for k in ("robots.txt", "sitemap.xml", "sitemap-pages.xml", "sitemap-2026-04.xml",
+                                "history.html", "history/2026-04.html", "incidents/a.html", "index.html")]
+    order = [o.key for o in plan_uploads(objects, {})]
+    assert order.index("incidents/a.html") < order.index("history/2026-04.html") < order.index("history.html")
+    assert order.index("incidents/a.html") < order.index("sitemap-2026-04.xml") < order.index("sitemap.xml")
+    assert order.index("history.html") < order.index("sitemap-pages.xml") < order.index("sitemap.xml")
+    assert order.index("sitemap.xml") < order.index("robots.txt") < order.index("index.html")
 
 
 def test_only_objects_whose_bytes_or_headers_changed_are_planned():

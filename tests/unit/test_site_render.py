@@ -1,16 +1,17 @@
 """The page as a pure function: records in, files out; what customers read, and what never gets through."""
 import gzip
 import json
+import random
 import re
 import xml.etree.ElementTree as ElementTree
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import pytest
 
-from chalicelib.model import ComponentState, ComponentStatus
-from chalicelib.site.render import HTML, SiteObject, render_site
-from chalicelib.site.snapshot import build_snapshot
+from chalicelib.model import ComponentState, ComponentStatus, Impact, IncidentKind, MaintenanceStatus
+from chalicelib.site.render import HTML, Only, SiteObject, incident_key, month_keys, render_site
+from chalicelib.site.snapshot import build_snapshot, on_the_front
 from chalicelib.site.validate import SiteInvalid, check_site
 from chalicelib.text import markdown_html, text_colour_on
 from tests.conftest import ROOT
@@ -175,20 +176,152 @@ def test_findable_title_description_open_graph_canonical_sitemap_robots_and_faq(
     assert page.find("html")[0]["lang"] == "en"
     assert page.find("main") and page.find("header") and page.find("footer") and page.find("nav")
     assert "Where do I get support while Facebook or Instagram is down?" in page.text
-    assert "<loc>https://status.lumencoffee.com/</loc>" in text_of(objects, "sitemap.xml")
+    assert "<loc>https://status.lumencoffee.com/</loc>" in text_of(objects, "sitemap-pages.xml")
     assert "Sitemap: https://status.lumencoffee.com/sitemap.xml" in text_of(objects, "robots.txt")
 
 
-def test_history_is_paged_by_month_and_every_incident_has_its_page(site_with_facebook_down):
+def test_every_incident_has_its_page(site_with_facebook_down):
     objects = rendered(site_with_facebook_down)
-    pages = sorted(k for k in objects if k.startswith("history") and k.endswith(".html"))
-    assert pages == ["history-2.html", "history-3.html", "history.html"]  # 121 closed, 50 a page
-    first = text_of(objects, "history.html")
-    assert "April 2026" in first and 'href="history-2.html" rel="next"' in first and "Page 1 of 3" in first
     assert all(f"incidents/{i.id}.html" in objects for i in site_with_facebook_down.incidents)
     maintenance = text_of(objects, "incidents/01maintnow000001.html")
     assert "HubSpot inbox migration" in maintenance and "Affected components" in maintenance
     assert "Under Maintenance" in maintenance and 'href="../index.html"' in maintenance
+
+
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+PAGE_URL = "https://status.lumencoffee.com/"
+EIGHT_MONTHS = ("2026-05", "2026-04", "2026-03", "2026-02", "2026-01", "2025-12", "2025-11", "2025-10")
+
+
+@pytest.fixture
+def site_over_eight_months(example_site, noon):
+    """Closed incidents from October to May, one still open since November, one closed 100 days ago, and
+    maintenance planned for later in May."""
+    closed = [incident(f"01m{month}d{day:02d}0000"[:16], f"Closed {month}-{day:02d}",
+                       datetime(int(month[:4]), int(month[5:]), day, 9, tzinfo=timezone.utc),
+                       statuses=("investigating", "resolved"), components={"website": ComponentStatus.DEGRADED_PERFORMANCE},
+                       impact=Impact.MINOR)
+              for month in EIGHT_MONTHS for day in (1, 12, 25)
+              if datetime(int(month[:4]), int(month[5:]), day, 9, tzinfo=timezone.utc) < noon]
+    still_open = incident("01stillopen00001", "Instagram replies are slow", datetime(2025, 11, 20, 8, tzinfo=timezone.utc),
+                          statuses=("investigating", "identified"), components={"instagram": ComponentStatus.DEGRADED_PERFORMANCE})
+    long_ago = incident("01longago0000001", "Checkout failed for an hour", noon - timedelta(days=100, hours=1),
+                        statuses=("investigating", "resolved"), components={"website": ComponentStatus.MAJOR_OUTAGE})
+    planned = incident("01planned0000001", "Phone system upgrade", noon - timedelta(days=2), kind=IncidentKind.MAINTENANCE,
+                       statuses=(MaintenanceStatus.SCHEDULED.value,), impact=Impact.MAINTENANCE,
+                       components={"phone": ComponentStatus.UNDER_MAINTENANCE},
+                       scheduled=(noon + timedelta(days=9), noon + timedelta(days=9, hours=2)))
+    return build_snapshot(example_site, {}, closed + [still_open, long_ago, planned], [], noon)
+
+
+def urls(objects, key) -> list[str]:
+    return [loc.text for loc in ElementTree.fromstring(objects[key].body).iter(f"{SITEMAP}loc")]
+
+
+def test_each_month_has_its_page_newest_first_with_open_incidents_and_links_to_its_neighbours(site_over_eight_months):
+    # WHEN the site is rendered
+    objects = rendered(site_over_eight_months)
+    # THEN there is one history page per month, and the old numbered pages are gone
+    assert site_over_eight_months.months == EIGHT_MONTHS
+    assert sorted(k for k in objects if k.startswith("history") and k.endswith(".html")) == sorted(
+        ["history.html"] + [f"history/{m}.html" for m in EIGHT_MONTHS])
+    november = Elements(text_of(objects, "history/2025-11.html"))
+    listed = [a["href"] for a in november.find("a") if a.get("href", "").startswith("../incidents/")]
+    assert listed == ["../incidents/01m2025-11d25000.html", "../incidents/01stillopen00001.html",
+                      "../incidents/01m2025-11d12000.html", "../incidents/01m2025-11d01000.html"]
+    # AND an incident still open is there, told as ongoing with its status
+    text = "".join(november.text)
+    assert "Ongoing · Identified, updated 20 Nov 2025" in text and "November 2025" in text
+    # AND the page links to the newer and older month and back to the history
+    assert november.find("a", href="2025-12.html", rel="prev") and november.find("a", href="2025-10.html", rel="next")
+    assert november.find("a", href="../history.html")
+    newest, oldest = Elements(text_of(objects, "history/2026-05.html")), Elements(text_of(objects, "history/2025-10.html"))
+    assert not newest.find("a", rel="prev") and newest.find("a", href="2026-04.html", rel="next")
+    assert oldest.find("a", href="2025-11.html", rel="prev") and not oldest.find("a", rel="next")
+    # AND planned maintenance is on the page of the month it is planned for
+    assert "Planned</strong> for 10 May 2026" in text_of(objects, "history/2026-05.html")
+
+
+def test_history_shows_the_last_90_days_by_month_then_links_every_month(site_over_eight_months, noon):
+    objects = rendered(site_over_eight_months)
+    history = Elements(text_of(objects, "history.html"))
+    incident_links = [a["href"] for a in history.find("a") if a.get("href", "").startswith("incidents/")]
+    since = noon - timedelta(days=90)
+    expected = [i for i in site_over_eight_months.sorted_incidents
+                if (i.scheduled_for or i.started_at) >= since]
+    assert incident_links == [f"incidents/{i.id}.html" for i in expected]
+    assert "incidents/01planned0000001.html" in incident_links  # open ones are included
+    assert "incidents/01stillopen00001.html" not in incident_links  # open, but started before the 90 days
+    assert "incidents/01longago0000001.html" not in incident_links  # left the front
+    recent, earlier = text_of(objects, "history.html").split("Earlier months", 1)
+    assert re.findall(r'<h2 id="mo-[^"]+"><a href="([^"]+)">', recent) == [
+        "history/2026-05.html", "history/2026-04.html", "history/2026-03.html", "history/2026-02.html"]
+    assert re.findall(r'href="(history/[^"]+)"', earlier) == [f"history/{m}.html" for m in EIGHT_MONTHS]
+
+
+def test_the_sitemap_is_an_index_of_the_pages_and_of_one_sitemap_per_month(site_over_eight_months, quiet_site):
+    objects = rendered(site_over_eight_months)
+    index = ElementTree.fromstring(objects["sitemap.xml"].body)
+    assert index.tag == f"{SITEMAP}sitemapindex"
+    assert urls(objects, "sitemap.xml") == [PAGE_URL + "sitemap-pages.xml"] + [
+        f"{PAGE_URL}sitemap-{m}.xml" for m in EIGHT_MONTHS]
+    assert urls(objects, "sitemap-pages.xml") == [PAGE_URL, PAGE_URL + "history.html"] + [
+        f"{PAGE_URL}history/{m}.html" for m in EIGHT_MONTHS]
+    for month in EIGHT_MONTHS:
+        assert ElementTree.fromstring(objects[f"sitemap-{month}.xml"].body).tag == f"{SITEMAP}urlset"
+        in_month = site_over_eight_months.in_month(month)
+        assert urls(objects, f"sitemap-{month}.xml") == [f"{PAGE_URL}incidents/{i.id}.html" for i in in_month]
+    january = ElementTree.fromstring(objects["sitemap-2026-01.xml"].body)
+    lastmod = {u.find(f"{SITEMAP}loc").text: u.find(f"{SITEMAP}lastmod").text for u in january}
+    assert lastmod[PAGE_URL + "incidents/01longago0000001.html"] == "2026-01-21T11:20:00.000Z"
+    # AND a site without incidents has the index and its pages only
+    quiet = rendered(quiet_site)
+    assert urls(quiet, "sitemap.xml") == [PAGE_URL + "sitemap-pages.xml"]
+    assert urls(quiet, "sitemap-pages.xml") == [PAGE_URL, PAGE_URL + "history.html"]
+
+
+def test_feeds_and_json_take_the_front_only(site_over_eight_months):
+    # GIVEN an incident closed 100 days ago and not changed since
+    objects = rendered(site_over_eight_months)
+    # THEN its month page lists it, but neither the feeds nor the JSON do
+    assert "incidents/01longago0000001.html" in text_of(objects, "history/2026-01.html")
+    for key in ("history.atom", "history.rss", "api/v2/incidents.json", "api/v2/summary.json"):
+        assert "01longago0000001" not in text_of(objects, key), key
+    entries = [e.text for e in ElementTree.fromstring(objects["history.atom"].body).iter(
+        "{http://www.w3.org/2005/Atom}id")][1:]
+    front = sorted(site_over_eight_months.front, key=lambda i: (i.updated_at, i.id), reverse=True)
+    assert entries == [f"{PAGE_URL}incidents/{i.id}.html" for i in front]
+    assert "01stillopen00001" in text_of(objects, "api/v2/incidents/unresolved.json")
+
+
+def test_a_partial_render_gives_the_objects_of_a_full_render_and_leaves_out_only_what_it_was_not_asked(
+        site_over_eight_months, example_site, noon):
+    # GIVEN the full render of incidents spread over eight months
+    snapshot = site_over_eight_months
+    full = {o.key: o for o in render_site(snapshot, TEMPLATES)}
+    every_id = [i.id for i in snapshot.incidents]
+    chance = random.Random(8)
+    for _ in range(12):
+        # WHEN some incidents and months are asked for (one of each the site does not have), and the snapshot
+        # holds only the front, those months' incidents and those incidents, as a partial read gives it
+        only = Only(incidents=frozenset(chance.sample(every_id, chance.randint(0, 5)) + ["01gone0000000001"]),
+                    months=frozenset(chance.sample(EIGHT_MONTHS, chance.randint(0, 3)) + ["2024-01"]))
+        read = {i.id: i for i in snapshot.incidents
+                if on_the_front(i, noon) or i.id in only.incidents or snapshot.month_of(i) in only.months}
+        partial_snapshot = build_snapshot(example_site, {}, list(read.values()), [], noon, known_months=snapshot.months)
+        for source in (snapshot, partial_snapshot):
+            partial = render_site(source, TEMPLATES, only=only)
+            # THEN each object is the full render's, byte for byte and header for header
+            keys = [o.key for o in partial]
+            assert len(keys) == len(set(keys))
+            for obj in partial:
+                assert obj == full[obj.key], (only, obj.key)
+            # AND what it leaves out is exactly the pages of other incidents and the objects of other months
+            left_out = {incident_key(i) for i in every_id if i not in only.incidents}
+            left_out |= {key for month in EIGHT_MONTHS if month not in only.months for key in month_keys(month)}
+            assert set(full) - set(keys) == left_out, only
+            # AND with what is already live, every link it makes resolves
+            assert check_site(partial, published=full.keys()).withheld == []
 
 
 def test_hostile_titles_and_bodies_come_out_as_inert_text(example_site, noon):

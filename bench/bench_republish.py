@@ -1,0 +1,198 @@
+"""Republishing after one write as the history grows: rendering what it changed, beside rendering everything.
+
+The example site (``site.yml``) with 0, 1,000 and 5,000 past incidents (each with four
+updates, one every 18 hours back from now, so 5,000 reach back ten years and about 120 are
+on the front: changed within the 90 days the page shows) is published once whole to the
+emulator (moto, server mode, on 127.0.0.1). Then one new incident is opened and the page
+republished, the way the API does after a write: each figure is snapshot read + render +
+checks + upload of the changed objects + manifest, through ``publish_site``. The baseline
+is the same republish rendering everything (what every write did before), measured after
+another new incident in the same run. The first publish of the 5,000-incident site is timed
+too (read, render and upload of every object, 16 uploads at a time).
+
+The emulator answers every DynamoDB query by walking the whole table, so on it any read
+grows with the history, however few items it returns; DynamoDB reads by key. Beside each
+wall time the bench therefore counts what the republish asked of the table (requests and
+items returned, which is what DynamoDB's time and bill follow) and the time spent outside
+it (render, checks, uploads).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import requests
+
+from bench.table import Row
+from chalicelib.model import ComponentChange, ComponentStatus, Impact, Incident, IncidentUpdate
+from chalicelib.settings import PROJECT_ROOT
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+SIZES = (0, 1000, 5000)
+HOURS_APART = 18
+
+
+def run() -> list[Row]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    saved = dict(os.environ)
+    rows: list[Row] = []
+    figures = {}
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        for size in SIZES:
+            first, incremental, everything = _measure(endpoint, size)
+            figures[size] = incremental.seconds
+            label = f"republish after one new incident, {size:,} past"
+            rows += [
+                Row(f"{label}: rendering what it changed", incremental.seconds, "s", everything.seconds,
+                    "rendering everything"),
+                Row(f"{label}: time outside the table", incremental.outside, "s", everything.outside,
+                    "rendering everything"),
+                Row(f"{label}: items read from the table", incremental.items, "items", everything.items,
+                    "rendering everything"),
+                Row(f"{label}: table requests", incremental.requests, "requests", everything.requests,
+                    "rendering everything"),
+            ]
+            if size == max(SIZES):
+                rows.append(Row(f"first publish, {size:,} past incidents (read, render, upload everything)",
+                                first, "s"))
+    finally:
+        server.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        _forget_caches()
+    rows.append(Row(f"republish after one new incident, {max(SIZES):,} past vs none, on the emulator (goal ≤ 1.5x)",
+                    figures[max(SIZES)], "s", figures[0], "no past incidents"))
+    return rows
+
+
+@dataclass
+class Measured:
+    seconds: float = 0.0
+    table_seconds: float = 0.0
+    requests: int = 0
+    items: int = 0
+
+    @property
+    def outside(self) -> float:
+        return self.seconds - self.table_seconds
+
+
+class TableMeter:
+    """Requests to DynamoDB, the items they returned and the time they took, from botocore's events."""
+
+    def __init__(self, client):
+        self.current: Measured | None = None
+        self._started: dict[int, float] = {}
+        client.meta.events.register("before-call.dynamodb", self._before)
+        client.meta.events.register("after-call.dynamodb", self._after)
+
+    def _before(self, context=None, **_):
+        self._started[id(context)] = time.perf_counter()
+
+    def _after(self, parsed=None, context=None, **_):
+        started = self._started.pop(id(context), None)
+        if self.current is None or started is None:
+            return
+        self.current.table_seconds += time.perf_counter() - started
+        self.current.requests += 1
+        parsed = parsed or {}
+        self.current.items += len(parsed.get("Items", [])) + (1 if parsed.get("Item") else 0)
+        self.current.items += sum(len(found) for found in parsed.get("Responses", {}).values())
+
+    def measure(self, action) -> Measured:
+        self.current = Measured()
+        started = time.perf_counter()
+        action()
+        self.current.seconds = time.perf_counter() - started
+        measured, self.current = self.current, None
+        return measured
+
+
+def _measure(endpoint: str, size: int) -> tuple[float, Measured, Measured]:
+    from chalicelib import aws
+    from chalicelib.config import get_site
+    from chalicelib.incidents import IncidentService
+    from chalicelib.site.service import Changes, publish_site
+    from chalicelib.store.incidents import take_changes
+    from chalicelib.store.table import Table
+    from tools.local.provision import provision
+
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_DEFAULT_REGION": "us-east-1", "BEACON_STAGE": "bench", "API_URL": "https://api.example",
+                       "SITE_CONFIG": str(PROJECT_ROOT / "site.yml"), "EMAIL_SENDER": "status@bench.example"})
+    provisioned = provision(boto3.session.Session(), "beacon-bench", email_sender="status@bench.example",
+                            parameter_values={"ApiUrl": "https://api.example"})
+    os.environ.update(provisioned.environment)
+    _forget_caches()
+    _seed(aws.get_table(), size)
+    meter = TableMeter(aws.get_table().meta.client)
+    take_changes()
+    first = _seconds(lambda: publish_site(now=NOW))
+    clock = [NOW]
+    service = IncidentService(Table(aws.get_table(), clock=lambda: clock[0]), get_site(), lambda: clock[0])
+
+    def one_new_incident(name: str) -> None:
+        clock[0] += timedelta(minutes=5)
+        service.open_incident(name=name, body="Checkout answers slowly.", impact=Impact.MINOR, notify=False,
+                              actor="bench", components={"website": ComponentStatus.DEGRADED_PERFORMANCE})
+
+    one_new_incident("Checkout is slow")
+    incremental = meter.measure(lambda: publish_site(now=clock[0], changes=Changes.taken()))
+    one_new_incident("Checkout is slow again")
+    take_changes()
+    everything = meter.measure(lambda: publish_site(now=clock[0]))
+    return first, incremental, everything
+
+
+def _seed(table, size: int) -> None:
+    """``size`` resolved incidents written straight to the table, as the store writes them."""
+    from chalicelib.store.incidents import INCIDENT, _update_key, index_keys
+    from chalicelib.store.table import Item, _to_raw
+
+    with table.batch_writer() as batch:
+        for n in range(size):
+            start = NOW - timedelta(hours=HOURS_APART * (n + 1))
+            updates = [IncidentUpdate(id=f"u{n}x{k}", status=status, body=f"Update {k}: what we saw and did.",
+                                      created_at=start + timedelta(minutes=15 * k),
+                                      updated_at=start + timedelta(minutes=15 * k),
+                                      display_at=start + timedelta(minutes=15 * k),
+                                      affected_components=[ComponentChange(component_id="instagram",
+                                                                           new_status=ComponentStatus.PARTIAL_OUTAGE)])
+                       for k, status in enumerate(("investigating", "identified", "monitoring", "resolved"))]
+            incident = Incident(id=f"0past{n:011d}", name=f"Instagram incident {n}", status="resolved",
+                                impact=Impact.MINOR, created_at=start, updated_at=updates[-1].display_at,
+                                started_at=start, resolved_at=updates[-1].display_at,
+                                components={"instagram": ComponentStatus.PARTIAL_OUTAGE}, updates=updates)
+            keys = []
+            for update in updates:
+                key = _update_key(incident.id, update)
+                keys.append(key)
+                batch.put_item(Item=_to_raw(Item(INCIDENT, key, update.model_dump(mode="json"), 1)))
+            header = incident.model_dump(mode="json", exclude={"version", "updates"})
+            batch.put_item(Item=_to_raw(Item(INCIDENT, incident.id, header, 1, children=tuple(keys),
+                                             index=index_keys(incident))))
+
+
+def _seconds(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _forget_caches() -> None:
+    from chalicelib import aws, config, settings
+
+    settings.reset_settings()
+    config.reset_site()
+    aws.reset_clients()
