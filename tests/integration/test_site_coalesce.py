@@ -84,3 +84,31 @@ def test_the_schedule_and_a_marketers_publish_never_wait_for_a_turn(table, bucke
     result = publish_site(now=noon, reconcile=True)
     # THEN it published the page all the same
     assert result.runs == 1 and "index.html" in bucket_objects(bucket)
+
+
+def test_the_holder_publishes_the_incidents_others_changed_meanwhile(table, bucket, noon):
+    # GIVEN a publish after a write, held in flight
+    from chalicelib.config import get_site
+    from chalicelib.incidents import IncidentService
+    from chalicelib.model import Impact
+    from chalicelib.site.service import Changes
+    from chalicelib.store.incidents import take_changes
+
+    take_changes()
+    publish_site(now=noon)
+    later = noon + timedelta(minutes=1)  # the page's time moves, so the held publish uploads
+    held = HeldS3()
+    first = threading.Thread(target=lambda: publish_site(now=later, s3=held, coalesce=True, changes=Changes()))
+    first.start()
+    assert held.started.wait(30)
+    # WHEN another writer opens an incident and asks for a publish of it meanwhile
+    writes = Table(aws.get_table(), clock=lambda: later)
+    opened = IncidentService(writes, get_site(), lambda: later).open_incident(
+        name="Checkout is down", body="Looking into it.", impact=Impact.MAJOR, notify=False, actor="test",
+        components={"website": ComponentStatus.MAJOR_OUTAGE})
+    assert publish_site(now=later, coalesce=True, changes=Changes.taken()).coalesced
+    held.release.set()
+    first.join(60)
+    # THEN the holder's second publish rendered that incident's page and its month
+    live = bucket_objects(bucket)
+    assert f"incidents/{opened.id}.html" in live and b"Checkout is down" in live[f"history/{noon:%Y-%m}.html"]

@@ -152,3 +152,31 @@ def test_a_write_renders_the_front_its_incident_and_its_month_only(aws, bucket, 
     months = {key for key in uploaded if key.startswith("history/")}
     assert months == {f"history/{clock.now:%Y-%m}.html"}
     assert bucket_objects(bucket) == full_render(clock.now)
+
+
+def test_incidents_saved_before_the_indexes_are_found_after_the_first_whole_publish(aws, bucket, noon):
+    from chalicelib.site.service import INDEXED
+    from chalicelib.store.incidents import INCIDENT
+
+    # GIVEN an open incident saved before the store's indexes existed (no index keys)
+    clock = Clock(noon)
+    table = Table(aws_table(), clock=clock)
+    opened = IncidentService(table, get_site(), clock).open_incident(
+        name="Old and still open", body="Looking.", impact=Impact.MINOR, notify=False, actor="test",
+        components={"website": ComponentStatus.DEGRADED_PERFORMANCE})
+    header = table.get(INCIDENT, opened.id)
+    table.replace(header, header.data, index={})  # as a header written by the previous version
+    aws_table().update_item(Key={"pk": INCIDENT, "sk": opened.id},
+                            UpdateExpression="REMOVE front, front_at, #m, month_at",
+                            ExpressionAttributeNames={"#m": "month"})
+    assert table.get(INCIDENT, opened.id).index is None
+    take_changes()
+    # WHEN a write asks for a publish of only what it changed
+    result = publish_site(now=noon, changes=Changes())
+    # THEN the first publish renders everything and gives the header its keys
+    assert table.get(*INDEXED) is not None and table.get(INCIDENT, opened.id).index
+    assert "Old and still open" in bucket_objects(bucket)["index.html"].decode()
+    # AND the next incremental publish still shows the incident
+    clock.now += timedelta(minutes=5)
+    publish_site(now=clock.now, changes=Changes())
+    assert bucket_objects(bucket) == full_render(clock.now)
