@@ -225,14 +225,15 @@ def subscribe(call: Call):
 
 
 def _subscribe_answer(answer: SignupAnswer) -> SubscribeAnswer:
+    # The same words whatever the address's state, so nobody learns who is subscribed.
     if channels.get(answer.channel).confirms_by_code:
         verify_url = f"{get_settings().api_url}/subscribers/verify/{answer.verify_id}"
-        message = (f"Almost done: if {answer.masked} can receive updates, we texted it a 6-digit code. "
-                   f"Enter it at {verify_url}")
+        message = (f"Almost done: enter the 6-digit code we texted to {answer.masked}. Nothing within a few "
+                   "minutes? Check the number; it may be subscribed already.")
     else:
         verify_url = None
-        message = (f"Almost done: if {answer.masked} can receive updates, we sent it a link to confirm. "
-                   "Nothing is sent until you follow it.")
+        message = (f"Almost done: follow the link we emailed to {answer.masked} to confirm. Nothing arrived? "
+                   "Check the address and your spam folder; it may be subscribed already.")
     return SubscribeAnswer(channel=answer.channel.value, destination=answer.masked, message=message,
                            verify_url=verify_url)
 

@@ -57,7 +57,8 @@
     var box = document.createElement("form");
     box.className = "sub";
     box.innerHTML = '<label for="sub-code">6-digit code from the SMS</label>' +
-      '<input id="sub-code" name="code" inputmode="numeric" autocomplete="one-time-code" required>' +
+      '<input id="sub-code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" ' +
+      'pattern="[0-9 ]{6,7}" maxlength="7" required>' +
       '<button type="submit">Confirm</button>';
     result.parentNode.insertBefore(box, result.nextSibling);
     box.addEventListener("submit", function (event) {

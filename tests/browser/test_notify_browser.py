@@ -53,17 +53,23 @@ def test_a_reader_subscribes_by_email_and_by_phone_from_the_page(chromium, live_
     page.goto(live_page + "/", wait_until="load")
     page.fill("#sub-email", "ana@example.com")
     page.click("#subscribe button[type=submit]")
-    page.locator("#sub-result", has_text="we sent it a link to confirm").wait_for()
+    page.locator("#sub-result", has_text="follow the link we emailed").wait_for()
     # AND follows the link in the email, then presses the button
     mail = [m for m in read_outbox(moto_endpoint).emails if "ana@example.com" in m.to][0]
     page.goto(re.search(r"http://\S+/subscribers/confirm/\S+", mail.text).group(0))
     page.click("text=Confirm subscription")
     page.locator("text=You are subscribed").wait_for()
-    # AND subscribes a phone, entering the texted code on the page itself
+    # AND subscribes a phone on a 375 px phone, entering the texted code on the page itself
+    page.set_viewport_size({"width": 375, "height": 740})
     page.goto(live_page + "/", wait_until="load")
     page.fill("#sub-phone", "+49 151 12345678")
     page.click("#subscribe button[type=submit]")
     page.locator("#sub-result", has_text="6-digit code").wait_for()
+    # (the answer and the code field fit the screen; the field is sized for six digits)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    box = page.locator("#sub-code").bounding_box()
+    assert box["x"] + box["width"] <= 375 and box["height"] >= 40
+    assert "verify" not in page.locator("#sub-result").inner_text()
     text = [m.message for m in read_outbox(moto_endpoint).sms if m.phone_number == "+4915112345678"][0]
     page.fill("#sub-code", re.search(r"code: (\d{6})", text).group(1))
     page.click("#sub-code + button")
