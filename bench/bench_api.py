@@ -1,6 +1,6 @@
 """The marketer API's answer times, against the emulator, side by side in one run.
 
-A write (open an incident: validate, authorize, save, audit, republish the whole page)
+A write (open an incident: validate, authorize, save, audit, republish what it changed)
 against ``GET /health`` through the same server; the same write without HTTP and publish
 (the service alone) shows what the synchronous republish costs; a stale ``If-Match`` is
 refused before anything is written.

@@ -8,7 +8,9 @@ republished, the way the API does after a write: each figure is snapshot read + 
 checks + upload of the changed objects + manifest, through ``publish_site``. The baseline
 is the same republish rendering everything (what every write did before), measured after
 another new incident in the same run. The first publish of the 5,000-incident site is timed
-too (read, render and upload of every object, 16 uploads at a time).
+too (read, render and upload of every object, 16 uploads at a time), and at each size
+``POST /incidents`` through the local API server (validate, authorize, save, audit, the
+republish of what it changed), beside ``GET /health``.
 
 The emulator answers every DynamoDB query by walking the whole table, so on it any read
 grows with the history, however few items it returns; DynamoDB reads by key. Beside each
@@ -49,7 +51,7 @@ def run() -> list[Row]:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
         for size in SIZES:
-            first, incremental, everything = _measure(endpoint, size)
+            first, incremental, everything, post, health = _measure(endpoint, size)
             figures[size] = incremental.seconds
             label = f"republish after one new incident, {size:,} past"
             rows += [
@@ -61,6 +63,8 @@ def run() -> list[Row]:
                     "rendering everything"),
                 Row(f"{label}: table requests", incremental.requests, "requests", everything.requests,
                     "rendering everything"),
+                Row(f"POST /incidents with {size:,} past incidents (median of 5)", post, "ms", health,
+                    "GET /health"),
             ]
             if size == max(SIZES):
                 rows.append(Row(f"first publish, {size:,} past incidents (read, render, upload everything)",
@@ -118,7 +122,7 @@ class TableMeter:
         return measured
 
 
-def _measure(endpoint: str, size: int) -> tuple[float, Measured, Measured]:
+def _measure(endpoint: str, size: int) -> tuple[float, Measured, Measured, float, float]:
     from chalicelib import aws
     from chalicelib.config import get_site
     from chalicelib.incidents import IncidentService
@@ -152,7 +156,45 @@ def _measure(endpoint: str, size: int) -> tuple[float, Measured, Measured]:
     one_new_incident("Checkout is slow again")
     take_changes()
     everything = meter.measure(lambda: publish_site(now=clock[0]))
-    return first, incremental, everything
+    post, health = _api_write(Table(aws.get_table()))
+    return first, incremental, everything, post, health
+
+
+def _api_write(table) -> tuple[float, float]:
+    """Median ``POST /incidents`` and ``GET /health`` through the local API server, in milliseconds."""
+    import statistics
+    import threading
+
+    import app as beacon_app
+    from chalicelib.api.auth import create_key
+    from chalicelib.model import utcnow
+    from tools.local.stack import _chalice_config, local_api_server
+
+    secret, _ = create_key(table, name="bench", scope="marketer", created_by="bench", now=utcnow())
+    server = local_api_server(beacon_app.app, _chalice_config("dev"), "127.0.0.1", 0)
+    threading.Thread(target=server.server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server.server_address[1]}"
+    body = {"name": "Facebook Messenger is down", "body": "Email or text us instead.", "impact": "major",
+            "components": {"facebook": "major_outage"}}
+    headers = {"Authorization": f"Bearer {secret}", "Connection": "close"}
+
+    def median_ms(action, rounds: int = 5) -> float:
+        samples = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            action()
+            samples.append((time.perf_counter() - started) * 1000)
+        return statistics.median(samples)
+
+    try:
+        post = median_ms(lambda: requests.post(base + "/incidents", json=body, headers=headers,
+                                               timeout=120).raise_for_status())
+        health = median_ms(lambda: requests.get(base + "/health", headers={"Connection": "close"},
+                                                 timeout=10).raise_for_status())
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+    return post, health
 
 
 def _seed(table, size: int) -> None:
