@@ -23,6 +23,7 @@ as are the two a maintenance window posts by itself.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from chalicelib.model import (
@@ -39,6 +40,8 @@ from chalicelib.model import (
 from chalicelib.playbooks import Playbook
 from chalicelib.store.incidents import page_of
 from chalicelib.writes import NotFound, Writes, check_version, rereads_on_conflict
+
+log = logging.getLogger("beacon.incidents")
 
 MAX_UPDATES = 100
 
@@ -68,6 +71,7 @@ class IncidentService(Writes):
             components=dict(components), updates=[update], playbook_id=playbook_id, cause=cause,
         )
         saved = self.states.save_incident(incident)
+        log.info("incident opened: %s (%s)", name, f"playbook {playbook_id}" if playbook_id else f"by {actor}")
         self.audit(actor, "incident.open", f"incident/{saved.id}",
                    f"{name!r} {status.value}, impact {Impact(impact).value}{components_summary(components)}")
         if notify:
@@ -108,6 +112,8 @@ class IncidentService(Writes):
         change["resolved_at"] = now if status is IncidentStatus.RESOLVED else None
         saved = self.states.save_incident(incident.model_copy(update=change))
         resolving = status is IncidentStatus.RESOLVED
+        log.info("incident %s: %s (%s)", "resolved" if resolving else "updated", saved.name, status.value
+                 if incident.status == status.value else f"{incident.status} → {status.value}")
         self.audit(actor, "incident.resolve" if resolving else "incident.update", f"incident/{incident_id}",
                    f"{incident.status} -> {status.value}{components_summary(components)}")
         if notify:

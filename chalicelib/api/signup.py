@@ -217,6 +217,7 @@ def subscribe(call: Call):
             raise Unavailable("we could not send the confirmation just now; try again in a minute",
                               headers={"Retry-After": "60"}) from None
     out = _subscribe_answer(answer)
+    log.info("sign-up: %s pending confirmation", answer.channel.value)
     if wants_html(call.request):
         return page(202, "Check your " + channels.get(answer.channel).confirmation_place, "answer",
                     channel=answer.channel.value, masked=out.destination, verify_url=out.verify_url,
@@ -261,6 +262,7 @@ def confirm(call: Call):
         subscriber = service.subscriptions().confirm_link(call.params["optin_id"], call.query.token)
     except InvalidLink as exc:
         raise NotFoundError(str(exc)) from None
+    log.info("sign-up: %s %s", subscriber.channel.value, subscriber.status.value)
     return _done(call, "Subscribed", "confirmed", _confirmed_message(subscriber))
 
 
@@ -286,6 +288,7 @@ def verify(call: Call):
         raise Unprocessable(str(exc), [{"field": "code", "problem": str(exc)}]) from None
     except InvalidLink as exc:
         raise NotFoundError(str(exc)) from None
+    log.info("sign-up: %s %s", subscriber.channel.value, subscriber.status.value)
     return _done(call, "Subscribed", "confirmed", _confirmed_message(subscriber))
 
 

@@ -122,6 +122,9 @@ class Deliverer:
                 failures.append(message_id)
         for name, value in self._tally.items():
             count(name, value)
+        sent = {name.removesuffix("Sent").lower(): n for name, n in self._tally.items() if name.endswith("Sent")}
+        if sent:
+            log.info("sent: %s", ", ".join(f"{n:,} {channel}" for channel, n in sent.items()))
         self._tally.clear()
         return failures
 
@@ -138,7 +141,8 @@ class Deliverer:
             enqueue_batches(self.senders.queue, planner.add(page))
         enqueue_batches(self.senders.queue, planner.finish())
         self.deliveries.mark_fanned_out(notification_id, planner.counts, planner.batches, self.clock())
-        log.info("fanned out notification %s: %s in %d batches", notification_id, planner.counts, planner.batches)
+        log.info("notification queued: %s (%s, %d batches)", ", ".join(f"{n:,} {channel}" for channel, n in
+                 planner.counts.items() if n) or "nobody to tell", notification_id, planner.batches)
         return planner.counts
 
     # -- delivery --------------------------------------------------------------------------

@@ -63,7 +63,10 @@ class ProbeContext:
     def pool(self, ca_file: str | None) -> urllib3.PoolManager:
         manager = self._managers.get(ca_file)
         if manager is None:
-            manager = self._managers.setdefault(ca_file, guarded_pool_manager(self.guard, ca_certs=ca_file, maxsize=4))
+            # One connection per probe thread to a host: a smaller pool would close the connections
+            # of the threads beyond it as they finish ("Connection pool is full, discarding connection").
+            manager = self._managers.setdefault(ca_file, guarded_pool_manager(
+                self.guard, ca_certs=ca_file, maxsize=self.settings.max_concurrency))
         return manager
 
     def close(self) -> None:

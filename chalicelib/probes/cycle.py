@@ -146,8 +146,8 @@ class ProbeCycle:
             self._run(report, now, started)
         finally:
             self.probes.release_cycle(self.shard)
-        log.info("probe cycle %s: %s in %.0f ms, %d change(s)", report.cycle_id, outcome_summary(report.results),
-                 report.duration_ms, len(report.changes))
+        log.info("probe cycle: %s in %.0f ms%s", _outcome_words(outcome_summary(report.results)),
+                 report.duration_ms, _change_words(report.changes), extra={"cycle_id": report.cycle_id})
         return report
 
     def _run(self, report: CycleReport, now: datetime, started: float) -> None:
@@ -365,3 +365,19 @@ def _sentence(text: str | None) -> str | None:
     if not text:
         return None
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _outcome_words(summary: dict[str, int]) -> str:
+    """'17 probes (2 down, 1 unknown)': how many ran, and those not up."""
+    total = sum(summary.values())
+    not_up = [f"{n} {word}" for word, n in summary.items() if word != "up" and n]
+    return f"{total} probe{'s' if total != 1 else ''}" + (f" ({', '.join(not_up)})" if not_up else "")
+
+
+def _change_words(changes) -> str:
+    """', 1 change (facebook: operational → major_outage: HTTP 503)', or nothing."""
+    if not changes:
+        return ""
+    told = "; ".join(f"{c.component_id}: {c.old.value} → {c.new.value}" + (f": {c.cause}" if c.cause else "")
+                     for c in changes)
+    return f", {len(changes)} change{'s' if len(changes) != 1 else ''} ({told})"

@@ -251,6 +251,7 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
             log.info("another publish finished first; publishing again from fresh state (attempt %d)", attempt + 1)
             continue
         report_withheld(checked.withheld)
+        log.info("publish: %s uploaded, %s unchanged", f"{len(result.uploaded):,}", f"{result.unchanged:,}")
         return SitePublished(**vars(result), withheld=checked.withheld)
     raise AssertionError("unreachable")
 

@@ -19,9 +19,11 @@ sends Telegram's Bot API calls to the chat receiver; the original file is left a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -129,7 +131,7 @@ def local_environment(aws_endpoint: str, ports: Ports) -> dict[str, str]:
         "PAGE_URL": f"http://127.0.0.1:{ports.page}",
         "EMAIL_SENDER": os.environ.get("EMAIL_SENDER", "status@beacon.local"),
         "BEACON_ADMIN_KEY": os.environ.get("BEACON_ADMIN_KEY", DEFAULT_ADMIN_KEY),
-        # The terminal shows JSON logs; metric documents only mean something to CloudWatch.
+        # The terminal shows the app's log lines; metric documents only mean something to CloudWatch.
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
 
@@ -305,8 +307,35 @@ def local_api_server(app, config, host: str, port: int):
     from chalice.local import CustomLocalChalice, LocalDevServer, create_local_server
 
     if isinstance(app, CustomLocalChalice):
-        return LocalDevServer(app, config, host, port)
-    return create_local_server(app, config, host, port)
+        server = LocalDevServer(app, config, host, port)
+    else:
+        server = create_local_server(app, config, host, port)
+    server.server.RequestHandlerClass = functools.partial(_api_request_handler(), app_object=app, config=config)
+    return server
+
+
+_HEARTBEAT_SECRET = re.compile(r"^(/heartbeat/)[^/?]+")
+
+
+def _api_request_handler() -> type:
+    """``chalice local``'s request handler without its access log, which prints every request (the
+    heartbeat's URL, secret and all) to stderr; an answer of 5xx still gets one line, secret withheld."""
+    from chalice.local import ChaliceRequestHandler
+
+    class ApiRequestHandler(ChaliceRequestHandler):
+        def log_request(self, code="-", size="-") -> None:
+            try:
+                status = int(code)  # an HTTPStatus, or "-" when no answer was sent
+            except (TypeError, ValueError):
+                return
+            if status >= 500:
+                path = _HEARTBEAT_SECRET.sub(r"\1…", self.path.split("?", 1)[0])
+                log.warning("API answered %d to %s %s", status, self.command, path)
+
+        def log_message(self, format, *args) -> None:  # noqa: A002 - the stdlib's name
+            pass  # timeouts and malformed requests from clients: nothing for the app's operator
+
+    return ApiRequestHandler
 
 
 def _queue_url_for(queue_name: str, physical_names: dict[str, str]) -> str:
@@ -336,10 +365,24 @@ def _forget_cached_settings() -> None:
     aws.reset_clients()
 
 
+# Libraries that log routine work at INFO (botocore: every client's endpoint and credentials;
+# werkzeug: the emulator's every AWS call): a person follows the app's lines, and theirs only
+# when something is wrong.
+QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "werkzeug", "moto")
+
+
+def configure_terminal_logging() -> None:
+    """Readable lines on the terminal: the app's own in LOG_FORMAT (``text`` unless set; see
+    chalicelib/observability.py), other libraries' from WARNING up, in the same short shape."""
+    os.environ.setdefault("LOG_FORMAT", "text")
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
-    # The emulator's web server logs every AWS call; the app's own logs are what a person follows.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    configure_terminal_logging()
     interval = os.environ.get("PROBE_INTERVAL_SECONDS")
     publish_interval = os.environ.get("PUBLISH_INTERVAL_SECONDS")
     stack = LocalStack(Ports.from_environ(), int(interval) if interval else None,
