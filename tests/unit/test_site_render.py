@@ -123,7 +123,10 @@ def test_probed_components_get_a_response_time_sparkline(site_with_facebook_down
     assert len(sparks) == 9 and sparks[0]["aria-hidden"] == "true"
     assert re.search(r"Response time, 24 h</span><span>median \d+ ms<span class=\"vh\">, highest \d+ ms</span>",
                      text_of(rendered(site_with_facebook_down), "index.html"))
-    assert not Elements(text_of(rendered(quiet_site), "index.html")).find("svg", **{"class": "spark"})
+    quiet = text_of(rendered(quiet_site), "index.html")
+    assert not Elements(quiet).find("svg", **{"class": "spark"})
+    # Until a probed component has response times, its box says so instead of drawing nothing
+    assert "Response time, 24 h</span><span>collecting data</span>" in quiet
 
 
 def test_contacts_that_still_work_come_first_and_the_playbook_choice_leads(site_with_facebook_down, quiet_site):
