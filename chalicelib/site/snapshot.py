@@ -208,6 +208,30 @@ class Snapshot:
         since = self.generated_at - timedelta(days=RECENT_DAYS)
         return [i for i in self.past if (i.resolved_at or i.updated_at) >= since][:RECENT_MAX]
 
+    @cached_property
+    def headline(self) -> str:
+        """The banner in words a customer trusts.
+
+        When only components on third-party platforms are affected (a probe of theirs watches the
+        platform), it names them and says the brand's own services work: "Facebook is down ·
+        Online shop, Help centre and Email & SMS support work", not a "Major System Outage" that
+        reads as if the shop were down. Otherwise Statuspage's words (the v2 JSON keeps those).
+        """
+        troubled = [v for v in self.components if v.status is not ComponentStatus.OPERATIONAL]
+        ours = [v for v in self.components if not _on_a_platform(v.component)]
+        if not troubled or any(_on_a_platform(v.component) is False for v in troubled):
+            return self.indicator.description
+        parts = []
+        for status in sorted({v.status for v in troubled}, key=lambda s: s.severity, reverse=True):
+            names = [v.component.name for v in troubled if v.status is status]
+            singular, plural = _TROUBLE.get(status, ("has problems", "have problems"))
+            parts.append(f"{_spoken_list(names)} {singular if len(names) == 1 else plural}")
+        told = ", ".join(parts)
+        if ours:
+            working = _spoken_list([v.component.name for v in ours]) if len(ours) <= 3 else "all our own services"
+            told += f" · {working} work{'s' if len(ours) == 1 else ''}"
+        return told
+
     @property
     def page_time(self) -> datetime:
         """The data's own timestamp (JSON ``updated_at``): the newest change, else the first publish."""
@@ -292,6 +316,23 @@ def stale_after(probe_interval_seconds: int, publish_interval_seconds: int = 0) 
     page stale between two scheduled publishes.
     """
     return max(STALE_AFTER_INTERVALS * probe_interval_seconds, publish_interval_seconds + probe_interval_seconds)
+
+
+_TROUBLE = {
+    ComponentStatus.MAJOR_OUTAGE: ("is down", "are down"),
+    ComponentStatus.PARTIAL_OUTAGE: ("has problems", "have problems"),
+    ComponentStatus.DEGRADED_PERFORMANCE: ("is slow", "are slow"),
+    ComponentStatus.UNDER_MAINTENANCE: ("is under maintenance", "are under maintenance"),
+}
+
+
+def _on_a_platform(component: Component) -> bool:
+    """A channel on someone else's platform: a probe of it watches the platform itself."""
+    return any(probe.role == "platform" for probe in component.probes)
+
+
+def _spoken_list(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def on_the_front(incident: Incident, now: datetime) -> bool:

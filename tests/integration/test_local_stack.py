@@ -89,10 +89,10 @@ def test_a_publish_request_reaches_the_page_through_the_queue(local_stack):
     # THEN the queue handler publishes and the page shows the outage (polled, bounded)
     deadline = time.monotonic() + 15
     page = ""
-    while time.monotonic() < deadline and "Major System Outage" not in page:
+    while time.monotonic() < deadline and "Facebook is down" not in page:
         time.sleep(0.2)
         page = requests.get(f"http://127.0.0.1:{local_stack.ports.page}/", timeout=5).text
-    assert "Major System Outage" in page
+    assert "Facebook is down" in page
 
 
 def test_a_playbook_trigger_reaches_the_seeded_chat_subscribers_in_the_outbox(local_stack):

@@ -76,7 +76,10 @@ def test_quiet_page_says_all_systems_operational_and_lists_every_visible_compone
 
 def test_outage_page_shows_status_words_icons_incidents_maintenance_and_notices(site_with_facebook_down):
     page = text_of(rendered(site_with_facebook_down), "index.html")
-    assert '<p class="banner b-critical" id="overall" role="status">' in page and "Major System Outage" in page
+    # Only platforms are affected: the banner names them and says the brand's own services work
+    assert '<p class="banner b-critical" id="overall" role="status">' in page
+    assert ("Facebook is down, Instagram is slow, HubSpot is under maintenance · Online shop, Help centre and "
+            "Email &amp; SMS support work</p>") in page
     # never colour alone: each status has a word and an icon
     assert re.search(r'<span class="st s-m"><svg class="i s-m" aria-hidden="true"><use href="#i-m"/></svg> Major Outage',
                      page)
@@ -492,3 +495,21 @@ def test_a_day_with_an_incident_is_coloured_by_it_even_without_probe_data(exampl
     assert snapshot.view("facebook").days[-2].status is None  # no data, no incident: grey
     page = text_of(rendered(snapshot), "index.html")
     assert "1 May 2026: no data; Facebook Messenger is down" in page
+
+
+def test_the_banner_says_major_system_outage_when_the_brands_own_service_is_down(example_site, noon):
+    # GIVEN the shop itself down, as well as Facebook
+    from chalicelib.site.snapshot import build_snapshot
+
+    states = {c: ComponentState(component_id=c, probe_status=ComponentStatus.MAJOR_OUTAGE, updated_at=noon)
+              for c in ("website", "facebook")}
+    snapshot = build_snapshot(example_site, states, [], [], noon)
+    # THEN the banner keeps Statuspage's words, as the v2 JSON does in every case
+    assert snapshot.headline == "Major System Outage"
+    # AND with several platforms in trouble it names each with its own words
+    states = {"facebook": ComponentState(component_id="facebook", probe_status=ComponentStatus.MAJOR_OUTAGE,
+                                         updated_at=noon),
+              "instagram": ComponentState(component_id="instagram",
+                                          probe_status=ComponentStatus.DEGRADED_PERFORMANCE, updated_at=noon)}
+    assert build_snapshot(example_site, states, [], [], noon).headline.startswith(
+        "Facebook is down, Instagram is slow · ")
