@@ -60,8 +60,18 @@ class SubscriptionPolicy(_Strict):
     webhook_failure_limit: int = Field(default=5, ge=1, le=100)
     # Webhooks reach public addresses only (the probes' target guard), unless this is set.
     webhooks_allow_private_targets: bool = False
+    # Or only these private networks (the local stack's receivers: 127.0.0.1/32); plain http is
+    # accepted for chat channels there too.
+    webhooks_allowed_private_networks: tuple[str, ...] = ()
     # Where Telegram's Bot API answers (tests point it at a local server).
     telegram_api_url: str = "https://api.telegram.org"
+
+    @field_validator("webhooks_allowed_private_networks")
+    @classmethod
+    def _webhook_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from chalicelib.probes.guard import checked_networks
+
+        return checked_networks(value)
 
     @field_validator("sms_countries")
     @classmethod

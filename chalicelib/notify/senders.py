@@ -128,8 +128,9 @@ class WebhookSender:
     """POSTs JSON through the probes' target guard (public addresses only, checked at connect): signed for
     webhooks (``send``), as the platform expects for chat channels (``post``)."""
 
-    def __init__(self, allow_private: bool = False, timeout: float = 5.0, clock: Callable[[], float] = time.time):
-        self.guard = TargetGuard(allow_private=allow_private)
+    def __init__(self, allow_private: bool = False, timeout: float = 5.0, clock: Callable[[], float] = time.time,
+                 allowed_networks: tuple[str, ...] = ()):
+        self.guard = TargetGuard(allow_private=allow_private, allowed_networks=tuple(allowed_networks))
         self.pool = guarded_pool_manager(self.guard, maxsize=2)
         self.timeout = timeout
         self.clock = clock
@@ -178,8 +179,8 @@ class WebhookSender:
 def _refusal(exc: Exception) -> str:
     reason = str(exc).split("; probes reach", 1)[0]
     if isinstance(exc, TargetRefused):
-        reason += ("; webhooks reach public addresses only, unless site.yml sets "
-                   "subscriptions.webhooks_allow_private_targets: true")
+        reason += ("; webhooks reach public addresses only, unless site.yml lists the network under "
+                   "subscriptions.webhooks_allowed_private_networks (or sets webhooks_allow_private_targets: true)")
     return reason
 
 

@@ -36,7 +36,9 @@ def send_buckets() -> dict[Channel, TokenBucket]:
 
 
 def senders() -> Senders:
-    webhooks = WebhookSender(allow_private=get_site().subscriptions.webhooks_allow_private_targets)
+    policy = get_site().subscriptions
+    webhooks = WebhookSender(allow_private=policy.webhooks_allow_private_targets,
+                             allowed_networks=policy.webhooks_allowed_private_networks)
     return Senders(email=EmailSender(aws.client("ses")), sms=SmsSender(aws.client("sns")), webhook=webhooks,
                    queue=NotificationQueue(aws.client("sqs"), get_settings().notify_queue_url))
 

@@ -25,6 +25,26 @@ _HOW_TO_ALLOW = ("probes reach public addresses only, unless site.yml sets probe
                  "true (or lists the network under probe_settings.allowed_private_networks)")
 
 
+def checked_networks(networks) -> tuple[str, ...]:
+    """``networks`` as given, each checked to be an address with a prefix (``ValueError`` naming the bad one)."""
+    for network in networks:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError:
+            raise ValueError(f"{network!r} is not a network; write it as an address with a prefix, "
+                             f"e.g. '10.20.0.0/16'") from None
+    return tuple(networks)
+
+
+def in_networks(host: str, networks) -> bool:
+    """Whether ``host`` is an IP literal inside one of ``networks``."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(network) for network in networks)
+
+
 class TargetRefused(Exception):
     """The target resolves to an address probes may not reach."""
 

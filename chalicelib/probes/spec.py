@@ -226,15 +226,9 @@ class ProbeSettings(_Strict):
     @field_validator("allowed_private_networks")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        import ipaddress
+        from chalicelib.probes.guard import checked_networks
 
-        for network in value:
-            try:
-                ipaddress.ip_network(network)
-            except ValueError:
-                raise ValueError(f"{network!r} is not a network; write it as an address with a prefix, "
-                                 f"e.g. '10.20.0.0/16'") from None
-        return value
+        return checked_networks(value)
 
 
 def probe_problems(components, settings: ProbeSettings) -> list[str]:

@@ -137,12 +137,14 @@ def test_the_local_site_file_changes_only_the_two_keys(tmp_path):
     # THEN the two keys are set and everything else is equal
     data, before = yaml.safe_load(derived.read_text()), yaml.safe_load(original)
     subscriptions = data["subscriptions"]
-    assert subscriptions.pop("webhooks_allow_private_targets") is True
+    # (webhooks may reach this machine's receivers, and no other private address)
+    assert subscriptions.pop("webhooks_allowed_private_networks") == ["127.0.0.1/32"]
     assert subscriptions.pop("telegram_api_url") == "http://127.0.0.1:8070"
     assert data == before
     # AND it is a valid site, and the original is untouched
     assert derived.parent == tmp_path and EXAMPLE_SITE.read_bytes() == original
     assert load_site(derived).subscriptions.telegram_api_url == "http://127.0.0.1:8070"
+    assert load_site(derived).subscriptions.webhooks_allow_private_targets is False
 
 
 def test_a_broken_site_file_is_refused_under_its_own_name(tmp_path):
@@ -154,3 +156,16 @@ def test_a_broken_site_file_is_refused_under_its_own_name(tmp_path):
     assert "mine.yml" in str(caught.value) and "duplicate key" in str(caught.value)
     assert not (tmp_path / "out" / "mine.yml").exists()
 
+
+
+def test_webhooks_reach_the_allowed_private_network_and_no_other():
+    from chalicelib.notify.senders import Permanent, WebhookSender
+
+    sender = WebhookSender(allowed_networks=("127.0.0.1/32",))
+    # GIVEN only 127.0.0.1/32 allowed THEN a receiver there is accepted
+    sender.check("http://127.0.0.1:8070/slack/x")
+    # AND another private address is still refused, with the setting to change named
+    with pytest.raises(Permanent, match="webhooks_allowed_private_networks"):
+        sender.check("http://10.1.2.3/hook")
+    with pytest.raises(Permanent):
+        WebhookSender().check("http://127.0.0.1:8070/slack/x")

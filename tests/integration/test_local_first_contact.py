@@ -69,14 +69,14 @@ def test_a_bad_site_file_stops_make_run_before_anything_starts(tmp_path):
 
 
 @pytest.fixture
-def small_shop_stack(monkeypatch):
+def small_shop_stack(monkeypatch, moto_endpoint):
     saved = dict(os.environ)
     monkeypatch.setenv("SITE_CONFIG", "examples/small-shop.yml")
     stack = LocalStack(Ports(aws=0, api=0, page=0, chat=0)).start()
     yield stack
-    # moto keeps its state per process: the next stack in this process provisions from nothing.
-    requests.post(f"http://127.0.0.1:{stack.ports.aws}/moto-api/reset", timeout=10).raise_for_status()
     stack.stop()
+    # The emulator's state is shared by every emulator in this process: leave a clean one.
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     os.environ.clear()
     os.environ.update(saved)
     from tests.conftest import _forget_caches

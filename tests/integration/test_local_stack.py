@@ -10,11 +10,13 @@ from tools.local.stack import LocalStack, PortInUse, Ports, check_port_free
 
 
 @pytest.fixture(scope="module")
-def local_stack():
+def local_stack(moto_endpoint):
     saved = dict(os.environ)
     stack = LocalStack(Ports(aws=0, api=0, page=0, chat=0)).start()
     yield stack
     stack.stop()
+    # The emulator's state is shared by every emulator in this process: leave a clean one.
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     os.environ.clear()
     os.environ.update(saved)
     from tests.conftest import _forget_caches

@@ -23,6 +23,10 @@ the brand's page on it and its status summary (indicator ``impact``: minor, majo
 critical, default critical). A brand outage (``scope=brand``) breaks only the brand's page.
 ``scheduler`` stops the post scheduler's heartbeats, which the demo otherwise sends to the
 API every 30 s, to the URLs whose secrets the stack makes at start (``startup.heartbeat_urls``).
+
+The post scheduler also keeps a queue of the brand's social posts (tools/local/scheduler.py):
+Beacon's signed webhook at ``POST /_demo/scheduler/webhook`` pauses a platform's posts while
+the platform is down and resumes them when it is back; ``GET /_demo/scheduler`` shows the queue.
 """
 from __future__ import annotations
 
@@ -35,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
+from tools.local.scheduler import SignatureRefused, new_scheduler
 
 log = logging.getLogger("beacon.demo")
 
@@ -79,7 +85,10 @@ class DemoHandler(BaseHTTPRequestHandler):
         state = self.server.state
         parts = [p for p in path.split("/") if p]
         if path in ("/_demo", "/_demo/"):
-            return self._json(200, {"outages": state.outages, "platforms": PLATFORMS, "brand": BRAND})
+            return self._json(200, {"outages": state.outages, "platforms": PLATFORMS, "brand": BRAND,
+                                    "scheduler": self.server.scheduler.queue()})
+        if path.rstrip("/") == "/_demo/scheduler":
+            return self._json(200, self.server.scheduler.queue())
         if len(parts) >= 2 and parts[0] == "status" and parts[1] in PLATFORMS:
             return self._summary(parts[1])
         if parts and parts[0] == "site":
@@ -101,6 +110,8 @@ class DemoHandler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self):
+        if urlsplit(self.path).path.rstrip("/") == "/_demo/scheduler/webhook":
+            return self._scheduler_webhook()
         self._outage(start=True)
 
     def do_DELETE(self):
@@ -132,6 +143,20 @@ class DemoHandler(BaseHTTPRequestHandler):
         if name == "support-inbox":
             self.server.mail.close()
         return self._json(201, {"name": name, **outage})
+
+    def _scheduler_webhook(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            changed = self.server.scheduler.receive(self.headers.get("X-Beacon-Signature"), body)
+        except SignatureRefused as exc:
+            log.warning("demo scheduler refused a webhook: %s", exc)
+            return self._json(401, {"error": str(exc)})
+        except ValueError as exc:
+            return self._json(400, {"error": f"not a Beacon webhook payload: {exc}"})
+        if changed["paused"] or changed["resumed"]:
+            log.info("demo scheduler: %s paused %s, resumed %s", changed["event"], changed["paused"] or "none",
+                     changed["resumed"] or "none")
+        return self._json(200, changed)
 
     def _page(self, name: str, text: str):
         if self.server.state.get(name):
@@ -223,6 +248,8 @@ class DemoServer(ThreadingHTTPServer):
     def __init__(self, port: int, heartbeat_urls: list[str] = (), heartbeat_every: float = 30.0):
         super().__init__(("127.0.0.1", port), DemoHandler)
         self.state = DemoState()
+        # The post scheduler's queue; the stack hands it its webhook secret (scheduler.use_secret).
+        self.scheduler = new_scheduler()
         try:
             self.mail = MailListener(self.server_address[1] + 1 if port else 0, self.state)
         except OSError:  # the next port is taken: any free one (DEMO_SMTP_PORT tells the probes)

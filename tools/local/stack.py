@@ -7,7 +7,8 @@
 4. the scheduler and the queue poller that ``chalice local`` does not have;
 5. the page server (the bucket as S3 website hosting serves it, plus /_outbox) on PAGE_PORT;
 6. the demo upstream the probes check (tools/local/demo.py) on DEMO_PORT, pointed at
-   through PROBE_OVERRIDES=tools/local/demo-targets.yml;
+   through PROBE_OVERRIDES=tools/local/demo-targets.yml, with the post scheduler whose
+   webhook subscriber it adds (tools/local/scheduler.py);
 7. the chat receiver (tools/local/chat.py) on CHAT_PORT, where the seeded webhook, Slack,
    Teams, Discord and Telegram subscribers' messages arrive.
 
@@ -103,6 +104,10 @@ def port_or_any_free(port: int, variable: str) -> int:
     return port
 
 
+# The one private network the local stack's webhooks reach: its own receivers on this machine.
+LOCAL_TARGETS = ["127.0.0.1/32"]
+
+
 def write_local_site(source: Path, directory: Path, chat_url: str) -> Path:
     """A copy of the site file ``source`` in ``directory`` that lets webhooks reach this machine and
     sends Telegram's Bot API calls to the chat receiver at ``chat_url``; nothing else changes."""
@@ -110,7 +115,7 @@ def write_local_site(source: Path, directory: Path, chat_url: str) -> Path:
 
     load_site(source)  # refused here with the original's name (and its duplicate keys, which a YAML load drops)
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    data["subscriptions"] = {**(data.get("subscriptions") or {}), "webhooks_allow_private_targets": True,
+    data["subscriptions"] = {**(data.get("subscriptions") or {}), "webhooks_allowed_private_networks": LOCAL_TARGETS,
                              "telegram_api_url": chat_url}
     target = directory / source.name
     target.write_text(f"# Written by the local stack from {source}; edit that file instead.\n"
@@ -232,11 +237,13 @@ class LocalStack:
     def _start_demo(self) -> None:
         """The demo upstream the probes point at (tools/local/demo.py, via PROBE_OVERRIDES)."""
         from tools.local.demo import start_demo
-        from tools.local.startup import heartbeat_urls
+        from tools.local.startup import heartbeat_urls, scheduler_webhook_secret
 
         port = port_or_any_free(int(os.environ.get("DEMO_PORT", 8090)), "DEMO_PORT")
         server = start_demo(port, heartbeat_urls(os.environ["API_URL"]))
         os.environ["DEMO_PORT"], os.environ["DEMO_SMTP_PORT"] = str(server.server_address[1]), str(server.mail.port)
+        # Its port is known only now: the scheduler's webhook subscriber is added here, its secret handed over.
+        server.scheduler.use_secret(scheduler_webhook_secret(f"http://127.0.0.1:{server.server_address[1]}"))
         os.environ.setdefault("PROBE_OVERRIDES", "tools/local/demo-targets.yml")
         _forget_cached_settings()
         self.demo = server
@@ -405,11 +412,13 @@ def main() -> int:
         f"  status page   http://127.0.0.1:{ports.page}/\n"
         f"  demo upstream http://127.0.0.1:{os.environ['DEMO_PORT']}/_demo   "
         f"(curl -X POST .../_demo/outage/facebook starts an outage, -X DELETE ends it)\n"
+        f"  scheduler     http://127.0.0.1:{os.environ['DEMO_PORT']}/_demo/scheduler   (queued posts; Beacon's "
+        f"webhook pauses a platform's posts while it is down)\n"
         f"  outbox        http://127.0.0.1:{ports.page}/_outbox   (local only; `make outbox` prints it)\n"
         f"  chat receiver http://127.0.0.1:{ports.chat}/_messages   (the seeded webhook, Slack, Teams, Discord and "
         f"Telegram subscribers post here)\n"
         f"  site file     {stack.site_config}   (a copy of {stack.site_config.name} with subscriptions."
-        f"webhooks_allow_private_targets: true and telegram_api_url: http://127.0.0.1:{ports.chat})\n"
+        f"webhooks_allowed_private_networks: [127.0.0.1/32] and telegram_api_url: http://127.0.0.1:{ports.chat})\n"
         f"  API           http://127.0.0.1:{ports.api}/  (GET /health)\n"
         f"  AWS emulator  http://127.0.0.1:{ports.aws}/\n"
         f"  admin API key {os.environ['BEACON_ADMIN_KEY']}   (local only; set BEACON_ADMIN_KEY to change)\n",

@@ -1,8 +1,9 @@
 """What the local stack does once its resources exist, before it serves: seed and publish.
 
 Each capability that needs local seed data (an admin key, demo state) adds a step here.
-``heartbeat_urls`` is the one seed handed back rather than kept: the demo job's heartbeat
-URLs, whose secrets are made anew at every start and exist nowhere else.
+Two seeds are handed back to the demo upstream rather than kept, both made anew at every
+start and held nowhere else: the demo job's heartbeat URLs (``heartbeat_urls``) and the
+demo post scheduler's webhook secret (``scheduler_webhook_secret``).
 """
 from __future__ import annotations
 
@@ -86,6 +87,42 @@ def heartbeat_urls(api_url: str) -> list[str]:
     if urls:
         log.info("made %d heartbeat secret(s) for the demo job", len(urls))
     return urls
+
+
+SCHEDULER_WEBHOOK_PATH = "/_demo/scheduler/webhook"
+
+
+def scheduler_webhook_secret(demo_url: str) -> str:
+    """Add the demo post scheduler's webhook subscriber (the platforms' components only, as the
+    admin API adds it) and return its signing secret, which no answer shows again.
+
+    The secret lives in the demo's memory only, so a subscriber an earlier start left (a
+    restarted demo, or another DEMO_PORT on the same tables) is erased and added anew rather
+    than kept with a secret nobody holds.
+    """
+    from urllib.parse import urlsplit
+
+    from chalicelib.config import get_site
+    from chalicelib.model import utcnow
+    from chalicelib.notify import service
+    from chalicelib.notify.admin import add_subscriber
+    from chalicelib.notify.model import Channel
+    from chalicelib.store.subscribers import SubscriberStore
+    from tools.local.scheduler import PLATFORM_OF
+
+    store, site = SubscriberStore(service.table()), get_site()
+    for page in store.pages():
+        for subscriber in page:
+            target = urlsplit(subscriber.destination)
+            if (subscriber.channel is Channel.WEBHOOK and target.hostname == "127.0.0.1"
+                    and target.path == SCHEDULER_WEBHOOK_PATH):
+                store.erase(subscriber)
+    components = sorted(component for component in PLATFORM_OF if component in site.component_ids)
+    _, secret = add_subscriber(store, site, "webhook", {"url": demo_url + SCHEDULER_WEBHOOK_PATH},
+                               label="demo post scheduler", components=components,
+                               check_target=service.senders().webhook.check, now=utcnow())
+    log.info("seeded the demo post scheduler's webhook (%s)", ", ".join(components) or "every component")
+    return secret
 
 
 STEPS = [seed_admin_key, seed_chat_subscribers, publish_first_page]

@@ -54,9 +54,13 @@ class ChatChannel(BaseChannel):
 
     def destination(self, fields: dict, policy) -> tuple[str, str | None]:
         from chalicelib.notify.destinations import InvalidDestination, check_webhook_url
+        from chalicelib.probes.guard import in_networks
 
         url = check_webhook_url(fields.get("url") or "")
-        if urlsplit(url).scheme != "https" and not policy.webhooks_allow_private_targets:
+        parts = urlsplit(url)
+        allowed = policy.webhooks_allow_private_targets or in_networks(parts.hostname or "",
+                                                                         policy.webhooks_allowed_private_networks)
+        if parts.scheme != "https" and not allowed:
             raise InvalidDestination("url", f"must be an https URL, as {self.hosts[0]} gives it")
         return url, None
 
