@@ -6,7 +6,7 @@ STAGE  ?= dev
 BUILD   = build/$(STAGE)
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test test-unit bench package deploy lint check-site outbox system-deps clean
+.PHONY: run demo test test-unit bench package deploy lint check-site outbox system-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer: set PYTHON=python3.12")'
@@ -19,6 +19,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 ## make run: the whole stack on this machine (emulator, API, scheduler, page, outbox)
 run: $(STAMP)
 	$(BIN)/python -m tools.local
+
+## make demo: the guided tour of an outage, narrated, on the stack `make run` started in another terminal
+demo: $(STAMP)
+	$(BIN)/python -m tools.local.tour
 
 ## make test: unit, emulator and browser tests
 test: $(STAMP) system-deps

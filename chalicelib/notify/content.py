@@ -207,8 +207,20 @@ def notification_sms(event: NotificationEvent, site: Site, incident: Incident | 
                                status=status_label(event, incident), title=title, body=body,
                                link=links.event_url, stop_hint=stop_hint)
 
-    body = event.sms_text or plain_text(event.body, limit=160)
-    return fit_sms(render, event.title, body)
+    if event.sms_text:
+        return prepared_sms(event.sms_text, links.event_url)
+    return fit_sms(render, event.title, plain_text(event.body, limit=160))
+
+
+def prepared_sms(text: str, link: str) -> str:
+    """A playbook's SMS as its author wrote it (it names the brand and what to do), with the link
+    and the stop hint while they fit one segment; the author's words are never cut."""
+    prepared = to_gsm(" ".join(text.split()))
+    for candidate in (f"{prepared} {link} Reply STOP to opt out", f"{prepared} {link}"):
+        candidate = to_gsm(candidate)
+        if fits_one_segment(candidate):
+            return candidate
+    return prepared
 
 
 def confirmation_sms(site: Site, code: str, verify_url: str, templates_dir: Path) -> str:

@@ -107,3 +107,21 @@ def test_webhook_payload_names_event_incident_and_components(example_site):
 def test_every_kind_has_a_subject_and_an_sms(example_site, kind):
     assert content.notification_email(event(kind=kind), example_site, None, LINKS, TEMPLATES).subject
     assert content.fits_one_segment(content.notification_sms(event(kind=kind), example_site, None, LINKS, TEMPLATES))
+
+
+def test_a_playbooks_prepared_sms_is_sent_as_written(example_site):
+    # GIVEN the Facebook playbook, whose SMS text was written to fit one message
+    from chalicelib.notify.content import Links, notification_sms
+    from chalicelib.model import NotificationEvent, NotificationKind
+    from chalicelib.settings import PROJECT_ROOT
+    from datetime import datetime, timezone
+
+    playbook = example_site.playbook("facebook-outage")
+    text = playbook.sms_text.replace("{eta}", "within the hour")
+    event = NotificationEvent(id="n1", kind=NotificationKind.INCIDENT_OPENED, title=playbook.name, body=playbook.body,
+                              created_at=datetime(2026, 5, 1, tzinfo=timezone.utc), component_ids=["facebook"],
+                              sms_text=text)
+    sms = notification_sms(event, example_site, None, Links(page_url="https://s.example/", event_url="https://s.example/i/1"),
+                           PROJECT_ROOT / "templates")
+    # THEN the customer reads the marketer's words, whole, with the link when it fits
+    assert sms.startswith(text) and sms.endswith("https://s.example/i/1")
