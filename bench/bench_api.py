@@ -7,25 +7,16 @@ refused before anything is written.
 """
 from __future__ import annotations
 
+import functools
 import os
-import statistics
 import threading
-import time
 
 import requests
 
-from bench.table import Row
+from bench.table import Row, median_ms
 
 ROUNDS = 15
-
-
-def _median_ms(action, rounds: int = ROUNDS) -> float:
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+_median_ms = functools.partial(median_ms, runs=ROUNDS)
 
 
 def run() -> list[Row]:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import requests
 
-from bench.table import Row
+from bench.table import Row, median_ms
 from chalicelib.model import ComponentChange, ComponentStatus, Impact, Incident, IncidentUpdate
 from chalicelib.settings import PROJECT_ROOT
 
@@ -162,7 +162,6 @@ def _measure(endpoint: str, size: int) -> tuple[float, Measured, Measured, float
 
 def _api_write(table) -> tuple[float, float]:
     """Median ``POST /incidents`` and ``GET /health`` through the local API server, in milliseconds."""
-    import statistics
     import threading
 
     import app as beacon_app
@@ -178,19 +177,11 @@ def _api_write(table) -> tuple[float, float]:
             "components": {"facebook": "major_outage"}}
     headers = {"Authorization": f"Bearer {secret}", "Connection": "close"}
 
-    def median_ms(action, rounds: int = 5) -> float:
-        samples = []
-        for _ in range(rounds):
-            started = time.perf_counter()
-            action()
-            samples.append((time.perf_counter() - started) * 1000)
-        return statistics.median(samples)
-
     try:
         post = median_ms(lambda: requests.post(base + "/incidents", json=body, headers=headers,
-                                               timeout=120).raise_for_status())
+                                               timeout=120).raise_for_status(), runs=5)
         health = median_ms(lambda: requests.get(base + "/health", headers={"Connection": "close"},
-                                                 timeout=10).raise_for_status())
+                                                 timeout=10).raise_for_status(), runs=5)
     finally:
         server.server.shutdown()
         server.server.server_close()

@@ -11,14 +11,13 @@ from __future__ import annotations
 import gzip
 import os
 import random
-import statistics
 import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
 import requests
 
-from bench.table import Row
+from bench.table import Row, median_ms
 from chalicelib.config import Site, load_site
 from chalicelib.model import (
     ComponentChange, ComponentState, ComponentStatus, DayHistory, Impact, Incident, IncidentUpdate,
@@ -81,15 +80,6 @@ def large_records(site: Site, rng: random.Random, hours_apart: int = 2):
     return days, latency, incidents
 
 
-def _median_ms(action, runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def run() -> list[Row]:
     rng = random.Random(3)
     example = load_site(PROJECT_ROOT / "site.yml")
@@ -101,10 +91,10 @@ def run() -> list[Row]:
                               since=NOW - timedelta(days=400), api_url="https://api.example")
 
     example_snapshot = build_snapshot(example, {}, [], [], NOW, api_url="https://api.example")
-    example_ms = _median_ms(lambda: render_site(example_snapshot, TEMPLATES), runs=5)
-    snapshot_ms = _median_ms(large_snapshot)
+    example_ms = median_ms(lambda: render_site(example_snapshot, TEMPLATES), runs=5)
+    snapshot_ms = median_ms(large_snapshot)
     snapshot = large_snapshot()
-    render_ms = _median_ms(lambda: render_site(snapshot, TEMPLATES))
+    render_ms = median_ms(lambda: render_site(snapshot, TEMPLATES))
     objects = render_site(snapshot, TEMPLATES)
     example_index = next(o.body for o in render_site(example_snapshot, TEMPLATES) if o.key == "index.html")
     # The example site on a bad day: 90 days of history, response times, an open incident on Facebook.

@@ -4,7 +4,8 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -58,3 +59,13 @@ def median_seconds_in_subprocess(code: str, runs: int = 7, cwd: str | None = Non
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd)
         results.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(results)
+
+
+def median_ms(action: Callable[[], object], runs: int = 3) -> float:
+    """Median wall time of ``action`` over ``runs`` calls, in milliseconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)

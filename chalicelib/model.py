@@ -200,6 +200,13 @@ class Incident(Record):
     def is_open(self) -> bool:
         return self.status not in CLOSED_STATUSES
 
+    @property
+    def start(self) -> datetime:
+        """Where it sits in time (history, sorting): a maintenance's scheduled start, else when it started."""
+        if self.kind is IncidentKind.MAINTENANCE and self.scheduled_for:
+            return self.scheduled_for
+        return self.started_at or self.created_at
+
 
 class Notice(Record):
     """An announcement that is not an outage, shown while active."""

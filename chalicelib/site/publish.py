@@ -150,6 +150,11 @@ class Manifest:
     def since(self) -> str | None:
         return self.head.data.get("since") if self.head else None
 
+    @property
+    def first_published_at(self) -> datetime | None:
+        since = self.since
+        return datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+
 
 class Publisher:
     def __init__(self, s3, bucket: str, table: Table, *, concurrency: int | None = None,
@@ -175,9 +180,7 @@ class Publisher:
         self._monotonic = monotonic
 
     def first_published_at(self) -> datetime | None:
-        manifest = self._table.get(MANIFEST_PK, MANIFEST_SK)
-        since = manifest.data.get("since") if manifest else None
-        return datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+        return Manifest(self._table.get(MANIFEST_PK, MANIFEST_SK)).first_published_at
 
     def stored_etags(self) -> dict[str, str]:
         """Every object in the bucket and its ETag, as S3 lists them now."""

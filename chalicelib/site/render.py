@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.model import Incident
 from chalicelib.site import statuspage
-from chalicelib.site.snapshot import HISTORY_DAYS, Snapshot, start_of
+from chalicelib.site.snapshot import HISTORY_DAYS, Snapshot
 from chalicelib.text import environment
 
 SHORT_CACHE = "public, max-age=30, stale-while-revalidate=60, stale-if-error=86400"
@@ -162,7 +162,7 @@ def _neighbours(months: tuple[str, ...], month: str) -> tuple[str | None, str | 
 def _recent_by_month(snapshot: Snapshot) -> list[tuple[str, list[Incident]]]:
     """The front's incidents that started in the last 90 days (open ones too), by month, newest first."""
     since = snapshot.generated_at - timedelta(days=HISTORY_DAYS)
-    recent = [i for i in snapshot.sorted_incidents if start_of(i) >= since]
+    recent = [i for i in snapshot.sorted_incidents if i.start >= since]
     return [(month, list(items)) for month, items in groupby(recent, key=snapshot.month_of)]
 
 

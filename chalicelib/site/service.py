@@ -216,22 +216,24 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
              changes: Changes | None) -> SitePublished:
     settings = get_settings()
     site = get_site()
+    if table.get(*INDEXED) is None:
+        # Headers saved before the store's indexes existed get their keys, and this publish renders everything.
+        given = IncidentStore(table).add_missing_index_keys()
+        table.put(*INDEXED, {"given": given, "at": isoformat(now or utcnow())})
+        changes = None
     for attempt in range(1, ATTEMPTS + 1):
         moment = now or utcnow()
-        common = dict(history=HistoryStore(table), since=publisher.first_published_at() or moment,
-                      api_url=settings.api_url, probe_interval_seconds=settings.probe_interval_seconds,
+        manifest = publisher.read_manifest() if changes is not None else None
+        since = (manifest.first_published_at if manifest else publisher.first_published_at()) or moment
+        common = dict(history=HistoryStore(table), since=since, api_url=settings.api_url,
+                      probe_interval_seconds=settings.probe_interval_seconds,
                       publish_interval_seconds=settings.publish_interval_seconds)
-        if changes is not None and table.get(*INDEXED) is None:
-            changes = None  # headers saved before the store's indexes existed get their keys first
         if changes is None:
-            if table.get(*INDEXED) is None:
-                given = IncidentStore(table).add_missing_index_keys()
-                table.put(*INDEXED, {"given": given, "at": isoformat(moment)})
             snapshot = read_snapshot(site, StateStore(table), moment, **common)
             checked = check_site(render_site(snapshot, settings.templates_dir))
             kwargs = dict(complete=True, keep=[w.key for w in checked.withheld])
         else:
-            live = publisher.read_manifest().objects
+            live = manifest.objects
             incidents, months, known = _changed_records(IncidentStore(table), site, moment, changes, live)
             snapshot = read_snapshot(site, StateStore(table), moment, incidents=incidents, known_months=known,
                                      **common)

@@ -167,7 +167,7 @@ class Snapshot:
     @cached_property
     def sorted_incidents(self) -> list[Incident]:
         """The incidents and maintenance on the front, newest first (by start, then creation)."""
-        return sorted(self.front, key=lambda i: (_start(i), i.id), reverse=True)
+        return sorted(self.front, key=lambda i: (i.start, i.id), reverse=True)
 
     @cached_property
     def months(self) -> tuple[str, ...]:
@@ -183,7 +183,7 @@ class Snapshot:
     def in_month(self, month: str) -> list[Incident]:
         """The incidents and maintenance of one month, newest first (``incidents`` must hold them all)."""
         chosen = [i for i in self.incidents if self.month_of(i) == month]
-        return sorted(chosen, key=lambda i: (_start(i), i.id), reverse=True)
+        return sorted(chosen, key=lambda i: (i.start, i.id), reverse=True)
 
     @cached_property
     def active_incidents(self) -> list[Incident]:
@@ -341,18 +341,7 @@ def on_the_front(incident: Incident, now: datetime) -> bool:
 
 
 def month_of(incident: Incident, zone) -> str:
-    return _start(incident).astimezone(zone).strftime("%Y-%m")
-
-
-def start_of(incident: Incident) -> datetime:
-    """Where an incident sits in the history: a maintenance's scheduled start, else its start."""
-    return _start(incident)
-
-
-def _start(incident: Incident) -> datetime:
-    if incident.kind is IncidentKind.MAINTENANCE and incident.scheduled_for:
-        return incident.scheduled_for
-    return incident.started_at or incident.created_at
+    return incident.start.astimezone(zone).strftime("%Y-%m")
 
 
 def _maintenance_active(incident: Incident, now: datetime) -> bool:
@@ -376,10 +365,10 @@ def _incident_days(incidents: list[Incident], now: datetime) -> Touched:
     """(component id, UTC day) → the incidents that affected it that day and the worst status they gave it."""
     first_day = now.date() - timedelta(days=HISTORY_DAYS - 1)
     touched: Touched = {}
-    for incident in sorted(incidents, key=lambda i: (_start(i), i.id)):
+    for incident in sorted(incidents, key=lambda i: (i.start, i.id)):
         if incident.status == MaintenanceStatus.CANCELLED:
             continue
-        start = _start(incident).astimezone(timezone.utc).date()
+        start = incident.start.astimezone(timezone.utc).date()
         end_at = incident.resolved_at or (incident.scheduled_until if not incident.is_open else None) or now
         end = min(end_at.astimezone(timezone.utc).date(), now.date())
         day = max(start, first_day)
@@ -464,7 +453,7 @@ def _groups(site: Site, views: list[ComponentView]) -> list[GroupView]:
 def _contacts(site: Site, views: list[ComponentView], open_incidents: list[Incident]) -> list[ContactView]:
     not_operational = {v.component.id: v.component.name for v in views if v.status is not ComponentStatus.OPERATIONAL}
     first: list[str] = []
-    for incident in sorted(open_incidents, key=lambda i: (_start(i), i.id), reverse=True):
+    for incident in sorted(open_incidents, key=lambda i: (i.start, i.id), reverse=True):
         if incident.playbook_id:
             try:
                 playbook = site.playbook(incident.playbook_id)

@@ -81,15 +81,8 @@ def _noted(incident_id: str, start_before: datetime | None) -> None:
         changes[incident_id] = Changed(incident_id, start_before)
 
 
-def start_of(incident: Incident) -> datetime:
-    """Where an incident sits in time: maintenance by its window, others by when they started."""
-    if incident.kind.value == "maintenance" and incident.scheduled_for:
-        return incident.scheduled_for
-    return incident.started_at or incident.created_at
-
-
 def index_keys(incident: Incident) -> dict[str, str]:
-    start = start_of(incident).astimezone(timezone.utc)
+    start = incident.start.astimezone(timezone.utc)
     changed = f"{_OPEN}{incident.id}" if incident.is_open else f"{isoformat(incident.updated_at)}#{incident.id}"
     return {"front": INCIDENT, "front_at": changed, "month": f"{start:%Y-%m}",
             "month_at": f"{isoformat(start)}#{incident.id}"}
@@ -133,7 +126,7 @@ class IncidentStore:
             saved = self.table.create(INCIDENT, incident.id, header, children=list(updates), index=index)
         else:
             saved = self.table.replace(stored, header, children=list(updates), index=index)
-        _noted(incident.id, _start_stored(stored))
+        _noted(incident.id, _incident(stored, {}).start if stored else None)
         for key in listed - set(updates):
             self.table.delete(INCIDENT, key)
         return incident.model_copy(update={"version": saved.version})
@@ -184,15 +177,6 @@ class IncidentStore:
 
     def delete_notice(self, notice_id: str, version: int) -> None:
         self.table.delete(NOTICE, notice_id, version=version)
-
-
-def _start_stored(stored: Item | None) -> datetime | None:
-    if stored is None:
-        return None
-    data = stored.data
-    at = (data.get("scheduled_for") if data.get("kind") == "maintenance" else None) or data.get("started_at") \
-        or data.get("created_at")
-    return datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
 
 
 def _incident(header: Item, items: dict[str, Item]) -> Incident:

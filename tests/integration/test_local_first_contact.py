@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
-from tools.local.stack import LocalStack, PortInUse, Ports, check_port_free
+from tests.local_stacks import local_stack_on_free_ports
+from tools.local.stack import PortInUse, check_port_free
 
 
 def _time_wait_port() -> int:
@@ -69,19 +70,9 @@ def test_a_bad_site_file_stops_make_run_before_anything_starts(tmp_path):
 
 
 @pytest.fixture
-def small_shop_stack(monkeypatch, moto_endpoint):
-    saved = dict(os.environ)
-    monkeypatch.setenv("SITE_CONFIG", "examples/small-shop.yml")
-    stack = LocalStack(Ports(aws=0, api=0, page=0, chat=0)).start()
-    yield stack
-    stack.stop()
-    # The emulator's state is shared by every emulator in this process: leave a clean one.
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    os.environ.clear()
-    os.environ.update(saved)
-    from tests.conftest import _forget_caches
-
-    _forget_caches()
+def small_shop_stack(moto_endpoint):
+    with local_stack_on_free_ports(moto_endpoint, SITE_CONFIG="examples/small-shop.yml") as stack:
+        yield stack
 
 
 def test_make_run_runs_the_site_file_a_person_chose(small_shop_stack):

@@ -7,7 +7,6 @@ through the queue poller, as it does under ``make run``.
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime, timezone
 
@@ -16,7 +15,8 @@ import requests
 
 from chalicelib.notify.senders import sign
 from tools.local.scheduler import PostScheduler, SignatureRefused, seed_posts, verify_signature
-from tools.local.stack import DEFAULT_ADMIN_KEY, LocalStack, Ports
+from tests.local_stacks import local_stack_on_free_ports
+from tools.local.stack import DEFAULT_ADMIN_KEY
 
 NOW = 1_780_000_000
 SECRET = "whsec_demo"
@@ -104,19 +104,8 @@ def test_a_maintenance_pauses_from_its_start_to_its_completion():
 
 @pytest.fixture(scope="module")
 def local_stack(moto_endpoint):
-    # The emulator's state is shared by every emulator in this process: start, and leave, from a clean one.
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    saved = dict(os.environ)
-    os.environ["DEMO_PORT"] = "0"
-    stack = LocalStack(Ports(aws=0, api=0, page=0, chat=0)).start()
-    yield stack
-    stack.stop()
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    os.environ.clear()
-    os.environ.update(saved)
-    from tests.conftest import _forget_caches
-
-    _forget_caches()
+    with local_stack_on_free_ports(moto_endpoint, DEMO_PORT="0") as stack:
+        yield stack
 
 
 def scheduler_queue(stack) -> dict:

@@ -1,27 +1,18 @@
 """`make run`'s stack, started on free ports: the API, the page server, the outbox and the chat receiver answer."""
-import os
 import socket
 
 import boto3
 import pytest
 import requests
 
-from tools.local.stack import LocalStack, PortInUse, Ports, check_port_free
+from tests.local_stacks import local_stack_on_free_ports
+from tools.local.stack import PortInUse, check_port_free
 
 
 @pytest.fixture(scope="module")
 def local_stack(moto_endpoint):
-    saved = dict(os.environ)
-    stack = LocalStack(Ports(aws=0, api=0, page=0, chat=0)).start()
-    yield stack
-    stack.stop()
-    # The emulator's state is shared by every emulator in this process: leave a clean one.
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    os.environ.clear()
-    os.environ.update(saved)
-    from tests.conftest import _forget_caches
-
-    _forget_caches()
+    with local_stack_on_free_ports(moto_endpoint) as stack:
+        yield stack
 
 
 def test_api_health_answers(local_stack):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import socket
 
 import pytest
@@ -10,24 +9,14 @@ import requests
 
 from tools.local import tour
 from tools.local.outbox import read_outbox
-from tools.local.stack import DEFAULT_ADMIN_KEY, LocalStack, Ports
+from tests.local_stacks import local_stack_on_free_ports
+from tools.local.stack import DEFAULT_ADMIN_KEY
 
 
 @pytest.fixture(scope="module")
 def running_stack(moto_endpoint):
-    # The emulator's state is shared by every emulator in this process: start, and leave, from a clean one.
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    saved = dict(os.environ)
-    os.environ["DEMO_PORT"] = "0"
-    stack = LocalStack(Ports(aws=0, api=0, page=0, chat=0)).start()
-    yield stack
-    stack.stop()
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    os.environ.clear()
-    os.environ.update(saved)
-    from tests.conftest import _forget_caches
-
-    _forget_caches()
+    with local_stack_on_free_ports(moto_endpoint, DEMO_PORT="0") as stack:
+        yield stack
 
 
 def stack_variables(stack) -> dict[str, str]:

@@ -11,25 +11,15 @@ import time
 import pytest
 import requests
 
-from tools.local.stack import DEFAULT_ADMIN_KEY, LocalStack, Ports
+from tests.local_stacks import local_stack_on_free_ports
+from tools.local.stack import DEFAULT_ADMIN_KEY, Ports
 
 
 @pytest.fixture(scope="module")
 def stack_with_demo(moto_endpoint):
-    # The emulator's state is shared by every emulator in this process: start, and leave, from a clean one.
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    saved = dict(os.environ)
-    os.environ["DEMO_PORT"] = "0"
-    os.environ.pop("PROBE_OVERRIDES", None)
-    stack = LocalStack(Ports(aws=0, api=0, page=0)).start()
-    yield stack
-    stack.stop()
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    os.environ.clear()
-    os.environ.update(saved)
-    from tests.conftest import _forget_caches
-
-    _forget_caches()
+    with local_stack_on_free_ports(moto_endpoint, Ports(aws=0, api=0, page=0), DEMO_PORT="0",
+                                   PROBE_OVERRIDES=None) as stack:
+        yield stack
 
 
 def run_cycle(stack) -> dict:
