@@ -105,9 +105,10 @@ def probe_cycle(event):
     from chalicelib.probes.service import scheduled_probe_cycle
 
     with operation("ProbeCycle", trigger="schedule"):
-        summary = scheduled_probe_cycle()
+        summary = scheduled_probe_cycle(scheduled_at=getattr(event, "time", None))
         count("ProbeChanges", summary["changes"])
         count("ProbesFailed", summary.get("failed", 0))
+        count("ProbesUnconfirmed", summary.get("unconfirmed", 0))
     return summary
 
 
@@ -121,6 +122,7 @@ def probe_shard(event):
             summary = run_probe_shard(record.body)
             count("ProbeChanges", summary["changes"])
             count("ProbesFailed", summary.get("failed", 0))
+            count("ProbesUnconfirmed", summary.get("unconfirmed", 0))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="advance_maintenance")

@@ -32,7 +32,10 @@ def client(service: str, *, max_pool_connections: int | None = None):
 
 @functools.cache
 def get_table():
-    return _session().resource("dynamodb", config=_CONFIG).Table(get_settings().table_name)
+    settings = get_settings()
+    # A regional probe stack writes to the home region's table.
+    region = {"region_name": settings.table_region} if settings.table_region else {}
+    return _session().resource("dynamodb", config=_CONFIG, **region).Table(settings.table_name)
 
 
 def reset_clients() -> None:

@@ -39,6 +39,10 @@ class Settings:
     page_url: str
     # Uploads a publish keeps in flight at once; the bucket's client keeps as many connections open.
     publish_concurrency: int = 16
+    # Where this function probes from (one of probe_settings.locations; empty: the home location),
+    # and the region of the table when it is another region's (the regional probe stack).
+    probe_location: str = ""
+    table_region: str = ""
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -63,6 +67,8 @@ class Settings:
             notify_consumers=max(1, int(env.get("NOTIFY_CONSUMERS", "2"))),
             page_url=env.get("PAGE_URL", "").rstrip("/"),
             publish_concurrency=max(1, int(env.get("PUBLISH_CONCURRENCY", "16"))),
+            probe_location=env.get("PROBE_LOCATION", ""),
+            table_region=env.get("TABLE_REGION", ""),
         )
 
 

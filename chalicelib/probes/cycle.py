@@ -14,24 +14,32 @@
    anything changed.
 Steps 5-8 each log and carry on when they fail, so one broken step never hides the others
 and the next cycle reconciles what this one could not.
+
+With several probe locations (``probe_settings.locations``), the home location's cycle
+confirms its results across the others' latest reports before step 4 (``rules.
+confirm_across_locations``; it waits a moment for a report of this slot when one is behind and
+something fails), and reports what fewer than ``quorum`` locations see as unconfirmed. A cycle
+at another location runs steps 2-3 only and writes its report home (``LocationReport``).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.config import Component, Site
 from chalicelib.model import ComponentState, ComponentStatus, Impact, IncidentStatus, StatusSource, new_id
 from chalicelib.probes.checks import ProbeContext
-from chalicelib.probes.model import PlannedProbe, ProbeResult
+from chalicelib.probes.model import LocationReport, PlannedProbe, ProbeResult
 from chalicelib.probes.overrides import ProbeOverrides
 from chalicelib.probes.rules import (
-    OK, ProbeState, apply_result, component_probe_status, is_failing, new_state, outcome_summary,
+    OK, ProbeState, Unconfirmed, apply_result, component_probe_status, confirm_across_locations, is_failing,
+    new_state, outcome_summary,
 )
 from chalicelib.probes.runner import run_probes
 from chalicelib.status import component_status
@@ -44,6 +52,8 @@ log = logging.getLogger("beacon.probes")
 
 ACTOR = "probe"
 LATEST_RESULTS_KEPT = 600
+# How long, at most, the home cycle waits for another location's report of its slot (a share of the interval).
+WAIT_FOR_LOCATIONS_SHARE = 0.2
 _ANSWERED = (ComponentStatus.OPERATIONAL, ComponentStatus.DEGRADED_PERFORMANCE)
 _IMPACT = {
     ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
@@ -77,6 +87,8 @@ class CycleReport:
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     incidents: list[str] = field(default_factory=list)
     published: bool = False
+    location: str = "home"
+    unconfirmed: list[Unconfirmed] = field(default_factory=list)
 
     def as_json(self, max_results: int | None = None) -> dict[str, Any]:
         """The report; with ``max_results``, failing results first and the rest cut (one item holds 400 KB)."""
@@ -87,7 +99,8 @@ class CycleReport:
             "cycle_id": self.cycle_id, "started_at": self.started_at.isoformat(),
             "duration_ms": round(self.duration_ms, 1), "summary": outcome_summary(self.results),
             "components": self.components, "changes": [c.as_json() for c in self.changes],
-            "incidents": self.incidents, "published": self.published,
+            "incidents": self.incidents, "published": self.published, "location": self.location,
+            "unconfirmed": [u.as_json() for u in self.unconfirmed],
             "results": [r.as_json() for r in results],
         }
         if len(results) < len(self.results):
@@ -113,11 +126,39 @@ def plan(site: Site, overrides: ProbeOverrides | None,
     return planned, refused
 
 
+def run_in_slots(run_one: Callable[[float], Any], *, interval_seconds: int, deadline_seconds: float,
+                 minute_start: datetime, clock: Callable[[], datetime],
+                 sleep: Callable[[float], None]) -> list[Any]:
+    """Run one cycle per slot of the scheduled minute: at ``minute_start``, then every
+    ``interval_seconds``, each handed the deadline that ends it inside its slot.
+
+    A slot the invocation reaches late gets what is left of its deadline; a slot already over
+    is skipped, so the last cycle ends before the next minute's invocation starts its first.
+    """
+    done = []
+    for slot in range(60 // interval_seconds):
+        at = minute_start + timedelta(seconds=slot * interval_seconds)
+        late = (clock() - at).total_seconds()
+        if late > 0 and deadline_seconds - late < 1:
+            continue
+        if late < 0:
+            sleep(-late)
+        done.append(run_one(deadline_seconds - max(0.0, late)))
+    return done
+
+
+def plan_digest(planned: list[PlannedProbe]) -> str:
+    """Which probes a cycle ran, in a few bytes: locations compare it before trusting each other's silence."""
+    keys = sorted(p.key for p in planned if p.spec.kind != "heartbeat")
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+
+
 class ProbeCycle:
     def __init__(self, site: Site, table: Table, clock: Callable[[], datetime], *,
                  incidents: Any, publish: Callable[[], Any], overrides: ProbeOverrides | None = None,
                  deadline_seconds: float | None = None, monotonic: Callable[[], float] = time.monotonic,
-                 component_ids: frozenset[str] | None = None, shard: str | None = None):
+                 component_ids: frozenset[str] | None = None, shard: str | None = None,
+                 location: str | None = None, sleep: Callable[[float], None] = time.sleep):
         self.site = site
         # A shard runs the probes of some components only; None is the whole site.
         self.components = [c for c in site.components if component_ids is None or c.id in component_ids]
@@ -128,17 +169,30 @@ class ProbeCycle:
         self.publish = publish
         self.overrides = overrides
         self.monotonic = monotonic
-        self.settings = overrides.settings(site.probe_settings) if overrides else site.probe_settings
+        self.sleep = sleep
+        settings = overrides.settings(site.probe_settings) if overrides else site.probe_settings
+        self.location = location or settings.home
+        if len(settings.locations) > 1:
+            # Targets (and the local demo upstream) can tell which location probes them.
+            settings = settings.model_copy(update={"user_agent": f"{settings.user_agent} location={self.location}"})
+        self.settings = settings
         # A caller with less time than the schedule (the API, behind API Gateway's 29 s) shortens the deadline.
-        self.deadline = min(self.settings.cycle_deadline_seconds, deadline_seconds or float("inf"))
+        self.deadline = min(self.settings.deadline_seconds, deadline_seconds or float("inf"))
         self.probes = ProbeStore(table)
         self.states = StateStore(table)
         self.history = HistoryStore(table)
 
+    @property
+    def at_home(self) -> bool:
+        return self.location == self.settings.home
+
     def run(self) -> CycleReport:
         now = self.clock()
-        report = CycleReport(cycle_id=new_id(now), started_at=now)
+        report = CycleReport(cycle_id=new_id(now), started_at=now, location=self.location)
         started = self.monotonic()
+        if not self.at_home:
+            self._report_home(report, now, started)
+            return report
         hold = self.deadline + 15
         if not self.probes.claim_cycle(report.cycle_id, now, hold, self.shard):
             raise CycleBusy("a probe cycle is running already; its results are in the next page update")
@@ -146,9 +200,31 @@ class ProbeCycle:
             self._run(report, now, started)
         finally:
             self.probes.release_cycle(self.shard)
-        log.info("probe cycle: %s in %.0f ms%s", _outcome_words(outcome_summary(report.results)),
-                 report.duration_ms, _change_words(report.changes), extra={"cycle_id": report.cycle_id})
+        log.info("probe cycle: %s in %.0f ms%s%s", _outcome_words(outcome_summary(report.results)),
+                 report.duration_ms, _change_words(report.changes), _unconfirmed_words(report.unconfirmed),
+                 extra={"cycle_id": report.cycle_id})
         return report
+
+    def _report_home(self, report: CycleReport, now: datetime, started: float) -> None:
+        """Another location's cycle: run the probes that are seen from a place, and write what they saw."""
+        planned, refused = plan(self.site, self.overrides, self.components)
+        planned = [p for p in planned if p.spec.kind != "heartbeat"]
+        context = ProbeContext(self.settings, now=now, monotonic=self.monotonic)
+        try:
+            results = run_probes(planned, context, deadline_seconds=self.deadline,
+                                 max_workers=self.settings.max_concurrency, monotonic=self.monotonic)
+        finally:
+            context.close()
+        report.results = results + refused
+        not_fine = [r for r in results if not r.ok]
+        self.probes.save_location_report(LocationReport(
+            self.location, now, plan_digest(planned),
+            verdicts={r.key: r.status.value if r.status else None for r in not_fine},
+            errors={r.key: r.error[:200] for r in not_fine if r.error}))
+        report.duration_ms = (self.monotonic() - started) * 1000
+        log.info("probe cycle at %s: %s in %.0f ms, reported to %s", self.location,
+                 _outcome_words(outcome_summary(report.results)), report.duration_ms, self.settings.home,
+                 extra={"cycle_id": report.cycle_id})
 
     def _run(self, report: CycleReport, now: datetime, started: float) -> None:
         planned, refused = plan(self.site, self.overrides, self.components)
@@ -161,6 +237,8 @@ class ProbeCycle:
                                  max_workers=self.settings.max_concurrency, monotonic=self.monotonic)
         finally:
             context.close()
+        if len(self.settings.locations) > 1:
+            results, report.unconfirmed = self._confirm_across_locations(planned, results, now, started)
         report.results = results + refused
         states = self._apply_thresholds(planned, results, old_states, now)
         changed = self._component_states(report, states, now)
@@ -177,6 +255,43 @@ class ProbeCycle:
         except Exception:
             log.exception("probe cycle step %r failed; the next cycle retries it", name)
             return None
+
+    # -- 3b. other locations --------------------------------------------------------------------
+
+    def _confirm_across_locations(self, planned: list[PlannedProbe], results: list[ProbeResult], now: datetime,
+                                  started: float) -> tuple[list[ProbeResult], list[Unconfirmed]]:
+        others = [loc for loc in self.settings.locations if loc != self.location]
+        interval = self.settings.interval_seconds
+        reports = self._fresh_reports(others, now)
+        this_slot = now - timedelta(seconds=interval / 2)
+        behind = [loc for loc in others if loc not in reports or reports[loc].at < this_slot]
+        something_fails = any(r.status is not None and is_failing(r.status) for r in results) or any(
+            any(v and is_failing(ComponentStatus(v)) for v in rep.verdicts.values()) for rep in reports.values())
+        if behind and something_fails:
+            # Locations start their slot together; a report of this slot is usually a moment away.
+            budget = min(interval * WAIT_FOR_LOCATIONS_SHARE, self.deadline - (self.monotonic() - started))
+            waited = 0.0
+            while behind and waited < budget:
+                pause = min(0.25, budget - waited)
+                self.sleep(pause)
+                waited += pause
+                reports = self._fresh_reports(others, now)
+                behind = [loc for loc in others if loc not in reports or reports[loc].at < this_slot]
+        silent = [loc for loc in others if loc not in reports]
+        if silent:
+            log.warning("probe location%s %s sent no report in %d s: failures count as the other locations "
+                        "see them", "s" if len(silent) > 1 else "", ", ".join(silent), 2 * interval)
+        return confirm_across_locations(results, self.location, list(reports.values()), self.settings.quorum,
+                                        plan_digest(planned))
+
+    def _fresh_reports(self, locations: list[str], now: datetime) -> dict[str, LocationReport]:
+        oldest = now - timedelta(seconds=2 * self.settings.interval_seconds)
+        try:
+            reports = self.probes.location_reports(locations)
+        except Exception:
+            log.exception("the other locations' reports could not be read; this cycle counts its own results")
+            return {}
+        return {loc: rep for loc, rep in reports.items() if rep.at >= oldest}
 
     # -- 4. thresholds ---------------------------------------------------------------------------
 
@@ -372,6 +487,13 @@ def _outcome_words(summary: dict[str, int]) -> str:
     total = sum(summary.values())
     not_up = [f"{n} {word}" for word, n in summary.items() if word != "up" and n]
     return f"{total} probe{'s' if total != 1 else ''}" + (f" ({', '.join(not_up)})" if not_up else "")
+
+
+def _unconfirmed_words(unconfirmed: list[Unconfirmed]) -> str:
+    """', 1 unconfirmed (facebook/site: major_outage from second only)', or nothing."""
+    if not unconfirmed:
+        return ""
+    return f", {len(unconfirmed)} unconfirmed ({'; '.join(u.words() for u in unconfirmed)})"
 
 
 def _change_words(changes) -> str:

@@ -36,6 +36,9 @@ class ProbeResult:
     error: str | None = None
     latency_ms: float | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # The locations that saw the target, and what each made of it, once confirmed across them
+    # (``rules.confirm_across_locations``); empty for a result of one location.
+    locations: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -45,7 +48,36 @@ class ProbeResult:
         return {"probe": self.key, "component": self.component_id, "kind": self.kind, "role": self.role,
                 "target": self.target, "status": self.status.value if self.status else None, "ok": self.ok,
                 "error": self.error, "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
-                **({"detail": self.detail} if self.detail else {})}
+                **({"detail": self.detail} if self.detail else {}),
+                **({"locations": self.locations} if self.locations else {})}
+
+
+@dataclass(frozen=True)
+class LocationReport:
+    """What one location's last cycle saw: the verdicts that were not "operational" (a target it
+    ran and does not list answered fine), when, and which plan it ran (a digest of the probe keys)."""
+
+    location: str
+    at: datetime
+    plan: str
+    verdicts: dict[str, str | None] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def verdict(self, key: str, plan: str) -> ComponentStatus | None:
+        """The location's status for ``key``; None when it could not tell or ran another plan."""
+        if key in self.verdicts:
+            value = self.verdicts[key]
+            return ComponentStatus(value) if value else None
+        return ComponentStatus.OPERATIONAL if plan == self.plan else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"location": self.location, "at": self.at.isoformat(), "plan": self.plan,
+                "verdicts": self.verdicts, "errors": self.errors}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "LocationReport":
+        return cls(data["location"], datetime.fromisoformat(data["at"]), data["plan"], dict(data.get("verdicts", {})),
+                   dict(data.get("errors", {})))
 
 
 @dataclass(frozen=True)

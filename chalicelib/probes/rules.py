@@ -7,18 +7,25 @@ job's runs as it reports them, so one cycle result moves it). A component combin
 probes' confirmed statuses by its ``probe_rule``; when it has both kinds of probe, the
 brand's own (page, inbox, integration) and the platform's (its status page), the cause
 says whose fault it is. Pure: states and results in, states and texts out; the clock is passed in.
+
+With more than one probe location, a result is first confirmed across them
+(``confirm_across_locations``): each probe counts the status at least ``quorum`` locations
+agree it is at least as bad as, so a target failing from one location only stays
+operational for the thresholds (and so for subscribers) and is reported as unconfirmed.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.config import Component
 from chalicelib.model import ComponentStatus
-from chalicelib.probes.model import ProbeResult
+from chalicelib.probes.model import LocationReport, ProbeResult
 
 OK = ComponentStatus.OPERATIONAL
 FAILING_FROM = ComponentStatus.DEGRADED_PERFORMANCE.severity
@@ -135,3 +142,65 @@ def outcome_summary(results: Iterable[ProbeResult]) -> dict[str, int]:
         else:
             summary["down"] += 1
     return summary
+
+
+# -- confirmation across probe locations -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """A failure fewer than ``quorum`` locations see: for operators, never for subscribers."""
+
+    key: str
+    component_id: str
+    worst: ComponentStatus
+    counted: ComponentStatus
+    failing: tuple[str, ...]
+    fine: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"probe": self.key, "component": self.component_id, "seen": self.worst.value,
+                "counted": self.counted.value, "failing_from": list(self.failing), "fine_from": list(self.fine)}
+
+    def words(self) -> str:
+        return f"{self.key}: {self.worst.value} from {', '.join(self.failing)} only"
+
+
+def confirm_across_locations(results: Sequence[ProbeResult], home: str, reports: Sequence[LocationReport],
+                             quorum: int, plan: str) -> tuple[list[ProbeResult], list[Unconfirmed]]:
+    """Each result as the locations confirm it: the ``quorum``-th worst status they report.
+
+    ``reports`` are the other locations' fresh reports; a location that could not tell (or
+    ran another plan) does not count, and when fewer locations can tell than ``quorum``, those
+    that can decide. Heartbeats are pushed by the job, not seen from a place: they pass as they are.
+    """
+    confirmed, unconfirmed = [], []
+    for result in results:
+        if result.kind == "heartbeat":
+            confirmed.append(result)
+            continue
+        seen = {home: result.status, **{r.location: r.verdict(result.key, plan) for r in reports}}
+        known = sorted((s for s in seen.values() if s is not None), key=lambda s: s.severity, reverse=True)
+        if not known:
+            confirmed.append(dataclasses.replace(result, locations=_values(seen)))
+            continue
+        counted, worst = known[min(quorum, len(known)) - 1], known[0]
+        error = result.error if counted is result.status else _error_of(reports, result.key, seen, counted)
+        confirmed.append(dataclasses.replace(result, status=counted, error=error, locations=_values(seen)))
+        if is_failing(worst) and counted.severity < worst.severity:
+            unconfirmed.append(Unconfirmed(
+                result.key, result.component_id, worst, counted,
+                failing=tuple(loc for loc, s in seen.items() if s is not None and is_failing(s)),
+                fine=tuple(loc for loc, s in seen.items() if s is not None and not is_failing(s))))
+    return confirmed, unconfirmed
+
+
+def _values(seen: dict[str, ComponentStatus | None]) -> dict[str, str | None]:
+    return {location: status.value if status else None for location, status in seen.items()}
+
+
+def _error_of(reports: Sequence[LocationReport], key: str, seen: dict, counted: ComponentStatus) -> str | None:
+    """What a location that saw the counted status said about it (None when that is "operational")."""
+    for report in reports:
+        if seen.get(report.location) is counted and key in report.errors:
+            return f"{report.errors[key]} (from {report.location})"
+    return None

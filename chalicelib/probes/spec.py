@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib.model import ComponentStatus
 
 _ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# The scheduled minute split into whole slots, one cycle each.
+INTERVALS = (60, 30, 20, 15, 12, 10, 5)
 _FAILING = (ComponentStatus.DEGRADED_PERFORMANCE, ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 
 
@@ -215,6 +217,16 @@ class ProbeSettings(_Strict):
         default=(), description="Private networks probes may reach while others stay refused, e.g. 10.20.0.0/16")
     cycle_deadline_seconds: float = Field(default=45.0, gt=0, le=840,
                                           description="Keep below the function timeout (60 s)")
+    interval_seconds: int = Field(
+        default=60, description="Seconds between cycles: the minute's invocation runs 60 / interval cycles, "
+                                "each on its own slot (60, 30, 20, 15, 12, 10 or 5)")
+    locations: tuple[str, ...] = Field(
+        default=("home",), min_length=1, max_length=5,
+        description="Where probes run: the first is the home stack's region, the others run the probe "
+                    "function of the regional probe stack and send their results home")
+    quorum: int = Field(default=1, ge=1, le=5,
+                        description="Locations that must see a failure before it counts; seen by fewer, it "
+                                    "is shown to operators as unconfirmed and never to subscribers")
     max_concurrency: int = Field(default=500, ge=1, le=1000)
     probes_per_invocation: int = Field(
         default=1000, ge=1, le=5000,
@@ -230,6 +242,40 @@ class ProbeSettings(_Strict):
 
         return checked_networks(value)
 
+    @field_validator("interval_seconds")
+    @classmethod
+    def _slots_of_a_minute(cls, value: int) -> int:
+        if value not in INTERVALS:
+            raise ValueError(f"{value} does not divide the scheduled minute into whole cycles; use one of "
+                             f"{', '.join(map(str, INTERVALS))}")
+        return value
+
+    @field_validator("locations")
+    @classmethod
+    def _location_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.match(_ID, name):
+                raise ValueError(f"location {name!r}: use lowercase letters, digits and '-' (e.g. eu-west-1)")
+        if len(set(value)) != len(value):
+            raise ValueError("a location is listed twice; list each once")
+        return value
+
+    @model_validator(mode="after")
+    def _reachable_quorum(self) -> "ProbeSettings":
+        if self.quorum > len(self.locations):
+            raise ValueError(f"quorum: {self.quorum} locations cannot agree when {len(self.locations)} "
+                             f"run probes; lower quorum or add locations")
+        return self
+
+    @property
+    def home(self) -> str:
+        return self.locations[0]
+
+    @property
+    def deadline_seconds(self) -> float:
+        """Each cycle's deadline: inside its slot, leaving a quarter of it for the steps after the probes."""
+        return min(self.cycle_deadline_seconds, self.interval_seconds * 0.75)
+
 
 def probe_problems(components, settings: ProbeSettings) -> list[str]:
     """Cross-checks pydantic cannot make per field: unique ids, timeouts inside the deadline."""
@@ -242,8 +288,8 @@ def probe_problems(components, settings: ProbeSettings) -> list[str]:
                 problems.append(f"{where}.id: {probe.key_id!r} is used twice in this component; "
                                 f"give each {probe.kind} probe its own 'id'")
             seen.add(probe.key_id)
-            if probe.timeout_seconds >= settings.cycle_deadline_seconds:
+            if probe.timeout_seconds >= settings.deadline_seconds:
                 problems.append(f"{where}.timeout_seconds: {probe.timeout_seconds:g} s does not fit the cycle deadline "
-                                f"of {settings.cycle_deadline_seconds:g} s; lower it or raise "
-                                f"probe_settings.cycle_deadline_seconds")
+                                f"of {settings.deadline_seconds:g} s; lower it, or raise "
+                                f"probe_settings.cycle_deadline_seconds (at most 3/4 of interval_seconds)")
     return problems

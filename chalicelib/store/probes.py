@@ -6,6 +6,9 @@ call and the job's runs in a row reported fine or failed. A heartbeat's secret i
 per probe holding the SHA-256 of the current secret (and of the previous one while a
 rotation's overlap lasts), written conditionally, never the secret itself.
 Transitions are kept 100 days, for a look back at when each component changed and why.
+Each probe location other than home writes one item per cycle, its ``LocationReport``
+(the verdicts that were not "operational", so a quiet cycle writes a few hundred bytes), for
+the home cycle to confirm failures across locations; it is the only item those locations write.
 """
 from __future__ import annotations
 
@@ -13,11 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.model import ComponentStatus
-from chalicelib.probes.model import HeartbeatCalls
+from chalicelib.probes.model import HeartbeatCalls, LocationReport
 from chalicelib.probes.rules import ProbeState
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
 PROBE, HEARTBEAT, TRANSITION, PROBE_INCIDENT, PROBE_RUN = "PROBE", "HEARTBEAT", "TRANSITION", "PROBE_INCIDENT", "PROBE_RUN"
+PROBE_SEEN = "PROBE_SEEN"
+LOCATION_REPORT_DAYS = 1
 HEARTBEAT_SECRET = "HEARTBEAT_SECRET"
 LOCK_SK, LATEST_SK = "#cycle-lock", "latest"
 TRANSITION_DAYS = 100
@@ -115,6 +120,16 @@ class ProbeStore:
     def latest_run(self) -> dict[str, Any] | None:
         item = self.table.get(PROBE_RUN, LATEST_SK)
         return item.data if item else None
+
+    # -- what the other probe locations saw
+    def save_location_report(self, report: LocationReport) -> None:
+        self.table.put(PROBE_SEEN, report.location, report.as_json(),
+                       expires_at=int((report.at + timedelta(days=LOCATION_REPORT_DAYS)).timestamp()))
+
+    def location_reports(self, locations: list[str]) -> dict[str, LocationReport]:
+        if not locations:
+            return {}
+        return {sk: LocationReport.from_json(item.data) for sk, item in self.table.get_many(PROBE_SEEN, locations).items()}
 
 
 def _calls(data: dict[str, Any]) -> HeartbeatCalls:

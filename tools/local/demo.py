@@ -5,6 +5,7 @@ through ``demo-targets.yml`` (``PROBE_OVERRIDES``), so the whole loop runs offli
 
     curl -X POST   http://127.0.0.1:8090/_demo/outage/facebook             # Facebook's own outage
     curl -X POST   'http://127.0.0.1:8090/_demo/outage/facebook?scope=brand' # only our Facebook page
+    curl -X POST   'http://127.0.0.1:8090/_demo/outage/facebook?location=second' # seen from one probe location
     curl -X DELETE http://127.0.0.1:8090/_demo/outage/facebook             # over
     curl           http://127.0.0.1:8090/_demo                              # what is down
 
@@ -21,6 +22,9 @@ What it serves:
 A platform outage (``scope=platform``, the default for platforms) breaks its front page,
 the brand's page on it and its status summary (indicator ``impact``: minor, major or
 critical, default critical). A brand outage (``scope=brand``) breaks only the brand's page.
+``location=<name>`` limits an outage to the probes of that location (they name it in their
+User-Agent, ``location=<name>``), the way a network fault between one region and a platform looks:
+the stack's probe locations must agree (``probe_settings.quorum``) before anyone is told.
 ``scheduler`` stops the post scheduler's heartbeats, which the demo otherwise sends to the
 API every 30 s, to the URLs whose secrets the stack makes at start (``startup.heartbeat_urls``).
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 from datetime import datetime, timezone
@@ -49,6 +54,7 @@ PLATFORMS = {"facebook": "Facebook", "instagram": "Instagram", "whatsapp": "What
 BRAND = {"website": "Online shop", "help-centre": "Help centre", "support-inbox": "Email & SMS support",
          "scheduler": "Post scheduler"}
 _IMPACT_STATUS = {"minor": "degraded_performance", "major": "partial_outage", "critical": "major_outage"}
+_LOCATION = re.compile(r"\blocation=([a-z0-9-]+)")
 _DESCRIPTION = {"none": "All Systems Operational", "minor": "Minor Service Outage",
                 "major": "Partial System Outage", "critical": "Major System Outage"}
 
@@ -58,9 +64,9 @@ class DemoState:
         self.lock = threading.Lock()
         self.outages: dict[str, dict] = {}
 
-    def start(self, name: str, scope: str, impact: str) -> dict:
+    def start(self, name: str, scope: str, impact: str, location: str | None = None) -> dict:
         with self.lock:
-            self.outages[name] = {"scope": scope, "impact": impact,
+            self.outages[name] = {"scope": scope, "impact": impact, "location": location,
                                   "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
             return dict(self.outages[name])
 
@@ -68,9 +74,13 @@ class DemoState:
         with self.lock:
             return self.outages.pop(name, None) is not None
 
-    def get(self, name: str) -> dict | None:
+    def get(self, name: str, seen_from: str | None = None) -> dict | None:
+        """The outage of ``name`` as a probe at ``seen_from`` sees it (one limited to another location is not)."""
         with self.lock:
-            return self.outages.get(name)
+            outage = self.outages.get(name)
+        if outage and outage.get("location") and outage["location"] != seen_from:
+            return None
+        return outage
 
 
 class DemoHandler(BaseHTTPRequestHandler):
@@ -97,7 +107,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             return self._page("help-centre", "Lumen help centre: order tracking and returns")
         if parts and parts[0] in PLATFORMS:
             platform = parts[0]
-            outage = state.get(platform)
+            outage = state.get(platform, self._location())
             if outage and outage["scope"] == "platform":
                 return self._text(503, f"{PLATFORMS[platform]} is down. Sorry, something went wrong.")
             if len(parts) == 1:
@@ -139,7 +149,11 @@ class DemoHandler(BaseHTTPRequestHandler):
             return self._json(400, {"error": "scope is platform or brand; impact is minor, major or critical"})
         if name in BRAND:
             scope = "brand"
-        outage = self.server.state.start(name, scope, impact)
+        location = query.get("location") or None
+        if location is not None and name == "support-inbox":
+            return self._json(400, {"error": "the mail server is probed over TCP, which names no location; "
+                                             "limit an HTTP target (a platform, website, help-centre) instead"})
+        outage = self.server.state.start(name, scope, impact, location)
         if name == "support-inbox":
             self.server.mail.close()
         return self._json(201, {"name": name, **outage})
@@ -158,13 +172,18 @@ class DemoHandler(BaseHTTPRequestHandler):
                      changed["resumed"] or "none")
         return self._json(200, changed)
 
+    def _location(self) -> str | None:
+        """The probe location named in the User-Agent, if any."""
+        match = _LOCATION.search(self.headers.get("User-Agent") or "")
+        return match.group(1) if match else None
+
     def _page(self, name: str, text: str):
-        if self.server.state.get(name):
+        if self.server.state.get(name, self._location()):
             return self._text(503, "Service Unavailable")
         return self._text(200, f"<html><title>{text}</title>{text}</html>")
 
     def _summary(self, platform: str):
-        outage = self.server.state.get(platform)
+        outage = self.server.state.get(platform, self._location())
         down = outage is not None and outage["scope"] == "platform"
         indicator = outage["impact"] if down else "none"
         status = _IMPACT_STATUS[indicator] if down else "operational"
