@@ -105,7 +105,7 @@ def probe_cycle(event):
     from chalicelib.probes.service import scheduled_probe_cycle
 
     with operation("ProbeCycle", trigger="schedule"):
-        summary = scheduled_probe_cycle(scheduled_at=getattr(event, "time", None))
+        summary = scheduled_probe_cycle(scheduled_at=event.time, seconds_left=seconds_left(event))
         count("ProbeChanges", summary["changes"])
         count("ProbesFailed", summary.get("failed", 0))
         count("ProbesUnconfirmed", summary.get("unconfirmed", 0))
@@ -119,10 +119,16 @@ def probe_shard(event):
 
     for record in event:
         with operation("ProbeCycle", trigger="shard"):
-            summary = run_probe_shard(record.body)
+            summary = run_probe_shard(record.body, seconds_left=seconds_left(event))
             count("ProbeChanges", summary["changes"])
             count("ProbesFailed", summary.get("failed", 0))
             count("ProbesUnconfirmed", summary.get("unconfirmed", 0))
+
+
+def seconds_left(event):
+    """The invocation's remaining time, from the Lambda context Chalice hands the event."""
+    context = getattr(event, "context", None)
+    return None if context is None else lambda: context.get_remaining_time_in_millis() / 1000
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="advance_maintenance")

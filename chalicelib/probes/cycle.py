@@ -127,13 +127,15 @@ def plan(site: Site, overrides: ProbeOverrides | None,
 
 
 def run_in_slots(run_one: Callable[[float], Any], *, interval_seconds: int, deadline_seconds: float,
-                 minute_start: datetime, clock: Callable[[], datetime],
-                 sleep: Callable[[float], None]) -> list[Any]:
+                 minute_start: datetime, clock: Callable[[], datetime], sleep: Callable[[float], None],
+                 seconds_left: Callable[[], float] | None = None) -> list[Any]:
     """Run one cycle per slot of the scheduled minute: at ``minute_start``, then every
     ``interval_seconds``, each handed the deadline that ends it inside its slot.
 
     A slot the invocation reaches late gets what is left of its deadline; a slot already over
     is skipped, so the last cycle ends before the next minute's invocation starts its first.
+    ``seconds_left`` (the function's remaining time) stops the minute before a slot whose
+    cycle would not finish in it.
     """
     done = []
     for slot in range(60 // interval_seconds):
@@ -141,6 +143,8 @@ def run_in_slots(run_one: Callable[[float], Any], *, interval_seconds: int, dead
         late = (clock() - at).total_seconds()
         if late > 0 and deadline_seconds - late < 1:
             continue
+        if seconds_left is not None and seconds_left() < max(0.0, -late) + deadline_seconds - max(0.0, late):
+            break
         if late < 0:
             sleep(-late)
         done.append(run_one(deadline_seconds - max(0.0, late)))

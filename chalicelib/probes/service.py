@@ -58,13 +58,15 @@ def _request_publish() -> bool:
 
 
 def scheduled_probe_cycle(clock: Callable[[], datetime] = utcnow, *, scheduled_at: str | None = None,
-                          location: str | None = None, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                          location: str | None = None, sleep: Callable[[float], None] = time.sleep,
+                          seconds_left: Callable[[], float] | None = None) -> dict[str, Any]:
     """The schedule's minute of cycles (one per ``probe_settings.interval_seconds``), run here
     or, for a site with more probes than one invocation runs, sharded onto the probe shard
     queue (each shard then runs the minute's cycles). ``scheduled_at`` is when the schedule
     fired (the event's ``time``, ISO 8601; now when absent), so a late start shortens the minute
-    rather than overlapping the next one; ``location`` defaults to ``PROBE_LOCATION``, else
-    home. A cycle still running is no error: this one skips."""
+    rather than overlapping the next one; ``seconds_left`` is the function's remaining time;
+    ``location`` defaults to ``PROBE_LOCATION``, else home. A cycle still running is no error:
+    this one skips."""
     minute_start = datetime.fromisoformat(scheduled_at) if scheduled_at else clock()
     site = get_site()
     location = location or get_settings().probe_location or site.probe_settings.home
@@ -80,18 +82,18 @@ def scheduled_probe_cycle(clock: Callable[[], datetime] = utcnow, *, scheduled_a
             sqs.send_message_batch(QueueUrl=get_settings().probe_shard_queue_url, Entries=entries[start:start + 10])
         log.info("probe cycle %s sharded into %d invocations", cycle_id, len(shards))
         return {"cycle_id": cycle_id, "shards": len(shards), "changes": 0}
-    return _run_scheduled(clock, minute_start, sleep, location=location)
+    return _run_scheduled(clock, minute_start, sleep, seconds_left, location=location)
 
 
-def run_probe_shard(body: str, clock: Callable[[], datetime] = utcnow,
-                    sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def run_probe_shard(body: str, clock: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+                    seconds_left: Callable[[], float] | None = None) -> dict[str, Any]:
     """One shard of a sharded minute, from its queue message (sent as the minute started)."""
     shard, component_ids = parse_shard_message(body)
-    return _run_scheduled(clock, clock(), sleep, component_ids=component_ids, shard=shard)
+    return _run_scheduled(clock, clock(), sleep, seconds_left, component_ids=component_ids, shard=shard)
 
 
 def _run_scheduled(clock: Callable[[], datetime], minute_start: datetime, sleep: Callable[[float], None],
-                   **scope) -> dict[str, Any]:
+                   seconds_left: Callable[[], float] | None, **scope) -> dict[str, Any]:
     settings = get_site().probe_settings
 
     def one_cycle(deadline_seconds: float) -> dict[str, Any]:
@@ -107,7 +109,7 @@ def _run_scheduled(clock: Callable[[], datetime], minute_start: datetime, sleep:
 
     cycles = run_in_slots(one_cycle, interval_seconds=settings.interval_seconds,
                           deadline_seconds=settings.deadline_seconds, minute_start=minute_start, clock=clock,
-                          sleep=sleep)
+                          sleep=sleep, seconds_left=seconds_left)
     if not cycles:
         return {"cycles": 0, "changes": 0, "skipped": "the scheduled minute was over before its first slot"}
     last = cycles[-1]

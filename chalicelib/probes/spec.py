@@ -273,7 +273,8 @@ class ProbeSettings(_Strict):
 
     @property
     def deadline_seconds(self) -> float:
-        """Each cycle's deadline: inside its slot, leaving a quarter of it for the steps after the probes."""
+        """Each cycle's deadline: inside its slot, leaving a quarter of it for the steps after the
+        probes; a probe still running then counts as a timeout."""
         return min(self.cycle_deadline_seconds, self.interval_seconds * 0.75)
 
 
@@ -288,8 +289,9 @@ def probe_problems(components, settings: ProbeSettings) -> list[str]:
                 problems.append(f"{where}.id: {probe.key_id!r} is used twice in this component; "
                                 f"give each {probe.kind} probe its own 'id'")
             seen.add(probe.key_id)
-            if probe.timeout_seconds >= settings.deadline_seconds:
+            # A cycle of a shorter interval cuts what runs past its slot's deadline: it counts as a timeout.
+            if probe.timeout_seconds >= settings.cycle_deadline_seconds:
                 problems.append(f"{where}.timeout_seconds: {probe.timeout_seconds:g} s does not fit the cycle deadline "
-                                f"of {settings.deadline_seconds:g} s; lower it, or raise "
-                                f"probe_settings.cycle_deadline_seconds (at most 3/4 of interval_seconds)")
+                                f"of {settings.cycle_deadline_seconds:g} s; lower it or raise "
+                                f"probe_settings.cycle_deadline_seconds")
     return problems

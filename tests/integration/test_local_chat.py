@@ -130,16 +130,19 @@ def test_the_receiver_keeps_only_the_latest_messages():
     assert [m["body"]["content"] for m in receiver.snapshot()] == ["2", "3", "4"]
 
 
-def test_the_local_site_file_changes_only_the_two_keys(tmp_path):
+def test_the_local_site_file_changes_only_the_keys_the_stack_needs(tmp_path):
     original = EXAMPLE_SITE.read_bytes()
-    # WHEN the stack derives its site file
-    derived = write_local_site(EXAMPLE_SITE, tmp_path, "http://127.0.0.1:8070")
-    # THEN the two keys are set and everything else is equal
+    # WHEN the stack derives its site file, with PROBE_INTERVAL_SECONDS=15
+    derived = write_local_site(EXAMPLE_SITE, tmp_path, "http://127.0.0.1:8070", probe_interval=15)
+    # THEN the stack's keys are set and everything else is equal
     data, before = yaml.safe_load(derived.read_text()), yaml.safe_load(original)
     subscriptions = data["subscriptions"]
     # (webhooks may reach this machine's receivers, and no other private address)
     assert subscriptions.pop("webhooks_allowed_private_networks") == ["127.0.0.1/32"]
     assert subscriptions.pop("telegram_api_url") == "http://127.0.0.1:8070"
+    # (probes run from a second location that must agree, on 15-second slots)
+    probes = data["probe_settings"]
+    assert (probes.pop("locations"), probes.pop("quorum"), probes.pop("interval_seconds")) == (["home", "second"], 2, 15)
     assert data == before
     # AND it is a valid site, and the original is untouched
     assert derived.parent == tmp_path and EXAMPLE_SITE.read_bytes() == original

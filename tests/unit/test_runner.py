@@ -59,3 +59,41 @@ def test_a_failing_scheduled_function_does_not_stop_the_scheduler():
 
     scheduler = Scheduler(app, clock=FakeClock())
     assert scheduler.run_due() == ["broken"]
+
+
+def test_concurrent_scheduling_runs_functions_side_by_side_and_skips_a_turn_still_running():
+    import threading
+
+    app = Chalice(app_name="fixture")
+    release = threading.Event()
+    calls = []
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES), name="probe_cycle")
+    def probes(event):
+        calls.append("probe_cycle")
+        release.wait(10)  # a minute of cycle slots
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES), name="publish_site")
+    def publish(event):
+        calls.append("publish_site")
+
+    clock = FakeClock()
+    scheduler = Scheduler(app, clock=clock, concurrent=True)
+    # WHEN the probe function is still in its minute as the next turn comes
+    assert scheduler.run_due() == ["probe_cycle", "publish_site"]
+    scheduler.running["publish_site"].join(5)
+    clock.now = 60.0
+    # THEN the publish runs again and the probe function's turn is skipped, as Lambda throttles it
+    assert scheduler.run_due() == ["publish_site"]
+    release.set()
+    scheduler.wait(5)
+    assert calls.count("probe_cycle") == 1 and calls.count("publish_site") == 2
+
+
+def test_an_added_job_runs_with_a_scheduled_event_like_the_apps_own():
+    seen = []
+    scheduler = Scheduler(Chalice(app_name="fixture"), clock=FakeClock())
+    scheduler.add("probe_cycle@second", 60, lambda event, context: seen.append((event["detail-type"],
+                                                                              context.function_name)))
+    assert scheduler.run_due() == ["probe_cycle@second"]
+    assert seen == [("Scheduled Event", "probe_cycle@second")]

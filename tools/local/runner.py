@@ -41,6 +41,10 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
+    def expire(self) -> None:
+        """No time left: what checks its remaining time stops (the local stack stopping)."""
+        self._deadline = time.monotonic()
+
 
 def scheduled_event(name: str, now: datetime) -> dict:
     return {
@@ -51,36 +55,70 @@ def scheduled_event(name: str, now: datetime) -> dict:
 
 
 class Scheduler:
-    """Calls each scheduled handler at its interval; ``intervals`` overrides by function name."""
+    """Calls each scheduled handler at its interval; ``intervals`` overrides by function name.
+
+    ``concurrent`` runs each call on its own thread, as Lambda runs functions side by side (a
+    probe function spends its minute on cycle slots while the publish runs), and skips a
+    function's turn while its last call still runs, as a reserved concurrency of one does.
+    """
 
     def __init__(self, app: Chalice, intervals: dict[str, int] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, concurrent: bool = False):
         self.app = app
         self.clock = clock
+        self.concurrent = concurrent
         self.jobs = []
+        self.calls: dict[str, Callable] = {}
+        self.running: dict[str, threading.Thread] = {}
+        self.contexts: dict[str, LambdaContext] = {}
         for source in app.event_sources:
             if isinstance(source, ScheduledEventConfig):
                 every = (intervals or {}).get(source.name) or rate_seconds(source.schedule_expression)
                 self.jobs.append([source.name, every, 0.0])
 
+    def add(self, name: str, every: int, call: Callable[[dict, LambdaContext], object]) -> None:
+        """Another scheduled call, e.g. what a regional stack's schedule runs there."""
+        self.calls[name] = call
+        self.jobs.append([name, every, 0.0])
+
     def run_due(self) -> list[str]:
-        """Run every job whose time has come; returns their names."""
+        """Run (or, ``concurrent``, start) every job whose time has come; returns their names."""
         ran = []
         now = self.clock()
         for job in self.jobs:
             name, every, due = job
             if now >= due:
                 job[2] = now + every
-                self.invoke(name)
+                if not self.concurrent:
+                    self.invoke(name)
+                elif name in self.running and self.running[name].is_alive():
+                    log.info("scheduled function %s is still running; this turn is skipped", name)
+                    continue
+                else:
+                    self.running[name] = threading.Thread(target=self.invoke, args=(name,), name=name, daemon=True)
+                    self.running[name].start()
                 ran.append(name)
         return ran
 
     def invoke(self, name: str):
+        call = self.calls.get(name) or self.app.handler_map[name]
+        context = self.contexts[name] = LambdaContext(name)
         try:
-            return self.app.handler_map[name](scheduled_event(name, datetime.now(timezone.utc)), LambdaContext(name))
+            return call(scheduled_event(name, datetime.now(timezone.utc)), context)
         except Exception:
             log.exception("scheduled function %s failed", name)
             return None
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the calls started by ``run_due`` have returned (or ``timeout`` has passed for each)."""
+        for thread in list(self.running.values()):
+            thread.join(timeout)
+
+    def stop(self, timeout: float) -> None:
+        """Tell running calls their time is up, and wait for them to return."""
+        for context in list(self.contexts.values()):
+            context.expire()
+        self.wait(timeout)
 
     def next_due_in(self) -> float:
         return max(0.0, min((due for _, _, due in self.jobs), default=60.0) - self.clock())

@@ -14,8 +14,10 @@
 
 Only endpoint URLs and names differ from a deployed stage; the app has no local branch. The
 site file is the one exception the stack makes, and it makes it outside the app: it runs a
-derived copy of SITE_CONFIG (``write_local_site``) that lets webhooks reach 127.0.0.1 and
-sends Telegram's Bot API calls to the chat receiver; the original file is left as it is.
+derived copy of SITE_CONFIG (``write_local_site``) that lets webhooks reach 127.0.0.1,
+sends Telegram's Bot API calls to the chat receiver and probes from two locations (home and
+``second``, which the scheduler runs as a regional probe stack's schedule would, and which
+must agree before a failure counts); the original file is left as it is.
 """
 from __future__ import annotations
 
@@ -108,15 +110,28 @@ def port_or_any_free(port: int, variable: str) -> int:
 LOCAL_TARGETS = ["127.0.0.1/32"]
 
 
-def write_local_site(source: Path, directory: Path, chat_url: str) -> Path:
-    """A copy of the site file ``source`` in ``directory`` that lets webhooks reach this machine and
-    sends Telegram's Bot API calls to the chat receiver at ``chat_url``; nothing else changes."""
+# The probe location the local stack adds to a site that declares one, so failures need two to agree.
+SECOND_LOCATION = "second"
+
+
+def write_local_site(source: Path, directory: Path, chat_url: str, probe_interval: int | None = None) -> Path:
+    """A copy of the site file ``source`` in ``directory`` that lets webhooks reach this machine,
+    sends Telegram's Bot API calls to the chat receiver at ``chat_url``, probes from two
+    locations that must agree (a site declaring one gets ``second`` and ``quorum: 2``) and, given
+    ``probe_interval``, runs that many seconds apart; nothing else changes."""
     from chalicelib.config import load_site
 
     load_site(source)  # refused here with the original's name (and its duplicate keys, which a YAML load drops)
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     data["subscriptions"] = {**(data.get("subscriptions") or {}), "webhooks_allowed_private_networks": LOCAL_TARGETS,
                              "telegram_api_url": chat_url}
+    probes = dict(data.get("probe_settings") or {})
+    locations = list(probes.get("locations") or ["home"])
+    if len(locations) == 1:
+        probes.update(locations=[locations[0], SECOND_LOCATION], quorum=2)
+    if probe_interval:
+        probes["interval_seconds"] = probe_interval
+    data["probe_settings"] = probes
     target = directory / source.name
     target.write_text(f"# Written by the local stack from {source}; edit that file instead.\n"
                       + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -155,6 +170,7 @@ class LocalStack:
     stop_event: threading.Event = field(default_factory=threading.Event)
     demo: object = None
     chat: object = None
+    scheduler: object = None
     # The derived site file the stack runs (write_local_site) and the directory that holds it.
     site_config: Path | None = None
     site_directory: str | None = None
@@ -180,6 +196,8 @@ class LocalStack:
         os.environ.update(_chalice_stage_environment("dev"))
         os.environ["SITE_CONFIG"] = site_config
         os.environ.update(local_environment(endpoint, self.ports))
+        if self.probe_interval is None and os.environ.get("PROBE_INTERVAL_SECONDS"):
+            self.probe_interval = int(os.environ["PROBE_INTERVAL_SECONDS"])
         if self.probe_interval:
             os.environ["PROBE_INTERVAL_SECONDS"] = str(self.probe_interval)
         if self.publish_interval:
@@ -217,7 +235,7 @@ class LocalStack:
 
         self.site_directory = tempfile.mkdtemp(prefix="beacon-local-site-")
         self.site_config = write_local_site(Settings.from_environ().site_config, Path(self.site_directory),
-                                            self.chat.url)
+                                            self.chat.url, self.probe_interval)
         os.environ["SITE_CONFIG"] = str(self.site_config)
         _forget_cached_settings()
 
@@ -252,12 +270,15 @@ class LocalStack:
     def _run_event_sources(self, physical_names: dict[str, str]) -> None:
         from tools.local.runner import QueuePoller, Scheduler, run_forever
 
+        from chalicelib.config import get_site
+
         intervals = {}
-        if self.probe_interval:
-            intervals["probe_cycle"] = self.probe_interval
         if self.publish_interval:
             intervals["publish_site"] = self.publish_interval
-        scheduler = Scheduler(self.app, intervals)
+        # The probe function runs once a minute, as on AWS, and its cycles on the site's interval slots.
+        scheduler = self.scheduler = Scheduler(self.app, intervals, concurrent=True)
+        for location in get_site().probe_settings.locations[1:]:
+            scheduler.add(f"probe_cycle@{location}", 60, _probe_location(location))
 
         def schedule_step() -> float:
             scheduler.run_due()
@@ -296,13 +317,39 @@ class LocalStack:
         for server in self.servers:
             server.shutdown()
             server.server_close()
-        # The scheduler and poller finish their current step before the emulator goes away.
+        # The scheduler and poller finish their current step before the emulator goes away, and so
+        # do the functions they started (a probe minute ends at its next slot).
         for thread in self.threads:
             thread.join(timeout=15)
+        if self.scheduler is not None:
+            self.scheduler.stop(timeout=30)
         if self.emulator is not None:
             self.emulator.stop()
         if self.site_directory is not None:
             shutil.rmtree(self.site_directory, ignore_errors=True)
+
+
+def _locations_words() -> str:
+    """'home and second, 2 must agree, a cycle every 60 s': the running site's probe settings."""
+    from chalicelib.config import get_site
+
+    settings = get_site().probe_settings
+    return (f"{' and '.join(settings.locations)}, {settings.quorum} must agree, a cycle every "
+            f"{settings.interval_seconds} s")
+
+
+def _probe_location(location: str):
+    """What the regional probe stack's schedule runs there (app.probe_cycle with PROBE_LOCATION), here."""
+
+    def run(event: dict, context) -> dict:
+        from chalicelib.observability import operation
+        from chalicelib.probes.service import scheduled_probe_cycle
+
+        with operation("ProbeCycle", trigger="schedule", probe_location=location):
+            return scheduled_probe_cycle(scheduled_at=event["time"], location=location,
+                                         seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)
+
+    return run
 
 
 def local_api_server(app, config, host: str, port: int):
@@ -391,6 +438,12 @@ def configure_terminal_logging() -> None:
 def main() -> int:
     configure_terminal_logging()
     interval = os.environ.get("PROBE_INTERVAL_SECONDS")
+    from chalicelib.probes.spec import INTERVALS
+
+    if interval and (not interval.isdigit() or int(interval) not in INTERVALS):
+        print(f"beacon: PROBE_INTERVAL_SECONDS={interval} does not split the minute into whole probe cycles; use "
+              f"one of {', '.join(map(str, INTERVALS))}. Nothing was started.", file=sys.stderr)
+        return 1
     publish_interval = os.environ.get("PUBLISH_INTERVAL_SECONDS")
     stack = LocalStack(Ports.from_environ(), int(interval) if interval else None,
                        int(publish_interval) if publish_interval else None)
@@ -418,7 +471,8 @@ def main() -> int:
         f"  chat receiver http://127.0.0.1:{ports.chat}/_messages   (the seeded webhook, Slack, Teams, Discord and "
         f"Telegram subscribers post here)\n"
         f"  site file     {stack.site_config}   (a copy of {stack.site_config.name} with subscriptions."
-        f"webhooks_allowed_private_networks: [127.0.0.1/32] and telegram_api_url: http://127.0.0.1:{ports.chat})\n"
+        f"webhooks_allowed_private_networks: [127.0.0.1/32], telegram_api_url: http://127.0.0.1:{ports.chat} "
+        f"and probe locations {_locations_words()})\n"
         f"  API           http://127.0.0.1:{ports.api}/  (GET /health)\n"
         f"  AWS emulator  http://127.0.0.1:{ports.aws}/\n"
         f"  admin API key {os.environ['BEACON_ADMIN_KEY']}   (local only; set BEACON_ADMIN_KEY to change)\n",
