@@ -181,7 +181,7 @@ class ProbeCycle:
             settings = settings.model_copy(update={"user_agent": f"{settings.user_agent} location={self.location}"})
         self.settings = settings
         # A caller with less time than the schedule (the API, behind API Gateway's 29 s) shortens the deadline.
-        self.deadline = min(self.settings.deadline_seconds, deadline_seconds or float("inf"))
+        self.full_deadline = self.deadline = min(self.settings.deadline_seconds, deadline_seconds or float("inf"))
         self.probes = ProbeStore(table)
         self.states = StateStore(table)
         self.history = HistoryStore(table)
@@ -190,10 +190,12 @@ class ProbeCycle:
     def at_home(self) -> bool:
         return self.location == self.settings.home
 
-    def run(self) -> CycleReport:
+    def run(self, deadline_seconds: float | None = None) -> CycleReport:
+        """One cycle; ``deadline_seconds`` shortens this one's deadline (a slot reached late)."""
         now = self.clock()
         report = CycleReport(cycle_id=new_id(now), started_at=now, location=self.location)
         started = self.monotonic()
+        self.deadline = min(self.full_deadline, deadline_seconds or float("inf"))
         if not self.at_home:
             self._report_home(report, now, started)
             return report

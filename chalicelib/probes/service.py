@@ -34,20 +34,21 @@ WRONG_SECRETS_PER_ADDRESS, WRONG_SECRET_WINDOW_SECONDS = 10, 600
 
 def run_probe_cycle(clock: Callable[[], datetime] = utcnow, deadline_seconds: float | None = None,
                     publish: Callable[[], Any] | None = None, component_ids: frozenset[str] | None = None,
-                    shard: str | None = None, location: str | None = None,
-                    sleep: Callable[[float], None] = time.sleep) -> CycleReport:
+                    shard: str | None = None) -> CycleReport:
     """``publish`` defaults to publishing now; the scheduled cycle, which may not write the
     bucket, asks for a publish through the queue instead."""
+    return _probe_cycle(clock, publish, component_ids=component_ids, shard=shard).run(deadline_seconds)
+
+
+def _probe_cycle(clock: Callable[[], datetime], publish: Callable[[], Any] | None, **scope) -> ProbeCycle:
     from chalicelib.incidents import IncidentService
     from chalicelib.site.service import publish_site
 
     site = get_site()
     table = Table(aws.get_table(), clock)
-    cycle = ProbeCycle(site, table, clock, incidents=IncidentService(table, site, clock),
-                       publish=publish or publish_site,
-                       overrides=load_overrides(get_settings().probe_overrides), deadline_seconds=deadline_seconds,
-                       component_ids=component_ids, shard=shard, location=location, sleep=sleep)
-    return cycle.run()
+    return ProbeCycle(site, table, clock, incidents=IncidentService(table, site, clock),
+                      publish=publish or publish_site, overrides=load_overrides(get_settings().probe_overrides),
+                      **scope)
 
 
 def _request_publish() -> bool:
@@ -95,11 +96,12 @@ def run_probe_shard(body: str, clock: Callable[[], datetime] = utcnow, sleep: Ca
 def _run_scheduled(clock: Callable[[], datetime], minute_start: datetime, sleep: Callable[[float], None],
                    seconds_left: Callable[[], float] | None, **scope) -> dict[str, Any]:
     settings = get_site().probe_settings
+    # One cycle object for the minute: the site, the overrides, the stores and their clients stay.
+    cycle = _probe_cycle(clock, _request_publish, sleep=sleep, **scope)
 
     def one_cycle(deadline_seconds: float) -> dict[str, Any]:
         try:
-            report = run_probe_cycle(clock, deadline_seconds=deadline_seconds, publish=_request_publish, sleep=sleep,
-                                     **scope)
+            report = cycle.run(deadline_seconds)
         except CycleBusy as exc:
             log.info("probe cycle skipped: %s", exc)
             return {"skipped": str(exc), "changes": 0}
