@@ -3,26 +3,28 @@
 A check says what its probe alone makes of the component (``status``; None when it could
 not tell, e.g. a platform's status API answered nonsense) and why (``error``). Thresholds
 and combining probes are the rules' business, not the checks'.
+
+The kinds that fetch over HTTP (http, upstream) run on an event loop (``check_on_loop``,
+through ``probes.http``); the others (tcp, dns, tls, heartbeat) block, and the runner gives
+them threads. ``check`` runs any kind on its own, for one probe at a time.
 """
 from __future__ import annotations
 
+import asyncio
+import codecs
 import json
 import re
 import socket
 import ssl
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError,
-    SSLError,
-)
-
 from chalicelib.model import ComponentStatus
-from chalicelib.probes.guard import TargetGuard, TargetRefused, guarded_pool_manager
+from chalicelib.probes.guard import NameNotResolved, TargetGuard, TargetRefused
+from chalicelib.probes.http import Answer, FetchFailed, fetch, run_to_end
 from chalicelib.probes.model import HeartbeatCalls, PlannedProbe, ProbeResult
 from chalicelib.probes.spec import DnsProbe, HeartbeatProbe, HttpProbe, ProbeSettings, TcpProbe, TlsProbe, UpstreamProbe
 
@@ -47,7 +49,7 @@ class NoVerdict(Exception):
 
 
 class ProbeContext:
-    """What every check of one cycle shares: the guard, connection pools, heartbeats, the clock."""
+    """What every check of one cycle shares: the guard, name lookups, TLS contexts, heartbeats, the clock."""
 
     def __init__(self, settings: ProbeSettings, *, now: datetime,
                  heartbeats: dict[str, HeartbeatCalls] | None = None,
@@ -58,23 +60,47 @@ class ProbeContext:
         self.heartbeats = heartbeats or {}
         self.watch_since = watch_since or {}
         self.monotonic = monotonic
-        self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._tls: dict[str | None, ssl.SSLContext] = {}
+        self._lookups: dict[tuple[str, int], Future] = {}
+        self._lookup_threads: ThreadPoolExecutor | None = None
 
-    def pool(self, ca_file: str | None) -> urllib3.PoolManager:
-        manager = self._managers.get(ca_file)
-        if manager is None:
-            # One connection per probe thread to a host: a smaller pool would close the connections
-            # of the threads beyond it as they finish ("Connection pool is full, discarding connection").
-            manager = self._managers.setdefault(ca_file, guarded_pool_manager(
-                self.guard, ca_certs=ca_file, maxsize=self.settings.max_concurrency))
-        return manager
+    def tls(self, ca_file: str | None) -> ssl.SSLContext:
+        """One verifying TLS context per CA bundle for the cycle (loading a bundle costs milliseconds)."""
+        context = self._tls.get(ca_file)
+        if context is None:
+            try:
+                context = ssl.create_default_context(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise FetchFailed(f"ca_file: {ca_file} cannot be read as PEM certificates ({exc}); "
+                                  f"give the path of the CA bundle to trust") from None
+            context = self._tls.setdefault(ca_file, context)
+        return context
+
+    async def lookup(self, host: str, port: int) -> list[tuple]:
+        """``getaddrinfo`` off the event loop, once per name and port in a cycle (``guard.open`` checks each use)."""
+        key = (host, port)
+        pending = self._lookups.get(key)
+        if pending is None:
+            if self._lookup_threads is None:
+                self._lookup_threads = ThreadPoolExecutor(max_workers=min(64, self.settings.max_concurrency),
+                                                          thread_name_prefix="probe-lookup")
+            pending = self._lookups.setdefault(key, self._lookup_threads.submit(socket.getaddrinfo, host, port,
+                                                                                type=socket.SOCK_STREAM))
+        try:
+            infos = await asyncio.wrap_future(pending)
+        except socket.gaierror as exc:
+            raise NameNotResolved(f"{host} does not resolve ({exc.strerror})") from None
+        return infos
 
     def close(self) -> None:
-        for manager in self._managers.values():
-            manager.clear()
+        if self._lookup_threads is not None:
+            # A lookup still hanging keeps its thread until the resolver gives up; the cycle does not wait.
+            self._lookup_threads.shutdown(wait=False, cancel_futures=True)
 
 
 def check(planned: PlannedProbe, context: ProbeContext) -> ProbeResult:
+    if planned.spec.kind in ON_LOOP:
+        return run_to_end(check_on_loop(planned, context))
     spec = planned.spec
     started = context.monotonic()
     detail: dict[str, Any] = {}
@@ -85,13 +111,35 @@ def check(planned: PlannedProbe, context: ProbeContext) -> ProbeResult:
                                                     context.watch_since.get(planned.key, context.now), context.now)
         else:
             status = _CHECKS[spec.kind](spec, context, detail)
-    except CheckFailed as exc:
-        status, error = spec.on_failure, str(exc)
-    except TargetRefused as exc:
+    except (CheckFailed, TargetRefused, NoVerdict) as exc:
+        status, error = _failed(spec, exc)
+    return _result(planned, context, started, status, error, detail)
+
+
+async def check_on_loop(planned: PlannedProbe, context: ProbeContext) -> ProbeResult:
+    """``check`` for the kinds of ``ON_LOOP``, on the running event loop."""
+    spec = planned.spec
+    started = context.monotonic()
+    detail: dict[str, Any] = {}
+    error = None
+    try:
+        status = await _ON_LOOP_CHECKS[spec.kind](spec, context, detail)
+    except (CheckFailed, TargetRefused, NoVerdict) as exc:
+        status, error = _failed(spec, exc)
+    return _result(planned, context, started, status, error, detail)
+
+
+def _failed(spec, exc: Exception) -> tuple[ComponentStatus | None, str]:
+    if isinstance(exc, CheckFailed):
+        return spec.on_failure, str(exc)
+    if isinstance(exc, TargetRefused):
         # A platform's status API we may not reach says nothing about the platform itself.
-        status, error = (spec.on_error if isinstance(spec, UpstreamProbe) else spec.on_failure), str(exc)
-    except NoVerdict as exc:
-        status, error = getattr(spec, "on_error", None), str(exc)
+        return (spec.on_error if isinstance(spec, UpstreamProbe) else spec.on_failure), str(exc)
+    return getattr(spec, "on_error", None), str(exc)
+
+
+def _result(planned: PlannedProbe, context: ProbeContext, started: float, status, error, detail) -> ProbeResult:
+    spec = planned.spec
     latency = detail.pop("latency_ms", (context.monotonic() - started) * 1000)
     return ProbeResult(planned.key, planned.component_id, spec.kind, spec.role, spec.target(), status, error,
                        None if spec.kind == "heartbeat" else latency, detail)
@@ -99,11 +147,10 @@ def check(planned: PlannedProbe, context: ProbeContext) -> ProbeResult:
 
 # -- http ------------------------------------------------------------------------------------------
 
-def _check_http(spec: HttpProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
-    response, body, elapsed_ms = _fetch(spec.url, context, timeout=spec.timeout_seconds, method=spec.method,
-                                        headers=spec.headers, body=spec.body, ca_file=spec.ca_file,
-                                        redirects=spec.max_redirects if spec.follow_redirects else 0,
-                                        follow=spec.follow_redirects)
+async def _check_http(spec: HttpProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
+    response, body, elapsed_ms = await _fetch(spec.url, context, timeout=spec.timeout_seconds, method=spec.method,
+                                              headers=spec.headers, body=spec.body, ca_file=spec.ca_file,
+                                              redirects=spec.max_redirects, follow=spec.follow_redirects)
     detail["status_code"] = response.status
     detail["latency_ms"] = elapsed_ms
     expected = spec.expect_status or None
@@ -130,83 +177,30 @@ def _check_http(spec: HttpProbe, context: ProbeContext, detail: dict) -> Compone
     return OK
 
 
-def _fetch(url: str, context: ProbeContext, *, timeout: float, method: str = "GET",
-           headers: dict[str, str] | None = None, body: str | None = None, ca_file: str | None = None,
-           redirects: int = 5, follow: bool = True, failure: type[Exception] = CheckFailed):
+async def _fetch(url: str, context: ProbeContext, *, timeout: float, method: str = "GET",
+                 headers: dict[str, str] | None = None, body: str | None = None, ca_file: str | None = None,
+                 redirects: int = 5, follow: bool = True, failure: type[Exception] = CheckFailed
+                 ) -> tuple[Answer, bytes, float]:
     """One request through the guard; the whole exchange, body included, inside ``timeout``."""
     started = context.monotonic()
-    retries = urllib3.Retry(total=None, connect=0, read=0, other=0, status=0, redirect=redirects if follow else False,
-                            raise_on_redirect=True, raise_on_status=False)
     try:
-        response = context.pool(ca_file).request(
-            method, url, body=body, headers={"User-Agent": context.settings.user_agent, **(headers or {})},
-            timeout=urllib3.Timeout(total=timeout), retries=retries, redirect=follow,
-            preload_content=False)
-    except TargetRefused:
-        raise
-    except MaxRetryError as exc:
-        if isinstance(exc.reason, TargetRefused):
-            raise exc.reason from None
-        raise failure(_describe_urllib3(exc.reason or exc, url, timeout)) from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise failure(_describe_urllib3(exc, url, timeout)) from None
-    chunks, size, complete = [], 0, False
-    limit = context.settings.max_body_bytes
-    try:
-        for chunk in response.stream(65536):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                break  # enough to judge; the rest is not read
-            if context.monotonic() - started > timeout:
-                raise failure(f"no complete answer within {timeout:g} s")
-        else:
-            complete = True
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise failure(_describe_urllib3(exc, url, timeout)) from None
-    finally:
-        if complete:
-            response.release_conn()
-        else:
-            response.close()  # a half-read connection must not go back to the pool
-    return response, b"".join(chunks)[:limit], (context.monotonic() - started) * 1000
+        answer = await fetch(url, guard=context.guard, lookup=context.lookup, tls=lambda: context.tls(ca_file),
+                             timeout=timeout, user_agent=context.settings.user_agent, method=method,
+                             headers=headers, body=body, redirects=redirects, follow=follow,
+                             max_body=context.settings.max_body_bytes)
+    except FetchFailed as exc:
+        raise failure(str(exc)) from None
+    return answer, answer.body, (context.monotonic() - started) * 1000
 
 
-def _describe_urllib3(exc: BaseException, url: str, timeout: float) -> str:
-    if isinstance(exc, TargetRefused):
-        return str(exc)
-    if isinstance(exc, NameResolutionError):  # a subclass of NewConnectionError
-        match = re.search(r"Failed to resolve '([^']+)'", str(exc))
-        return f"{match.group(1) if match else urllib3.util.parse_url(url).host} does not resolve"
-    if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError in urllib3
-        reason = str(exc).split(": ", 1)[-1]
-        return reason if reason.startswith("cannot connect") else f"cannot connect: {reason}"
-    if isinstance(exc, ConnectTimeoutError):
-        return f"no connection within {timeout:g} s"
-    if isinstance(exc, (ReadTimeoutError, socket.timeout, TimeoutError)):
-        return f"no answer within {timeout:g} s"
-    if isinstance(exc, SSLError):
-        return f"TLS failed: {_ssl_reason(exc)}"
-    if isinstance(exc, ProtocolError):
-        return f"the connection broke: {exc.args[0] if exc.args else exc}"
-    if "too many redirects" in str(exc).lower() or isinstance(exc, urllib3.exceptions.MaxRetryError):
-        return "too many redirects"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _ssl_reason(exc: BaseException) -> str:
-    text = str(exc)
-    for known in ("certificate has expired", "self-signed certificate", "unable to get local issuer certificate",
-                  "Hostname mismatch", "certificate is not yet valid"):
-        if known.lower() in text.lower():
-            return known.lower()
-    return text
-
-
-def _charset(response) -> str:
-    content_type = response.headers.get("Content-Type", "")
-    match = re.search(r"charset=([\w-]+)", content_type)
-    return match.group(1) if match else "utf-8"
+def _charset(response: Answer) -> str:
+    match = re.search(r"charset=\"?([\w-]+)", response.headers.get("content-type", ""))
+    if match:
+        try:
+            return codecs.lookup(match.group(1)).name
+        except LookupError:
+            pass  # an unknown charset: read it as UTF-8, with replacements
+    return "utf-8"
 
 
 def _parse_json(body: bytes, url: str, failure: type[Exception]) -> Any:
@@ -321,9 +315,9 @@ def _check_tls(spec: TlsProbe, context: ProbeContext, detail: dict) -> Component
 
 # -- upstream, heartbeat ---------------------------------------------------------------------------
 
-def _check_upstream(spec: UpstreamProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
-    response, body, elapsed_ms = _fetch(spec.url, context, timeout=spec.timeout_seconds, ca_file=spec.ca_file,
-                                        failure=NoVerdict)
+async def _check_upstream(spec: UpstreamProbe, context: ProbeContext, detail: dict) -> ComponentStatus:
+    response, body, elapsed_ms = await _fetch(spec.url, context, timeout=spec.timeout_seconds, ca_file=spec.ca_file,
+                                              failure=NoVerdict)
     detail["latency_ms"] = elapsed_ms
     if response.status != 200:
         raise NoVerdict(f"their status API answered HTTP {response.status}")
@@ -377,5 +371,7 @@ def check_heartbeat(spec: HeartbeatProbe, calls: HeartbeatCalls | None, watch_si
 
 
 _CHECKS: dict[str, Callable[[Any, ProbeContext, dict], ComponentStatus]] = {
-    "http": _check_http, "tcp": _check_tcp, "dns": _check_dns, "tls": _check_tls, "upstream": _check_upstream,
+    "tcp": _check_tcp, "dns": _check_dns, "tls": _check_tls,
 }
+_ON_LOOP_CHECKS = {"http": _check_http, "upstream": _check_upstream}
+ON_LOOP = frozenset(_ON_LOOP_CHECKS)  # the kinds the runner runs on its event loop

@@ -2,20 +2,22 @@
 
 A probe resolves its target once, checks every address it got, and connects to that very
 address; the name stays the ``Host`` header and the TLS server name. So a DNS answer that
-changes between check and connect (rebinding) cannot slip a private address through,
-and every redirect hop opens a new connection that is checked again. Loopback, private
-(RFC 1918, fc00::/7, CGNAT), link-local (169.254.0.0/16, including the cloud metadata
-address 169.254.169.254, and fe80::/10), multicast, unspecified and reserved addresses are
-refused unless site.yml sets ``probe_settings.allow_private_targets: true``. An IPv6
-address that carries an IPv4 address to a translator or tunnel (IPv4-mapped ``::ffff:a.b.c.d``,
-IPv4-compatible ``::a.b.c.d``, IPv4-translated ``::ffff:0:a.b.c.d``, NAT64 ``64:ff9b::/96``,
-6to4 ``2002::/16``) is judged by the IPv4 address it carries; local-use NAT64
+changes between check and connect (rebinding) cannot slip a private address through, and every
+redirect hop opens a new connection that is checked again. ``connect`` serves threads (and
+urllib3, through ``guarded_pool_manager``), ``open`` the probes' event loop, with the same
+checks. Loopback, private (RFC 1918, fc00::/7, CGNAT), link-local (169.254.0.0/16, including
+the cloud metadata address 169.254.169.254, and fe80::/10), multicast, unspecified and reserved
+addresses are refused unless site.yml sets ``probe_settings.allow_private_targets: true``. An
+IPv6 address that carries an IPv4 address to a translator or tunnel (IPv4-mapped
+``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, IPv4-translated ``::ffff:0:a.b.c.d``, NAT64
+``64:ff9b::/96``, 6to4 ``2002::/16``) is judged by the IPv4 address it carries; local-use NAT64
 (``64:ff9b:1::/48``), whose carried address depends on the network's own prefix, is refused.
 """
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
@@ -127,10 +129,12 @@ class TargetGuard:
 
     def resolve(self, host: str, port: int) -> list[tuple]:
         """Every (family, type, proto, canonname, sockaddr) of ``host``, each address checked."""
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise NameNotResolved(f"{host} does not resolve ({exc.strerror})") from None
+        infos = literal_address(host, port)
+        if infos is None:
+            try:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise NameNotResolved(f"{host} does not resolve ({exc.strerror})") from None
         for info in infos:
             self.check(host, info[4][0])
         return infos
@@ -150,6 +154,45 @@ class TargetGuard:
                 sock.close()
                 last_error = exc
         raise last_error or OSError(f"{host} has no address")
+
+    async def open(self, loop, host: str, port: int, lookup: Callable[[str, int], Awaitable[list[tuple]]]
+                   ) -> socket.socket:
+        """``connect`` on an event loop, without a timeout of its own (the caller's covers the exchange).
+
+        ``lookup`` answers as ``getaddrinfo`` does, off the loop (``NameNotResolved`` when the name
+        does not resolve); an IP literal needs no lookup. Every address is checked here, before any
+        connection is opened.
+        """
+        infos = literal_address(host, port) or await lookup(host, port)
+        for info in infos:
+            self.check(host, info[4][0])
+        last_error: OSError | None = None
+        for family, kind, proto, _, sockaddr in infos:
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.setblocking(False)
+                await loop.sock_connect(sock, sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+            except BaseException:  # cancelled: the probe's timeout or the cycle's deadline
+                sock.close()
+                raise
+        raise last_error or OSError(f"{host} has no address")
+
+
+def literal_address(host: str, port: int) -> list[tuple] | None:
+    """``getaddrinfo``'s answer for an IP literal, without asking the resolver; None for a name."""
+    if "%" in host:  # a scoped IPv6 address: the resolver knows its interface
+        return None
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if ip.version == 4:
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
+    return [(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port, 0, 0))]
 
 
 class NameNotResolved(OSError):

@@ -23,7 +23,11 @@ def stack_with_demo(moto_endpoint):
 
 
 def run_cycle(stack) -> dict:
-    """POST /probes/run, as a marketer would; the scheduler may hold the cycle for a moment."""
+    """The second probe location's cycle (as its schedule runs it), then POST /probes/run, as a
+    marketer would; the scheduler may hold the cycle for a moment."""
+    demo = f"http://127.0.0.1:{stack.demo.server_address[1]}"
+    for location in requests.get(f"{demo}/_demo", timeout=5).json()["locations"]:
+        requests.post(f"{demo}/_demo/locations/{location}/run", timeout=30).raise_for_status()
     for _ in range(50):
         answer = requests.post(f"http://127.0.0.1:{stack.ports.api}/probes/run",
                                headers={"Authorization": f"Bearer {os.environ.get('BEACON_ADMIN_KEY', DEFAULT_ADMIN_KEY)}"},

@@ -20,6 +20,8 @@ BASE = {"app", "chalice", "boto3", "botocore", "s3transfer", "jmespath", "dateut
         "typing_inspection", "yaml", "cython_runtime"}
 RENDERING = {"jinja2", "markupsafe", "markdown_it", "mdurl", "nh3"}
 HTTP_CLIENT = {"requests", "idna", "charset_normalizer"}
+# The probes' HTTP/1.1 parser (chalicelib.probes.http): only the probe functions load it.
+PROBE_CLIENT = {"httptools"}
 # Checking what people type: only the functions that handle subscribers load these.
 DESTINATIONS = {"email_validator", "phonenumbers"}
 # Parts of Beacon no scheduled or queue function runs.
@@ -32,8 +34,8 @@ DELIVERY = ("chalicelib.notify.service", "chalicelib.notify.delivery", "chalicel
 HANDLERS = {
     "scheduled_publish": (BASE | RENDERING, NEVER + PROBE_RUN + DELIVERY),
     "publish_requested": (BASE | RENDERING, NEVER + PROBE_RUN + DELIVERY),
-    "probe_cycle": (BASE | HTTP_CLIENT, NEVER + DELIVERY + ("chalicelib.site",)),
-    "probe_shard": (BASE | HTTP_CLIENT, NEVER + DELIVERY + ("chalicelib.site",)),
+    "probe_cycle": (BASE | HTTP_CLIENT | PROBE_CLIENT, NEVER + DELIVERY + ("chalicelib.site",)),
+    "probe_shard": (BASE | HTTP_CLIENT | PROBE_CLIENT, NEVER + DELIVERY + ("chalicelib.site",)),
     "scheduled_maintenance": (BASE, NEVER + PROBE_RUN + DELIVERY + ("chalicelib.site.render",
                                                                     "chalicelib.site.publish")),
     "deliver_notifications": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS,
