@@ -1,18 +1,27 @@
-"""Publishing the large site to a bucket 20 ms away: one upload at a time, in parallel, and resumed.
+"""Publishing the large site to a bucket 20 ms away: one upload at a time, in parallel, streamed, resumed.
 
 The large site of ``bench_site`` (1,000 past incidents, ~1,100 objects) is published for the
 first time to the emulator (moto, server mode, in a process of its own on 127.0.0.1) behind a loopback proxy that
 holds every request 20 ms before forwarding it, as a network would (another process); it is threaded,
 so requests in flight at once each wait their own 20 ms. S3 and DynamoDB both go through
 it, so each figure includes the uploads and the manifest writes (and reads) of the publish.
-The same run also times a bare thread pool of ``put_object`` calls (no order, no manifest):
-the best a user could script instead.
+The first publish is timed as ``service.publish_site`` runs it: render, check and upload in one
+stream (``SiteRender`` → ``checked_stream`` → ``Publisher.publish``), the manifest read before and
+written during and after; the snapshot it renders is built beforehand (reading state is another
+bench's). Beside it: the same objects rendered and checked whole first, then published, and a
+bare thread pool of ``put_object`` calls over the pre-rendered objects (no order, no manifest, no
+render): the best a user could script instead.
+
+Memory: a site of 5,000 incidents is rendered, and rendered and published (streamed), each in a
+child process of its own whose peak resident set (``ru_maxrss``) is its figure, beside the peak
+once its snapshot is built, before anything is rendered.
 """
 from __future__ import annotations
 
 import http.client
 import json
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -29,9 +38,10 @@ from botocore.config import Config
 from bench.bench_site import NOW, TEMPLATES, large_records, large_site
 from bench.table import Row
 from chalicelib.settings import PROJECT_ROOT
-from chalicelib.site.publish import MANIFEST_PK, Publisher, split_manifest
-from chalicelib.site.render import render_site
+from chalicelib.site.publish import MANIFEST_PK, Publisher, checked_stream, split_manifest
+from chalicelib.site.render import SiteRender, render_site
 from chalicelib.site.snapshot import build_snapshot
+from chalicelib.site.validate import check_site
 from chalicelib.store.table import Table
 
 LATENCY_SECONDS = 0.02
@@ -81,12 +91,55 @@ class _Forward(BaseHTTPRequestHandler):
         pass
 
 
-def _large_site_objects():
+MEMORY_INCIDENTS = 5000
+
+
+def _large_site_snapshot(incidents: int = 1000):
     site = large_site()
-    days, latency, incidents = large_records(site, random.Random(3))
-    snapshot = build_snapshot(site, {}, incidents, [], NOW, days=days, latency=latency,
-                              since=NOW - timedelta(days=400), api_url="https://api.example")
-    return render_site(snapshot, TEMPLATES)
+    days, latency, records = large_records(site, random.Random(3), count=incidents)
+    return build_snapshot(site, {}, records, [], NOW, days=days, latency=latency,
+                          since=NOW - timedelta(days=400), api_url="https://api.example")
+
+
+def _publish_streamed(publisher: Publisher, snapshot) -> None:
+    """As ``service.publish_site`` publishes everything: rendered, checked and uploaded as one stream."""
+    checked = checked_stream(SiteRender(snapshot, TEMPLATES))
+    publisher.publish(checked.objects, now=NOW, complete=True, rendered=checked.keys)
+
+
+def _publish_rendered_first(publisher: Publisher, snapshot) -> None:
+    """Rendered and checked whole, then published: how a publish ran before it streamed."""
+    checked = check_site(render_site(snapshot, TEMPLATES))
+    publisher.publish(checked.objects, now=NOW, complete=True, keep=[w.key for w in checked.withheld])
+
+
+def memory_child(mode: str, endpoint: str = "", bucket: str = "", table_name: str = "") -> None:
+    """Run in a child process: build the 5,000-incident snapshot, then render it (``render``) or render
+    and publish it streamed (``publish``) through ``endpoint``; print seconds, peak RSS before and after (MB)."""
+    snapshot = _large_site_snapshot(MEMORY_INCIDENTS)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    if mode == "render":
+        objects = render_site(snapshot, TEMPLATES)
+        check_site(objects)
+    else:
+        session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
+                                        region_name="us-east-1")
+        config = Config(max_pool_connections=CONCURRENCY, retries={"mode": "standard", "max_attempts": 4})
+        table = Table(session.resource("dynamodb", endpoint_url=endpoint, config=config).Table(table_name))
+        publisher = Publisher(session.client("s3", endpoint_url=endpoint, config=config), bucket, table,
+                              concurrency=CONCURRENCY)
+        _publish_streamed(publisher, snapshot)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "before_mb": before,
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _in_child(*args: str) -> dict:
+    code = f"from bench.bench_publish import memory_child; memory_child{args!r}"
+    out = subprocess.run([sys.executable, "-c", code], cwd=str(PROJECT_ROOT), capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 class _Stack:
@@ -110,7 +163,7 @@ class _Stack:
                 os.environ.pop("AWS_ENDPOINT_URL", None)
             else:
                 os.environ["AWS_ENDPOINT_URL"] = saved
-        self.bucket = names["BUCKET_NAME"]
+        self.bucket, self.table_name = names["BUCKET_NAME"], names["TABLE_NAME"]
         config = Config(max_pool_connections=CONCURRENCY, retries={"mode": "standard", "max_attempts": 4})
         self.s3 = self.session.client("s3", endpoint_url=proxied, config=config)
         self.table = Table(self.session.resource("dynamodb", endpoint_url=proxied, config=config)
@@ -127,8 +180,8 @@ class _Stack:
         for item in self._direct_table.query_all(MANIFEST_PK):
             self._direct_table.delete(item.pk, item.sk)
 
-    def publisher(self, concurrency: int, s3=None) -> Publisher:
-        return Publisher(s3 or self.s3, self.bucket, self.table, concurrency=concurrency)
+    def publisher(self, concurrency: int, s3=None, **options) -> Publisher:
+        return Publisher(s3 or self.s3, self.bucket, self.table, concurrency=concurrency, **options)
 
 
 class _StopsAfter:
@@ -190,7 +243,8 @@ def _serve_proxy(upstream_port: int, port: int, delay: float) -> None:
 
 
 def run() -> list[Row]:
-    objects = _large_site_objects()
+    snapshot = _large_site_snapshot()
+    objects = render_site(snapshot, TEMPLATES)
     server = _Process(f"from moto.server import main; main(['-H', '127.0.0.1', '-p', '{(port := _free_port())}'])",
                       port)
     proxy = None
@@ -203,6 +257,10 @@ def run() -> list[Row]:
         sequential_s = _seconds(lambda: stack.publisher(1).publish(objects, now=NOW, complete=True))
         stack.empty()
         parallel_s = _seconds(lambda: stack.publisher(CONCURRENCY).publish(objects, now=NOW, complete=True))
+        stack.empty()
+        rendered_first_s = _seconds(lambda: _publish_rendered_first(stack.publisher(CONCURRENCY), snapshot))
+        stack.empty()
+        streamed_s = _seconds(lambda: _publish_streamed(stack.publisher(CONCURRENCY), snapshot))
 
         def bare_pool():
             with ThreadPoolExecutor(CONCURRENCY) as pool:
@@ -221,6 +279,9 @@ def run() -> list[Row]:
             pass
         resumed = stack.publisher(CONCURRENCY).publish(objects, now=NOW, complete=True)
         republish_s = _seconds(lambda: stack.publisher(CONCURRENCY).publish(objects, now=NOW, complete=True))
+        rendering = _in_child("render")
+        stack.empty()
+        publishing = _in_child("publish", f"http://127.0.0.1:{proxy.port}", stack.bucket, stack.table_name)
     finally:
         if proxy is not None:
             proxy.stop()
@@ -230,11 +291,26 @@ def run() -> list[Row]:
     parts = split_manifest(manifest)
     largest_part = max(len(json.dumps(p, separators=(",", ":"))) for p in parts)
     label = "S3 + DynamoDB 20 ms/request; uploads + manifest reads/writes"
+    everything = "S3 + DynamoDB 20 ms/request; render + check + uploads + manifest reads/writes"
     return [
-        Row(f"publish: first publish, large site, 1 upload at a time ({label})", sequential_s, "s"),
-        Row(f"publish: first publish, large site, {CONCURRENCY} at a time, rank by rank ({label})", parallel_s, "s",
-            GOAL_SECONDS, "goal"),
-        Row(f"publish: bare pool of {CONCURRENCY} put_object, no order, no manifest (S3 20 ms/request)", bare_s, "s"),
+        Row(f"publish: first publish, large site, streamed: {CONCURRENCY} at a time while it renders ({everything})",
+            streamed_s, "s", GOAL_SECONDS, "goal"),
+        Row(f"publish: first publish, large site, rendered whole first, then {CONCURRENCY} at a time ({everything})",
+            rendered_first_s, "s", bare_s, "bare pool, no render"),
+        Row(f"publish: first publish, large site, pre-rendered objects, {CONCURRENCY} at a time ({label})", parallel_s,
+            "s", bare_s, "bare pool"),
+        Row(f"publish: first publish, large site, pre-rendered objects, 1 upload at a time ({label})", sequential_s,
+            "s"),
+        Row(f"publish: bare pool of {CONCURRENCY} put_object, pre-rendered, no order, no manifest (S3 20 ms/request)",
+            bare_s, "s"),
+        Row(f"publish: render + check, {MEMORY_INCIDENTS:,} incidents, wall (child process)", rendering["seconds"],
+            "s"),
+        Row(f"publish: render + check, {MEMORY_INCIDENTS:,} incidents, peak RSS (child process)",
+            rendering["peak_mb"], "MB", rendering["before_mb"], "its snapshot built, nothing rendered"),
+        Row(f"publish: render + upload streamed, {MEMORY_INCIDENTS:,} incidents, first publish, wall (child process; "
+            f"{everything})", publishing["seconds"], "s", rendering["seconds"], "render + check alone"),
+        Row(f"publish: render + upload streamed, {MEMORY_INCIDENTS:,} incidents, peak RSS (child process)",
+            publishing["peak_mb"], "MB", rendering["peak_mb"], "render + check alone"),
         Row("publish: objects uploaded by the publish after an interruption half-way", len(resumed.uploaded),
             "objects", len(objects) - half, "objects not uploaded before it"),
         Row(f"publish: republish with no change, large site ({label})", republish_s * 1000, "ms"),

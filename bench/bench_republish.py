@@ -14,14 +14,17 @@ republish of what it changed), beside ``GET /health``.
 
 The emulator answers every DynamoDB query by walking the whole table, so on it any read
 grows with the history, however few items it returns; DynamoDB reads by key. Beside each
-wall time the bench therefore counts what the republish asked of the table (requests and
-items returned, which is what DynamoDB's time and bill follow) and the time spent outside
-it (render, checks, uploads).
+wall time the bench therefore counts what the republish asked of the table (requests,
+queries and scans among them, and items returned, which is what DynamoDB's time and bill
+follow) and the time spent outside it (render, checks, uploads; requests that run side by
+side count once). The seeded table is one this code wrote: listings (``store.incidents``)
+and their mark included.
 """
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -63,6 +66,8 @@ def run() -> list[Row]:
                     "rendering everything"),
                 Row(f"{label}: table requests", incremental.requests, "requests", everything.requests,
                     "rendering everything"),
+                Row(f"{label}: of which queries and scans", incremental.queries, "requests", everything.queries,
+                    "rendering everything"),
                 Row(f"POST /incidents with {size:,} past incidents (median of 5)", post, "ms", health,
                     "GET /health"),
             ]
@@ -85,6 +90,7 @@ class Measured:
     table_seconds: float = 0.0
     requests: int = 0
     items: int = 0
+    queries: int = 0
 
     @property
     def outside(self) -> float:
@@ -96,18 +102,32 @@ class TableMeter:
 
     def __init__(self, client):
         self.current: Measured | None = None
-        self._started: dict[int, float] = {}
+        self._started: set[int] = set()
+        self._lock = threading.Lock()
+        self._busy_since = 0.0  # requests run side by side: the table's time is when any is in flight
         client.meta.events.register("before-call.dynamodb", self._before)
         client.meta.events.register("after-call.dynamodb", self._after)
 
-    def _before(self, context=None, **_):
-        self._started[id(context)] = time.perf_counter()
+    def _before(self, context=None, model=None, **_):
+        with self._lock:
+            if not self._started:
+                self._busy_since = time.perf_counter()
+            self._started.add(id(context))
+            if self.current is not None and model is not None and model.name in ("Query", "Scan"):
+                self.current.queries += 1
 
     def _after(self, parsed=None, context=None, **_):
-        started = self._started.pop(id(context), None)
-        if self.current is None or started is None:
-            return
-        self.current.table_seconds += time.perf_counter() - started
+        with self._lock:
+            if id(context) not in self._started:
+                return
+            self._started.discard(id(context))
+            if self.current is None:
+                return
+            if not self._started:
+                self.current.table_seconds += time.perf_counter() - self._busy_since
+            self._count(parsed)
+
+    def _count(self, parsed) -> None:
         self.current.requests += 1
         parsed = parsed or {}
         self.current.items += len(parsed.get("Items", [])) + (1 if parsed.get("Item") else 0)
@@ -189,10 +209,12 @@ def _api_write(table) -> tuple[float, float]:
 
 
 def _seed(table, size: int) -> None:
-    """``size`` resolved incidents written straight to the table, as the store writes them."""
-    from chalicelib.store.incidents import INCIDENT, _update_key, index_keys
+    """``size`` resolved incidents written straight to the table, as the store writes them (with their
+    listings, and the mark of a table whose listings are complete)."""
+    from chalicelib.store.incidents import FRONT, INCIDENT, LISTED, LISTED_MARK, MEMBERS, _update_key, month_listing
     from chalicelib.store.table import Item, _to_raw
 
+    listings: dict[str, set[str]] = {}
     with table.batch_writer() as batch:
         for n in range(size):
             start = NOW - timedelta(hours=HOURS_APART * (n + 1))
@@ -213,8 +235,13 @@ def _seed(table, size: int) -> None:
                 keys.append(key)
                 batch.put_item(Item=_to_raw(Item(INCIDENT, key, update.model_dump(mode="json"), 1)))
             header = incident.model_dump(mode="json", exclude={"version", "updates"})
-            batch.put_item(Item=_to_raw(Item(INCIDENT, incident.id, header, 1, children=tuple(keys),
-                                             index=index_keys(incident))))
+            batch.put_item(Item=_to_raw(Item(INCIDENT, incident.id, header, 1, children=tuple(keys))))
+            listings.setdefault(month_listing(incident), set()).add(incident.id)
+            if incident.updated_at >= NOW - timedelta(days=90):
+                listings.setdefault(FRONT, set()).add(incident.id)
+        for sk, ids in listings.items():
+            batch.put_item(Item={"pk": LISTED, "sk": sk, MEMBERS: ids, "version": 1})
+        batch.put_item(Item=_to_raw(Item(*LISTED_MARK, {"added": 0, "at": "2025-01-01T00:00:00Z", "history_before": None}, 1)))
 
 
 def _seconds(action) -> float:

@@ -27,7 +27,7 @@ class ComponentService(Writes):
     def views(self) -> list[ComponentView]:
         now = self.clock()
         states = self.states.component_states()
-        open_incidents = [i for i in self.states.incidents() if i.is_open]
+        open_incidents = self.states.open_incidents()
         views = []
         for component in self.site.components:
             state = states.get(component.id) or ComponentState(component_id=component.id, updated_at=now)

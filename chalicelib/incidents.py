@@ -181,8 +181,8 @@ class IncidentService(Writes):
                        keep=lambda i: i.kind is kind and (not statuses or i.status in statuses))
 
     def open_incident_for(self, component_id: str) -> Incident | None:
-        candidates = [i for i in self.states.incidents()
-                      if i.kind is IncidentKind.INCIDENT and i.is_open and component_id in i.components]
+        candidates = [i for i in self.states.open_incidents()
+                      if i.kind is IncidentKind.INCIDENT and component_id in i.components]
         return max(candidates, key=lambda i: i.id, default=None)
 
     # -- playbooks -------------------------------------------------------------------------
@@ -194,7 +194,7 @@ class IncidentService(Writes):
             raise NotFound("playbook", playbook_id) from None
 
     def open_incident_of_playbook(self, playbook_id: str) -> Incident | None:
-        candidates = [i for i in self.states.incidents() if i.playbook_id == playbook_id and i.is_open]
+        candidates = [i for i in self.states.open_incidents() if i.playbook_id == playbook_id]
         return max(candidates, key=lambda i: i.id, default=None)
 
     def trigger_playbook(self, playbook_id: str, *, variables: dict[str, str], actor: str,

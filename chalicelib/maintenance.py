@@ -138,7 +138,7 @@ class MaintenanceService(Writes):
     def advance_maintenance(self, *, actor: str = "schedule", attempts: int = 3) -> list[Incident]:
         """Move every open maintenance whose window edge has passed; returns those that moved."""
         moved = []
-        for record in self.states.incidents():
+        for record in self.states.open_incidents():
             if record.kind is not IncidentKind.MAINTENANCE or record.status not in _OPEN_MAINTENANCE:
                 continue
             for _ in range(attempts):

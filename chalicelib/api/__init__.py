@@ -13,9 +13,9 @@ __all__ = ["Call", "describe", "documented", "register_api"]
 
 def register_api(app) -> None:
     from chalicelib.api import (
-        admin, components, incidents, maintenance, meta, notices, playbooks, probes, signup, subscribers,
+        admin, components, console, incidents, maintenance, meta, notices, playbooks, probes, signup, subscribers,
     )
 
     for module in (probes, components, incidents, notices, maintenance, playbooks, admin, meta, signup,
-                   subscribers):
+                   subscribers, console):
         app.register_blueprint(module.bp)

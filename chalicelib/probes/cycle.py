@@ -377,7 +377,7 @@ class ProbeCycle:
     def _held_by_people(self, now: datetime) -> set[str]:
         """Components whose page status a marketer set by hand, or that are in a maintenance window."""
         states = self.states.component_states()
-        open_incidents = [i for i in self.states.incidents() if i.is_open]
+        open_incidents = self.states.open_incidents()
         held = set()
         for component_id, state in states.items():
             _, source = component_status(state, open_incidents, now)
@@ -469,7 +469,7 @@ class ProbeCycle:
 
     def _record_history(self, report: CycleReport, now: datetime) -> None:
         states = self.states.component_states()
-        open_incidents = [i for i in self.states.incidents() if i.is_open]
+        open_incidents = self.states.open_incidents()
         latencies: dict[str, list[float]] = {}
         for result in report.results:
             # Answers only: a timeout's "latency" is the timeout, not how fast the channel is.

@@ -2,12 +2,21 @@
 
 The manifest of what is live (object key → SHA-256 of its bytes and headers) is kept in
 the table. Changed objects go up in an order that never shows a reader a link to a
-missing object: hashed assets first, then incident pages and badges, the month pages,
+missing object: hashed assets, incident pages and badges first, then the month pages,
 ``history.html``, the feeds and the JSON, the month sitemaps before the sitemaps that list
 them, and the entry points (``ENTRY_POINTS``) last.
-Objects of one rank (``upload_rank``) go up together, up to ``concurrency`` at once
-(setting ``PUBLISH_CONCURRENCY``); a rank starts only when every upload of the ranks
-below it has finished, and the entry points go up one after the other, last.
+Up to ``concurrency`` uploads are in flight at once (setting ``PUBLISH_CONCURRENCY``), through
+the one client given (its connection pool as large). The objects may come as a stream that
+is rendered while it is uploaded (``checked_stream`` over a ``render.SiteRender``): the
+assets, incident pages and badges (rank ``STREAMED_RANK``: they link to no asset, and only
+objects ranked above them link to them) go up as they come, never more than
+``QUEUED_PER_THREAD`` times ``concurrency`` of them handed to the pool, so the site is never
+held whole; every object ranked above is held until they are all up, then goes up rank by
+rank (``upload_rank``), a rank starting only when every upload of the ranks below it has
+finished, and the entry points one after the other, last. A render or check that fails
+half-way through the stream stops it: what went up (assets, incident pages and badges of
+that render, each checked) is recorded, and nothing else goes up, so the entry points and
+everything they list stay as the last good publish left them.
 
 Progress is recorded as objects go up: the manifest is rewritten once a second or every
 ``CHECKPOINT_OBJECTS`` uploads, whichever comes first, when an upload fails, and at the
@@ -26,12 +35,16 @@ listing its parts in ``children``: items of at most ~200 KB (6,000 objects fit i
 far under DynamoDB's 400 KB item limit. A part is never rewritten in place: a changed
 part is written under a new sort key, the head is switched to it conditionally, and only
 then is the part it replaced deleted, so a head never lists a part that is gone (a reader
-between the switch and the delete re-reads the head). A head stored before parts
-existed holds ``objects`` inline and is read as such until the next write.
+between the switch and the delete re-reads the head). A checkpoint in the middle of a
+publish writes only what went up since the last write, as one more part listed last (a
+later part's entry wins over an earlier one's), so recording progress costs what it
+records, not the whole manifest; the publish's last write is whole again and drops those
+parts. A head stored before parts existed holds ``objects`` inline and is read as such
+until the next write.
 
 Deletes: a full render (``complete=True``) deletes what the manifest lists and the render
-no longer has (a deleted incident's page), except what ``keep`` names (pages withheld by
-their checks, whose last good copy stays); ``remove`` deletes named keys in a partial
+no longer has (a deleted incident's page), except what ``keep`` names, or for a stream what
+``rendered`` names (pages withheld by their checks, whose last good copy stays); ``remove`` deletes named keys in a partial
 publish (``complete=False``, the default, keeps every key absent from ``objects``). Deletes
 come after the entry points went up (no page links to them any more), in batches of up to
 1,000, and are recorded after they succeed; a key the manifest never recorded (an object
@@ -54,13 +67,15 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from queue import SimpleQueue
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.model import isoformat, new_id
-from chalicelib.site.render import SiteObject
+from chalicelib.site.render import SiteObject, SiteRender
+from chalicelib.site.validate import Withheld, check_site
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
 log = logging.getLogger("beacon.site")
@@ -69,12 +84,22 @@ PART_PREFIX = "published#"
 ENTRY_POINTS = ("index.html", "api/v2/summary.json")
 # Lower goes up first: what others link to before what links to it.
 # The first prefix a key starts with gives its rank.
-_RANKS = (("assets/", 0), ("badges/", 1), ("incidents/", 1), ("history/", 2), ("history", 3), ("api/", 3),
+_RANKS = (("assets/", 0), ("incidents/", 0), ("badges/", 0), ("history/", 2), ("history", 3), ("uptime.html", 3),
+          ("api/", 3),
           ("sitemap-pages.xml", 4), ("sitemap-", 3), ("sitemap.xml", 5), ("robots.txt", 6))
 _ENTRY_RANK = 9
+# Rank 0 (hashed assets, incident pages, badges: the bulk of a site, linking to nothing ranked
+# above) goes up as it comes; every rank above is held until all of rank 0 is up, then goes up
+# rank by rank.
+STREAMED_RANK = 0
+CHECK_BATCH = 32  # incident pages checked at once: each check copies the render's keys
+# Uploads handed to the pool per thread: enough to keep it busy while the publish writes a checkpoint
+# of the manifest (three requests), few enough that a stream is never held whole.
+QUEUED_PER_THREAD = 8
 CHECKPOINT_OBJECTS = 500
 CHECKPOINT_SECONDS = 1.0
 PART_BYTES = 200_000  # a part's JSON; DynamoDB refuses items over 400 KB
+MAX_PARTS = 24  # parts a head may list before a checkpoint writes the manifest whole again
 DELETE_BATCH = 1000  # S3's DeleteObjects limit
 
 
@@ -109,9 +134,12 @@ def plan_uploads(objects: Sequence[SiteObject], live: dict[str, str],
     """What to upload, in upload order. ``live`` is the manifest (key → digest); ``stored``, when
     given, is the bucket's listing (key → ETag), and whatever it lacks or holds other bytes of
     goes up too."""
-    changed = [obj for obj in objects
-               if live.get(obj.key) != digest(obj) or (stored is not None and stored.get(obj.key) != stored_etag(obj))]
+    changed = [obj for obj in objects if _needs_upload(obj, digest(obj), live, stored)]
     return sorted(changed, key=lambda obj: (upload_rank(obj.key), obj.key))
+
+
+def _needs_upload(obj: SiteObject, digested: str, live: dict[str, str], stored: dict[str, str] | None) -> bool:
+    return live.get(obj.key) != digested or (stored is not None and stored.get(obj.key) != stored_etag(obj))
 
 
 def _json_size(value) -> int:
@@ -198,24 +226,32 @@ class Publisher:
             # A newer publish switched the head and deleted a part it replaced, between our two reads.
         raise Conflict(f"{MANIFEST_PK}/{MANIFEST_SK} kept changing while it was read")
 
-    def publish(self, objects: Sequence[SiteObject], now: datetime | None = None, *, reconcile: bool = False,
-                complete: bool = False, remove: Collection[str] = (), keep: Collection[str] = ()) -> PublishResult:
+    def publish(self, objects: Iterable[SiteObject], now: datetime | None = None, *, reconcile: bool = False,
+                complete: bool = False, remove: Collection[str] = (), keep: Collection[str] = (),
+                rendered: Collection[str] | None = None) -> PublishResult:
         """Upload what changed since the manifest; with ``reconcile``, also what the bucket lost or altered.
 
         ``complete``: ``objects`` is the whole site, and what the manifest lists beyond it and
         ``keep`` is deleted; otherwise only the keys in ``remove`` are (see the module docstring).
+        ``rendered``: every key of the render, when ``objects`` is a stream (``checked_stream``)
+        uploaded as it is consumed; a key it names that the stream withholds is kept, as ``keep``
+        keeps it. Without it, ``objects`` is read whole first.
         """
-        rendered = {obj.key for obj in objects}
+        if rendered is None:
+            objects = list(objects)
+            rendered = [obj.key for obj in objects]
+        rendered = set(rendered)
         if clash := rendered & set(remove):
             raise ValueError(f"remove names keys that are also published: {', '.join(sorted(clash))}")
         manifest = self.read_manifest()
         live = manifest.objects
-        uploads = plan_uploads(objects, live, self.stored_etags() if reconcile else None)
+        stored = self.stored_etags() if reconcile else None
         gone = {key for key in remove if key in live}
         if complete:
             gone |= {key for key in live if key not in rendered and key not in keep}
         progress = _Progress(self._table, manifest, manifest.since or isoformat(now), self._monotonic)
-        self._upload(uploads, progress)
+        sent = _Sent()
+        self._upload(objects, live, stored, progress, sent)
         deleted: list[str] = []
         if gone:
             # Only while the version holds (nobody published meanwhile), and with what went up recorded.
@@ -224,35 +260,75 @@ class Publisher:
             deleted = self._delete(sorted(gone))
             progress.forget(deleted)
         progress.save()
-        restored = [obj.key for obj in uploads if live.get(obj.key) == digest(obj)]
-        if restored:
-            log.warning("restored %d object(s) the bucket had lost or altered: %s", len(restored), ", ".join(restored))
-        return PublishResult([obj.key for obj in uploads], len(objects) - len(uploads), restored, deleted)
+        if sent.restored:
+            log.warning("restored %d object(s) the bucket had lost or altered: %s", len(sent.restored),
+                        ", ".join(sent.restored))
+        return PublishResult(sent.uploaded, sent.unchanged, sent.restored, deleted)
 
-    def _upload(self, uploads: list[SiteObject], progress: _Progress) -> None:
+    def _upload(self, objects: Iterable[SiteObject], live: dict[str, str], stored: dict[str, str] | None,
+                progress: _Progress, sent: _Sent) -> None:
+        """One pass over ``objects``: the streamed rank goes up as it comes (a bounded number of uploads
+        handed to the pool, so a stream is never held whole), the others once it is all up."""
+        held: list[tuple[SiteObject, str]] = []
+        in_flight: dict[Future, tuple[str, str]] = {}
+        finished: SimpleQueue[Future] = SimpleQueue()  # uploads done (or failed), in the order they ended
+
+        def submit(obj: SiteObject, digested: str) -> None:
+            future = pool.submit(self._put, obj)
+            in_flight[future] = (obj.key, digested)
+            sent.uploaded.append(obj.key)
+            future.add_done_callback(finished.put)
+
+        def settle(block: bool = False) -> None:
+            """Record every upload that ended (waiting for one first if ``block``), and checkpoint when due."""
+            ended = [finished.get()] if block else []
+            while not finished.empty():
+                ended.append(finished.get())
+            for future in ended:
+                key, digested = in_flight.pop(future)
+                future.result()
+                progress.uploaded(key, digested)
+                if progress.due(self._checkpoint_objects, self._checkpoint_seconds):
+                    progress.save(checkpoint=True)
+
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="publish") as pool:
-            for rank, group in itertools.groupby(uploads, key=lambda obj: upload_rank(obj.key)):
-                if rank == (_ENTRY_RANK, 0):
-                    progress.check()
-                futures = {pool.submit(self._put, obj): obj for obj in group}
-                try:
-                    for future in as_completed(futures):
-                        future.result()
-                        progress.uploaded(futures[future])
-                        if progress.due(self._checkpoint_objects, self._checkpoint_seconds):
-                            progress.save()
-                except BaseException as exc:
-                    for future in futures:
-                        future.cancel()
-                    # A failed upload records what did go up, so the next publish resumes; an
-                    # interrupt (the runtime stopping) records nothing more, as a kill would.
-                    if isinstance(exc, Exception):
-                        wait(futures)
-                        for future, obj in futures.items():
-                            if future.done() and not future.cancelled() and future.exception() is None:
-                                progress.uploaded(obj)
-                        progress.save_quietly()
-                    raise
+            try:
+                for obj in objects:
+                    settle()
+                    digested = digest(obj)
+                    if not _needs_upload(obj, digested, live, stored):
+                        sent.unchanged += 1
+                        continue
+                    if live.get(obj.key) == digested:
+                        sent.restored.append(obj.key)
+                    if upload_rank(obj.key)[0] > STREAMED_RANK:
+                        held.append((obj, digested))
+                        continue
+                    while len(in_flight) >= QUEUED_PER_THREAD * self.concurrency:
+                        settle(block=True)
+                    submit(obj, digested)
+                while in_flight:
+                    settle(block=True)
+                held.sort(key=lambda pair: (upload_rank(pair[0].key), pair[0].key))
+                for rank, group in itertools.groupby(held, key=lambda pair: upload_rank(pair[0].key)):
+                    if rank == (_ENTRY_RANK, 0):
+                        progress.check()
+                    for obj, digested in group:
+                        submit(obj, digested)
+                    while in_flight:
+                        settle(block=True)
+            except BaseException as exc:
+                for future in in_flight:
+                    future.cancel()
+                # A failed upload or render records what did go up, so the next publish resumes; an
+                # interrupt (the runtime stopping) records nothing more, as a kill would.
+                if isinstance(exc, Exception):
+                    wait(in_flight)
+                    for future, (key, digested) in in_flight.items():
+                        if not future.cancelled() and future.exception() is None:
+                            progress.uploaded(key, digested)
+                    progress.save_quietly()
+                raise
 
     def _put(self, obj: SiteObject) -> None:
         self._s3.put_object(Bucket=self._bucket, Key=obj.key, Body=obj.body, ContentType=obj.content_type,
@@ -273,6 +349,57 @@ class Publisher:
         return deleted
 
 
+@dataclass
+class _Sent:
+    """What one publish did with the objects it was given, as it went."""
+
+    uploaded: list[str] = field(default_factory=list)  # in the order they were handed to the pool
+    restored: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+class CheckedStream:
+    """A ``SiteRender`` checked as it is read: what ``validate.check_site`` gives, as a stream.
+
+    Reading it first checks ``first`` (the front and the months' objects) whole: a problem there
+    raises ``SiteInvalid`` before one object is handed on. The incident pages are then checked a
+    few at a time as they are rendered, their links against every key of the render (``keys``)
+    and ``published``; a page with a problem is withheld (listed in ``withheld`` once read past),
+    as ``check_site`` withholds it.
+    """
+
+    def __init__(self, rendered: SiteRender, published: Collection[str] = ()):
+        self.keys = rendered.keys
+        self.withheld: list[Withheld] = []
+        self._rendered = rendered
+        self._known = set(rendered.keys) | set(published)
+
+    @property
+    def objects(self) -> "CheckedStream":
+        """What may be uploaded, read once, as ``CheckedSite.objects`` is for a render held whole."""
+        return self
+
+    def __iter__(self) -> Iterator[SiteObject]:
+        yield from self._checked(self._rendered.first)
+        batch: list[SiteObject] = []
+        for page in self._rendered.pages():
+            batch.append(page)
+            if len(batch) == CHECK_BATCH:
+                yield from self._checked(batch)
+                batch = []
+        yield from self._checked(batch)
+
+    def _checked(self, objects: Sequence[SiteObject]) -> list[SiteObject]:
+        checked = check_site(objects, published=self._known)
+        self.withheld += checked.withheld
+        return checked.objects
+
+
+def checked_stream(rendered: SiteRender, published: Collection[str] = ()) -> CheckedStream:
+    """``rendered``, checked as it is read (``CheckedStream``), for ``Publisher.publish(..., rendered=its keys)``."""
+    return CheckedStream(rendered, published)
+
+
 class _Progress:
     """What this publish has made live, and the manifest writes that record it."""
 
@@ -285,8 +412,8 @@ class _Progress:
         self._last = monotonic()
         self._lost = False  # another publisher wrote the manifest: record nothing more
 
-    def uploaded(self, obj: SiteObject) -> None:
-        self._objects[obj.key] = digest(obj)
+    def uploaded(self, key: str, digested: str) -> None:
+        self._objects[key] = digested
         self._pending += 1
 
     def forget(self, keys: list[str]) -> None:
@@ -304,14 +431,25 @@ class _Progress:
             self._lost = True
             raise Conflict(f"{MANIFEST_PK}/{MANIFEST_SK} changed since version {written.version if written else 0}")
 
-    def save(self) -> bool:
-        """Write the manifest as it stands now, if it differs from what was read or last written."""
+    def save(self, checkpoint: bool = False) -> bool:
+        """Write the manifest as it stands now, if it differs from what was read or last written.
+
+        A ``checkpoint`` (progress in the middle of a publish) writes only what changed since the
+        last write, as one more part (see the module docstring), while the head lists fewer than
+        ``MAX_PARTS``; every other write is whole, and drops the parts it replaces.
+        """
         self._pending, self._last = 0, self._monotonic()
         data = {"since": self._since} if self._since else {}
         written = self._written
         if written.head is not None and written.head.children is not None and written.head.data == data \
                 and written.objects == self._objects:
             return False
+        if checkpoint and written.head is not None and written.head.children is not None \
+                and written.head.data == data and len(written.parts) < MAX_PARTS:
+            before = written.objects
+            changed = {key: value for key, value in self._objects.items() if before.get(key) != value}
+            if before.keys() <= self._objects.keys() and _json_size(changed) <= PART_BYTES:
+                return self._save_changes(written, data, changed)
         reusable = {json.dumps(part, sort_keys=True): sk for sk, part in written.parts}
         parts, created = [], []
         try:
@@ -333,6 +471,18 @@ class _Progress:
             raise
         self._written = Manifest(head, tuple(parts))
         self._drop([sk for sk, _ in written.parts if sk not in set(sks)])
+        return True
+
+    def _save_changes(self, written: Manifest, data: dict, changed: dict[str, str]) -> bool:
+        sk = PART_PREFIX + new_id()
+        try:
+            self._table.create(MANIFEST_PK, sk, changed)
+            head = self._table.replace(written.head, data, children=[*written.head.children, sk])
+        except (Conflict, AlreadyExists):
+            self._lost = True
+            self._drop([sk])
+            raise
+        self._written = Manifest(head, (*written.parts, (sk, changed)))
         return True
 
     def save_quietly(self) -> None:

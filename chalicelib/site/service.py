@@ -2,8 +2,10 @@
 
 ``publish_site`` is the one entry point: the schedule (every 5 minutes, so the page's
 timestamp stays fresh), the publish queue and every change to incidents, notices or
-components call it. Rendering and checking happen before any upload, so a template or
-data error leaves the last good site in place. A problem confined to one incident's page
+components call it. A publish of everything renders, checks and uploads in one stream
+(``render.SiteRender`` into ``publish.checked_stream``): the front and the months' objects
+are checked before anything goes up, the incident pages as they go, and the entry points go
+last, so a template or data error never replaces the last good page. A problem confined to one incident's page
 withholds that page only (its last good copy stays live): it is logged, counted as
 ``PageObjectsWithheld`` (alarmed) and returned in ``withheld``, and the rest goes out.
 When another publisher wrote the manifest
@@ -11,13 +13,17 @@ in between (``Conflict``), the whole pipeline runs again from a fresh read: the 
 state wins, and the objects either of them uploaded are recorded only once they are live.
 
 A publish after writes is incremental (``changes``): it reads the front (open incidents,
-and those changed in the last 90 days) through the store's index, the changed incidents
-by key, and the incidents of their months (before and after the write), and renders the
+and those changed in the last 90 days), the changed incidents and the incidents of their
+months (before and after the write), all by key through the store's listings
+(``store.incidents``), so what it reads does not grow with the history, and renders the
 objects that depend on the front, those incidents' pages and those months' pages
 (``render.Only``); every other object is as the last publish left it, and the same
 render of everything (``changes=None``: the schedule, ``POST /publish``) gives the same
 bytes for it. The months a history page lists come from the manifest: each month page
-published is a month with incidents.
+published is a month with incidents. A publish of everything reads every incident and
+notice, adds to the listings what they lack and lets the front's listing go of what aged
+out; on a table written before the listings existed, the first publish does so whatever it
+was asked, then writes ``LISTED_MARK``.
 
 Publishes after writes coalesce (``coalesce=True``: the API's writes and the publish
 queue): one of them at a time holds the site's publishing turn (``PublishTurn``), and a
@@ -41,12 +47,12 @@ from chalicelib.config import get_site
 from chalicelib.model import isoformat, new_id, utcnow
 from chalicelib.observability import count, metrics
 from chalicelib.settings import get_settings
-from chalicelib.site.publish import Publisher, PublishResult
-from chalicelib.site.render import Only, incident_key, month_keys, render_site
+from chalicelib.site.publish import Publisher, PublishResult, checked_stream
+from chalicelib.site.render import Only, SiteRender, incident_key, month_keys, render_site
 from chalicelib.site.snapshot import HISTORY_DAYS, month_of, read_snapshot
 from chalicelib.site.validate import Withheld, check_site
 from chalicelib.store.history import HistoryStore
-from chalicelib.store.incidents import Changed, IncidentStore, take_changes
+from chalicelib.store.incidents import LISTED_MARK, Changed, IncidentStore, take_changes
 from chalicelib.store.records import StateStore
 from chalicelib.store.table import AlreadyExists, Conflict, Table
 
@@ -57,8 +63,6 @@ TURN_PK, TURN_SK = "SITE", "publishing"
 # holder never loses its turn; one that crashed holds it no longer than this, and the
 # schedule's publish, which takes no turn, catches up within 5 minutes whatever happens.
 TURN_SECONDS = 150
-# Written once every incident header has its index keys; until then publishes render everything.
-INDEXED = ("SITE", "incidents-indexed")
 
 
 @dataclass(frozen=True)
@@ -216,22 +220,38 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
              changes: Changes | None) -> SitePublished:
     settings = get_settings()
     site = get_site()
-    if table.get(*INDEXED) is None:
-        # Headers saved before the store's indexes existed get their keys, and this publish renders everything.
-        given = IncidentStore(table).add_missing_index_keys()
-        table.put(*INDEXED, {"given": given, "at": isoformat(now or utcnow())})
-        changes = None
+    mark = table.get(*LISTED_MARK)
+    listed = mark is not None
+    if not listed:
+        changes = None  # a table written before the listings: this whole publish lists every record first
+    if listed:
+        former = mark.data.get("history_before")
+    else:  # checks recorded before the listings were made may be stored in the history's former layout
+        moment = now or utcnow()
+        held = HistoryStore(table).holds_former_layout(site.component_ids, moment.astimezone(timezone.utc).date())
+        former = isoformat(moment) if held else None
+    history = _history(table, former)
     for attempt in range(1, ATTEMPTS + 1):
         moment = now or utcnow()
         manifest = publisher.read_manifest() if changes is not None else None
         since = (manifest.first_published_at if manifest else publisher.first_published_at()) or moment
-        common = dict(history=HistoryStore(table), since=since, api_url=settings.api_url,
+        common = dict(history=history, since=since, api_url=settings.api_url,
                       probe_interval_seconds=settings.probe_interval_seconds,
                       publish_interval_seconds=settings.publish_interval_seconds)
         if changes is None:
-            snapshot = read_snapshot(site, StateStore(table), moment, **common)
-            checked = check_site(render_site(snapshot, settings.templates_dir))
-            kwargs = dict(complete=True, keep=[w.key for w in checked.withheld])
+            states = StateStore(table)
+            incidents = states.incidents()
+            # Read whole anyway: put back in the listings what a writer that crashed left out of them.
+            added = IncidentStore(table).list_missing(incidents, [n.id for n in states.notices()], moment)
+            if not listed:
+                table.put(*LISTED_MARK, {"added": added, "at": isoformat(moment), "history_before": former})
+                listed = True
+            elif added:
+                log.warning("the listings lacked %d record(s); added", added)
+            IncidentStore(table).tidy_front(moment - timedelta(days=HISTORY_DAYS))  # by key, after the listing
+            snapshot = read_snapshot(site, states, moment, incidents=incidents, **common)
+            checked = checked_stream(SiteRender(snapshot, settings.templates_dir))  # uploaded as it renders
+            kwargs = dict(complete=True, rendered=checked.keys)
         else:
             live = manifest.objects
             incidents, months, known = _changed_records(IncidentStore(table), site, moment, changes, live)
@@ -258,6 +278,17 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
     raise AssertionError("unreachable")
 
 
+def history_store(table: Table) -> HistoryStore:
+    """The history as publishes read it (when its former layout ended comes from ``LISTED_MARK``)."""
+    mark = table.get(*LISTED_MARK)
+    return _history(table, mark.data.get("history_before") if mark else None)
+
+
+def _history(table: Table, former: str | None) -> HistoryStore:
+    return HistoryStore(table, older_layout_until=datetime.fromisoformat(former.replace("Z", "+00:00"))
+                        if former else None)
+
+
 _MONTH_PAGE = re.compile(r"^history/(\d{4}-\d{2})\.html$")
 
 
@@ -273,8 +304,8 @@ def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes
     months = {month_of(incident, zone) for incident in changed}
     months |= {c.start_before.astimezone(zone).strftime("%Y-%m") for c in changes.incidents if c.start_before}
     by_id = {i.id: i for i in store.front(now - timedelta(days=HISTORY_DAYS))}
-    by_id.update({i.id: i for i in _of_months(store, months, zone)})
-    by_id.update({i.id: i for i in changed})  # read by key: newer than what an index may still show
+    by_id.update({i.id: i for i in _of_months(store, months, zone, known=by_id.values())})
+    by_id.update({i.id: i for i in changed})  # strongly consistent: as saved last
     filled = {month_of(i, zone) for i in by_id.values()} & months
     before = {m.group(1) for key in live if (m := _MONTH_PAGE.match(key))}
     after = (before - months) | filled
@@ -284,12 +315,15 @@ def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes
             neighbours |= _next_to(month, listed)
     neighbours &= after
     neighbours -= months
-    by_id.update({i.id: i for i in _of_months(store, neighbours, zone) if i.id not in by_id})
+    by_id.update({i.id: i for i in _of_months(store, neighbours, zone, known=by_id.values()) if i.id not in by_id})
     return list(by_id.values()), months | neighbours, tuple(sorted(after, reverse=True))
 
 
-def _of_months(store: IncidentStore, months: set[str], zone) -> list:
-    return store.of_months(utc for month in months for utc in _utc_months(month, zone)) if months else []
+def _of_months(store: IncidentStore, months: set[str], zone, known=()) -> list:
+    """The incidents of these months of the brand's zone; those in ``known`` are not read again."""
+    if not months:
+        return []
+    return store.of_months((utc for month in months for utc in _utc_months(month, zone)), known=list(known))
 
 
 def _next_to(month: str, listed: list[str]) -> set[str]:

@@ -297,13 +297,15 @@ def read_snapshot(site: Site, store: StateStore, now: datetime, *, history=None,
 
     ``incidents``, when given, replaces reading every incident: it must hold the front (see the
     module docstring) and the incidents of the months to render; ``known_months`` then lists
-    every month that has an incident.
+    every month that has an incident. The rest is read by key (the site's components, the
+    listed notices, the history's known days and slots), so with ``incidents`` given the read
+    does not grow with the history.
     """
     ids = [c.id for c in site.components]
     days = history.days(ids, now.astimezone(timezone.utc).date(), HISTORY_DAYS) if history else None
     latency = history.latency(ids, now) if history else None
-    return build_snapshot(site, store.component_states(), store.incidents() if incidents is None else incidents,
-                          store.notices(), now, days=days, latency=latency, since=since, api_url=api_url,
+    return build_snapshot(site, store.component_states(ids), store.incidents() if incidents is None else incidents,
+                          store.listed_notices(), now, days=days, latency=latency, since=since, api_url=api_url,
                           probe_interval_seconds=probe_interval_seconds,
                           publish_interval_seconds=publish_interval_seconds, known_months=known_months)
 

@@ -16,13 +16,33 @@ the header does. Keys a saved header no longer lists are deleted after it is wri
 Headers stored before updates had items of their own carry them inline (no ``children``):
 they are read as they are, and their next save moves the updates to items.
 
-Listings read the partition whole (a brand has hundreds of incidents, not millions) and
-page by id: ids sort by creation time, so the cursor is the last id a page returned.
+Listings for the API read the partition whole (a brand has hundreds of incidents, not
+millions) and page by id: ids sort by creation time, so the cursor is the last id a page returned.
 
-Headers are also in two sparse secondary indexes, so the page's publish reads what it shows
-without reading the whole history: ``front`` (every header; sort key ``~<id>`` while the
-incident is open, else ``<updated_at>#<id>``, so "open, or changed since T" is one query)
-and ``month`` (partition the UTC month of the incident's start, sort key ``<start>#<id>``).
+The page's publish and the writers read by key only (GetItem, BatchGetItem), never by query,
+so what they read does not grow with the history: DynamoDB's cost follows the requests and
+items, and the emulator walks the whole table for every query. Membership items (pk
+``LISTED``, a string set ``ids``) say which keys to read:
+
+- ``front``: the incidents on the page's front, open or changed within the last 90 days
+  (a superset: each save adds its incident; the publish reading it takes out those that
+  aged out);
+- ``month#<YYYY-MM>``: the incidents that started in that UTC month (a save adds; a reader
+  takes out an incident whose start moved to another month);
+- ``notices``: every notice not deleted.
+
+A save adds after it wrote the header, one ``ADD`` per set (no read, no lock), and every
+add raises the set's version; a reader takes ids out only conditionally on the version it
+read (``Table.remove_members``), after reading their headers. A concurrent save's add
+either lands after the reader read the set (the version moved: nothing is taken) or
+before it, and then so did its header, which the reader reads after the set (strongly
+consistent): an incident on the front is never taken out. What a crash between header and add leaves out, the whole
+publish of the schedule puts back (``list_missing``), and tables written before listings
+existed get theirs once, behind the marker ``LISTED_MARK`` (until then publishes render
+everything and writers read every incident). Bounds: an id is 16 characters, so a set
+holds about 20,000 ids within DynamoDB's 400 KB per item: incidents changed in 90 days,
+started in one month, or live notices.
+
 Each save also notes, for this thread of work, which incidents changed and where their
 start was before (``take_changes``): a publish after the write renders just those.
 """
@@ -33,17 +53,21 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
-from chalicelib.model import Incident, IncidentUpdate, Notice, Record, isoformat
+from chalicelib.model import CLOSED_STATUSES, Incident, IncidentUpdate, Notice, Record, isoformat
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
 INCIDENT, NOTICE = "INCIDENT", "NOTICE"
 _UPDATE = "#"
+LISTED, MEMBERS = "LISTED", "ids"
+FRONT, NOTICES = "front", "notices"
+# Written once the listings hold every incident and notice of a table written before they existed.
+LISTED_MARK = ("SITE", "incidents-listed")
+FRONT_DAYS = 90  # the page's bars (site.snapshot.HISTORY_DAYS)
 
 R = TypeVar("R", bound=Record)
-_OPEN = "~"  # sorts after every timestamp: open incidents are always "changed since T"
 
 
 @dataclass(frozen=True)
@@ -81,11 +105,9 @@ def _noted(incident_id: str, start_before: datetime | None) -> None:
         changes[incident_id] = Changed(incident_id, start_before)
 
 
-def index_keys(incident: Incident) -> dict[str, str]:
-    start = incident.start.astimezone(timezone.utc)
-    changed = f"{_OPEN}{incident.id}" if incident.is_open else f"{isoformat(incident.updated_at)}#{incident.id}"
-    return {"front": INCIDENT, "front_at": changed, "month": f"{start:%Y-%m}",
-            "month_at": f"{isoformat(start)}#{incident.id}"}
+def month_listing(incident: Incident) -> str:
+    """The sort key of the listing of the UTC month the incident started in."""
+    return f"month#{incident.start.astimezone(timezone.utc):%Y-%m}"
 
 
 class IncidentStore:
@@ -96,8 +118,8 @@ class IncidentStore:
         header = self.table.get(INCIDENT, incident_id)
         if header is None:
             return None
-        updates = {} if header.children is None else {
-            item.sk: item for item in self.table.query(INCIDENT, prefix=incident_id + _UPDATE, consistent=True).items}
+        # Its updates by key: the header lists them (a query would cost what the partition holds, on the emulator).
+        updates = self.table.get_many(INCIDENT, header.children) if header.children else {}
         return _incident(header, updates)
 
     def incidents(self) -> list[Incident]:
@@ -121,54 +143,99 @@ class IncidentStore:
                     self.table.create(INCIDENT, key, update.model_dump(mode="json"))
                 except AlreadyExists:
                     pass  # the key is the content's digest: the item holds this very update
-        index = index_keys(incident)
         if stored is None:
-            saved = self.table.create(INCIDENT, incident.id, header, children=list(updates), index=index)
+            saved = self.table.create(INCIDENT, incident.id, header, children=list(updates))
         else:
-            saved = self.table.replace(stored, header, children=list(updates), index=index)
+            saved = self.table.replace(stored, header, children=list(updates))
+        for listing in (FRONT, month_listing(incident)):  # after the header: see the module docstring
+            self.table.add_members(LISTED, listing, MEMBERS, [incident.id])
         _noted(incident.id, _incident(stored, {}).start if stored else None)
         for key in listed - set(updates):
             self.table.delete(INCIDENT, key)
         return incident.model_copy(update={"version": saved.version})
 
     def front(self, since: datetime) -> list[Incident]:
-        """Open incidents and maintenance, and every one changed since ``since`` (an index read)."""
-        headers = self.table.query_index("front", INCIDENT, from_sort=isoformat(since))
-        return self._with_updates(headers)
+        """Open incidents and maintenance, and every one changed since ``since`` (read by key, eventually
+        consistent like the index it replaces: what a write just changed, read it with ``by_ids``)."""
+        return self._with_updates(self.tidy_front(since), consistent=False)
 
-    def of_months(self, months: Iterable[str]) -> list[Incident]:
-        """Every incident that started in these UTC months (``YYYY-MM``; an index read)."""
-        headers = [h for month in sorted(set(months)) for h in self.table.query_index("month", month)]
-        return self._with_updates(headers)
+    def tidy_front(self, since: datetime) -> list[Item]:
+        """The headers on the front (see ``front``); the listing lets go of the others."""
+        listing = self.table.get(LISTED, FRONT)
+        headers = self.table.get_many(INCIDENT, sorted(_members(listing)), consistent=False)
+        kept = {key: h for key, h in headers.items() if _on_the_front(h, since)}
+        # Only what a strongly consistent read confirms leaves the listing (see the module docstring).
+        recheck = self.table.get_many(INCIDENT, sorted(_members(listing) - set(kept))) if listing else {}
+        kept.update({key: h for key, h in recheck.items() if _on_the_front(h, since)})
+        self._take_out(listing, _members(listing) - set(kept))
+        return list(kept.values())
+
+    def of_months(self, months: Iterable[str], known: Iterable[Incident] = ()) -> list[Incident]:
+        """Every incident that started in these UTC months (``YYYY-MM``; read by key, eventually consistent).
+
+        ``known``: incidents the caller read already (the front): not read again.
+        """
+        wanted = {f"month#{month}" for month in months}
+        known_by_id = {i.id: i for i in known}
+        listings = self.table.get_keys([(LISTED, sk) for sk in sorted(wanted)])
+        ids = sorted({i for item in listings.values() for i in _members(item)} - set(known_by_id))
+        headers = self.table.get_many(INCIDENT, ids, consistent=False)
+        elsewhere = {i for (_, sk), listing in listings.items() for i in _members(listing)
+                     if i not in known_by_id and (i not in headers or _month_of(headers[i]) != sk)}
+        headers.update(self.table.get_many(INCIDENT, sorted(elsewhere)))  # confirmed before they leave
+        kept: dict[str, Item] = {}
+        found: list[Incident] = []
+        for (_, sk), listing in listings.items():
+            here = {i: headers[i] for i in _members(listing) - set(known_by_id)
+                    if i in headers and _month_of(headers[i]) == sk}
+            already = [known_by_id[i] for i in _members(listing) if i in known_by_id
+                       and month_listing(known_by_id[i]) == sk]
+            # Known ones stay listed: they were not confirmed by a strongly consistent read here.
+            self._take_out(listing, _members(listing) - set(here) - set(known_by_id))
+            kept.update(here)
+            found += already
+        return found + self._with_updates(list(kept.values()), consistent=False)
 
     def by_ids(self, ids: Iterable[str]) -> list[Incident]:
         """These incidents as saved last (strongly consistent reads); unknown ids are left out."""
         headers = list(self.table.get_many(INCIDENT, sorted(set(ids))).values())
         return self._with_updates(headers)
 
-    def add_missing_index_keys(self) -> int:
-        """Give headers saved before the indexes existed their keys; the number given. Idempotent."""
-        given = 0
-        for incident, header in self._headers_without_index():
-            try:
-                self.table.replace(header, header.data, index=index_keys(incident))
-                given += 1
-            except Conflict:
-                pass  # saved meanwhile, with its keys
-        return given
+    def open_incidents(self) -> list[Incident]:
+        """The open incidents and maintenance (read by key once the listings are complete)."""
+        found = self.table.get_keys([LISTED_MARK, (LISTED, FRONT)])
+        if LISTED_MARK not in found:
+            return [i for i in self.incidents() if i.is_open]
+        headers = self.table.get_many(INCIDENT, sorted(_members(found.get((LISTED, FRONT)))))
+        return self._with_updates([h for h in headers.values() if h.data.get("status") not in _CLOSED])
 
-    def _headers_without_index(self):
-        items = self.table.query_all(INCIDENT)
-        by_key = {item.sk: item for item in items}
-        for item in items:
-            if _UPDATE not in item.sk and not item.index:
-                yield _incident(item, by_key), item
+    def list_missing(self, incidents: Iterable[Incident], notice_ids: Iterable[str], now: datetime) -> int:
+        """Add to the listings what they lack of these records (every incident and notice, read whole);
+        the number of ids added. Idempotent, and it only adds, so it is safe beside any writer."""
+        since = now - timedelta(days=FRONT_DAYS)
+        wanted: dict[str, set[str]] = {FRONT: set(), NOTICES: set(notice_ids)}
+        for incident in incidents:
+            wanted.setdefault(month_listing(incident), set()).add(incident.id)
+            if incident.is_open or incident.updated_at >= since:
+                wanted[FRONT].add(incident.id)
+        listings = self.table.get_keys([(LISTED, sk) for sk in sorted(wanted)])
+        added = 0
+        for sk, ids in wanted.items():
+            missing = ids - set(_members(listings.get((LISTED, sk))))
+            self.table.add_members(LISTED, sk, MEMBERS, sorted(missing))
+            added += len(missing)
+        return added
 
-    def _with_updates(self, headers: list[Item]) -> list[Incident]:
+    def _take_out(self, listing: Item | None, ids: set[str]) -> None:
+        if listing is not None and ids:
+            # Conditional on the version read: refused when a save added meanwhile (next reader's turn).
+            self.table.remove_members(LISTED, listing.sk, MEMBERS, sorted(ids), version=listing.version)
+
+    def _with_updates(self, headers: list[Item], *, consistent: bool = True) -> list[Incident]:
         """Whole incidents from their headers: their listed updates read in batches."""
         headers = list({h.sk: h for h in headers if _UPDATE not in h.sk}.values())
         wanted = [key for h in headers for key in (h.children or ())]
-        updates = self.table.get_many(INCIDENT, wanted) if wanted else {}
+        updates = self.table.get_many(INCIDENT, wanted, consistent=consistent) if wanted else {}
         return [_incident(h, updates) for h in headers]
 
     def notice(self, notice_id: str) -> Notice | None:
@@ -177,6 +244,32 @@ class IncidentStore:
 
     def delete_notice(self, notice_id: str, version: int) -> None:
         self.table.delete(NOTICE, notice_id, version=version)
+        self.table.remove_members(LISTED, NOTICES, MEMBERS, [notice_id])  # ids are never reused
+
+    def listed_notices(self) -> list[Notice]:
+        """Every notice, read by key (``notices`` listing); ids of deleted ones are taken out."""
+        listing = self.table.get(LISTED, NOTICES)
+        items = self.table.get_many(NOTICE, sorted(_members(listing)))
+        self._take_out(listing, _members(listing) - set(items))
+        return [Notice.model_validate({**item.data, "version": item.version}) for item in items.values()]
+
+
+_CLOSED = frozenset(status.value for status in CLOSED_STATUSES)
+
+
+def _members(listing: Item | None) -> set[str]:
+    return set(listing.data.get(MEMBERS) or ()) if listing is not None else set()
+
+
+def _on_the_front(header: Item, since: datetime) -> bool:
+    """Open, or changed since ``since`` (``site.snapshot.on_the_front``, from the header's data)."""
+    if header.data.get("status") not in _CLOSED:
+        return True
+    return datetime.fromisoformat(header.data["updated_at"].replace("Z", "+00:00")) >= since
+
+
+def _month_of(header: Item) -> str:
+    return month_listing(_incident(header, {}))
 
 
 def _incident(header: Item, items: dict[str, Item]) -> Incident:

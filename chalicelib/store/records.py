@@ -5,12 +5,12 @@ saved it since (``Conflict`` otherwise), and a record at version 0 is new.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
 from chalicelib.model import ComponentState, Incident, Notice, Record
-from chalicelib.store.incidents import NOTICE, IncidentStore
+from chalicelib.store.incidents import LISTED, MEMBERS, NOTICE, NOTICES, IncidentStore
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
 COMPONENT = "COMPONENT"
@@ -22,15 +22,27 @@ class StateStore:
     def __init__(self, table: Table):
         self.table = table
 
-    def component_states(self) -> dict[str, ComponentState]:
-        states = self._all(COMPONENT, ComponentState)
+    def component_states(self, ids: Iterable[str] | None = None) -> dict[str, ComponentState]:
+        """Every component's state, or (read by key) those of ``ids``: what the page and writers need."""
+        if ids is None:
+            states = self._all(COMPONENT, ComponentState)
+        else:
+            states = [ComponentState.model_validate({**item.data, "version": item.version})
+                      for item in self.table.get_many(COMPONENT, sorted(set(ids))).values()]
         return {state.component_id: state for state in states}
 
     def incidents(self) -> list[Incident]:
         return IncidentStore(self.table).incidents()
 
+    def open_incidents(self) -> list[Incident]:
+        return IncidentStore(self.table).open_incidents()
+
     def notices(self) -> list[Notice]:
         return self._all(NOTICE, Notice)
+
+    def listed_notices(self) -> list[Notice]:
+        """The same notices as ``notices``, read by key."""
+        return IncidentStore(self.table).listed_notices()
 
     def component_state(self, component_id: str) -> ComponentState | None:
         item = self.table.get(COMPONENT, component_id)
@@ -59,7 +71,9 @@ class StateStore:
         return IncidentStore(self.table).save_incident(incident)
 
     def save_notice(self, notice: Notice) -> Notice:
-        return self._save(NOTICE, notice.id, notice)
+        saved = self._save(NOTICE, notice.id, notice)
+        self.table.add_members(LISTED, NOTICES, MEMBERS, [notice.id])  # after the item (``store.incidents``)
+        return saved
 
     def _all(self, pk: str, model: type[R]) -> list[R]:
         return [model.model_validate({**item.data, "version": item.version}) for item in self.table.query_all(pk)]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from datetime import datetime, timezone
@@ -32,14 +33,14 @@ class Item:
     version: int
     expires_at: int | None = None
     children: tuple[str, ...] | None = None
-    # Keys of the table's secondary indexes (``INDEXES``), written beside ``data`` (None: in none).
-    index: dict[str, str] | None = None
 
 
-# The table's global secondary indexes (infra/resources.json): name → (partition, sort) attribute.
-# Only items written with these attributes are in an index (sparse indexes).
-INDEXES = {"front": ("front", "front_at"), "month": ("month", "month_at")}
-_INDEX_ATTRIBUTES = frozenset(attribute for keys in INDEXES.values() for attribute in keys)
+# Attributes of the secondary indexes the table had before listings replaced them: headers
+# written then still carry them; they are not data, and their next save drops them.
+_FORMER_INDEX_ATTRIBUTES = frozenset({"front", "front_at", "month", "month_at"})
+# BatchGetItem takes 100 keys a call; independent calls run side by side (botocore keeps 10
+# connections a client by default).
+BATCH_KEYS, BATCH_CONCURRENCY = 100, 8
 
 
 @dataclass(frozen=True)
@@ -100,45 +101,45 @@ class Table:
     def query_all(self, pk: str, *, prefix: str | None = None) -> list[Item]:
         return self.query(pk, prefix=prefix).items
 
-    def query_index(self, index: str, partition: str, *, from_sort: str | None = None) -> list[Item]:
-        """Every item of one partition of a secondary index, with a sort key ≥ ``from_sort`` when given.
+    def get_many(self, pk: str, sks: Sequence[str], *, consistent: bool = True) -> dict[str, Item]:
+        """The items of one partition at these sort keys (absent keys are left out)."""
+        return {sk: item for (_, sk), item in self.get_keys([(pk, sk) for sk in sks], consistent=consistent).items()}
 
-        Index reads are eventually consistent: a write a moment old may be missing or stale
-        (read such records by key, ``get`` or ``get_many``, when it matters).
+    def get_keys(self, keys: Iterable[tuple[str, str]], *, consistent: bool = True) -> dict[tuple[str, str], Item]:
+        """The items at these (pk, sk) keys, any partitions, absent and expired ones left out.
+
+        Batches of ``BATCH_KEYS`` go out ``BATCH_CONCURRENCY`` at a time, so the wait is that of
+        the slowest batch, not their sum. Eventually consistent reads (``consistent=False``)
+        cost half: what a moment-old write may be missing from is for the caller to say.
         """
-        pk_attribute, sk_attribute = INDEXES[index]
-        condition = Key(pk_attribute).eq(partition)
-        if from_sort is not None:
-            condition &= Key(sk_attribute).gte(from_sort)
-        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition}
-        items: list[Item] = []
-        while True:
-            response = self._table.query(**kwargs)
-            items += [_to_item(raw) for raw in response["Items"] if not self._expired(raw)]
-            if "LastEvaluatedKey" not in response:
-                return items
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        wanted = list(dict.fromkeys(keys))
+        batches = [wanted[start:start + BATCH_KEYS] for start in range(0, len(wanted), BATCH_KEYS)]
+        found: dict[tuple[str, str], Item] = {}
+        if len(batches) <= 1:
+            results = [self._batch_get(batch, consistent) for batch in batches]
+        else:
+            with ThreadPoolExecutor(min(BATCH_CONCURRENCY, len(batches))) as pool:
+                results = list(pool.map(lambda batch: self._batch_get(batch, consistent), batches))
+        for result in results:
+            found.update(result)
+        return found
 
-    def get_many(self, pk: str, sks: Sequence[str]) -> dict[str, Item]:
-        """The items of one partition at these sort keys (strongly consistent; absent keys are left out)."""
+    def _batch_get(self, keys: list[tuple[str, str]], consistent: bool) -> dict[tuple[str, str], Item]:
         client, name = self._table.meta.client, self._table.name
-        found: dict[str, Item] = {}
-        wanted = list(dict.fromkeys(sks))
-        for start in range(0, len(wanted), 100):  # BatchGetItem takes 100 keys a call
-            request = {name: {"Keys": [{"pk": pk, "sk": sk} for sk in wanted[start:start + 100]],
-                              "ConsistentRead": True}}
-            while request:
-                response = client.batch_get_item(RequestItems=request)
-                for raw in response.get("Responses", {}).get(name, []):
-                    if not self._expired(raw):
-                        found[raw["sk"]] = _to_item(raw)
-                request = response.get("UnprocessedKeys") or {}
+        found: dict[tuple[str, str], Item] = {}
+        request = {name: {"Keys": [{"pk": pk, "sk": sk} for pk, sk in keys], "ConsistentRead": consistent}}
+        while request:
+            response = client.batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(name, []):
+                if not self._expired(raw):
+                    found[(raw["pk"], raw["sk"])] = _to_item(raw)
+            request = response.get("UnprocessedKeys") or {}
         return found
 
     def create(self, pk: str, sk: str, data: dict[str, Any], *, expires_at: int | None = None,
-               children: Sequence[str] | None = None, index: dict[str, str] | None = None) -> Item:
+               children: Sequence[str] | None = None) -> Item:
         """Write a new item at version 1; ``AlreadyExists`` if the key is taken (and not expired)."""
-        item = Item(pk, sk, data, 1, expires_at, None if children is None else tuple(children), index)
+        item = Item(pk, sk, data, 1, expires_at, None if children is None else tuple(children))
         # An expired item that DynamoDB has not swept yet may be overwritten.
         condition = Attr("pk").not_exists() | Attr("expires_at").lte(self._epoch())
         try:
@@ -150,13 +151,10 @@ class Table:
         return item
 
     def replace(self, item: Item, data: dict[str, Any], *, expires_at: int | None = None,
-                children: Sequence[str] | None = None, index: dict[str, str] | None = None) -> Item:
-        """Write ``data`` over ``item`` if nobody wrote it since it was read; ``Conflict`` otherwise.
-
-        ``index``: the item's secondary index keys (None keeps the ones it had)."""
+                children: Sequence[str] | None = None) -> Item:
+        """Write ``data`` over ``item`` if nobody wrote it since it was read; ``Conflict`` otherwise."""
         new = Item(item.pk, item.sk, data, item.version + 1, expires_at if expires_at is not None else item.expires_at,
-                   tuple(children) if children is not None else item.children,
-                   index if index is not None else item.index)
+                   tuple(children) if children is not None else item.children)
         try:
             self._table.put_item(Item=_to_raw(new), ConditionExpression=Attr("version").eq(item.version))
         except ClientError as exc:
@@ -279,6 +277,43 @@ class Table:
             raise
         return True
 
+    def add_members(self, pk: str, sk: str, field: str, values: Sequence[str]) -> None:
+        """Add ``values`` to the string set ``field`` (the item is made if absent) and one to its version.
+
+        One request and no read first, so writers never wait for each other; the version rise is
+        what a ``remove_members`` that read the set earlier finds changed.
+        """
+        if not values:
+            return
+        self._table.update_item(
+            Key={"pk": pk, "sk": sk}, UpdateExpression="ADD #f :s, #v :one",
+            ExpressionAttributeNames={"#f": field, "#v": "version"},
+            ExpressionAttributeValues={":s": set(values), ":one": 1})
+
+    def remove_members(self, pk: str, sk: str, field: str, values: Sequence[str], *, version: int | None = None
+                       ) -> bool:
+        """Take ``values`` out of the string set ``field``, if the item is still at ``version`` when given.
+
+        False when someone added meanwhile: what they added may be what the caller meant to take out
+        (read before their write), so nothing is taken; a later reader tries again.
+        """
+        if not values:
+            return True
+        kwargs: dict[str, Any] = {
+            "Key": {"pk": pk, "sk": sk}, "UpdateExpression": "DELETE #f :s ADD #v :one",
+            "ExpressionAttributeNames": {"#f": field, "#v": "version"},
+            "ExpressionAttributeValues": {":s": set(values), ":one": 1}}
+        if version is not None:
+            kwargs["ConditionExpression"] = "#v = :version"
+            kwargs["ExpressionAttributeValues"][":version"] = version
+        try:
+            self._table.update_item(**kwargs)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
     def keep_first(self, pk: str, sk: str, data: dict[str, Any]) -> Item:
         """The item at this key, written with ``data`` first when there is none (items without TTL).
 
@@ -313,12 +348,10 @@ def _to_raw(item: Item) -> dict[str, Any]:
         raw["expires_at"] = int(item.expires_at)
     if item.children is not None:
         raw["children"] = list(item.children)
-    if item.index:
-        raw.update(item.index)
     return raw
 
 
-_RESERVED = frozenset({"pk", "sk", "data", "version", "expires_at", "children"}) | _INDEX_ATTRIBUTES
+_RESERVED = frozenset({"pk", "sk", "data", "version", "expires_at", "children"}) | _FORMER_INDEX_ATTRIBUTES
 
 
 def _to_item(raw: dict[str, Any]) -> Item:
@@ -333,7 +366,6 @@ def _to_item(raw: dict[str, Any]) -> Item:
         version=int(raw.get("version", 0)),
         expires_at=int(expires_at) if expires_at is not None else None,
         children=tuple(children) if children is not None else None,
-        index={key: raw[key] for key in _INDEX_ATTRIBUTES if key in raw} or None,
     )
 
 

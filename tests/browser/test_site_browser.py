@@ -279,3 +279,48 @@ def test_an_open_page_offers_a_reload_when_newer_data_is_published(chromium, fre
     page.locator("#newer").wait_for(state="visible")
     assert page.locator("#newer a").get_attribute("href") == "index.html"
     context.close()
+
+
+def test_each_day_is_in_words_one_step_from_its_bar_without_javascript(chromium, old_outage):
+    for width, shown in ((320, 30), (1280, 90)):
+        context, page, _ = open_page(chromium, old_outage, width=width, javascript=False)
+        row = page.locator(".comp", has_text="Our Facebook page and Messenger inbox")
+        bar = row.locator(".bars")
+        # THEN the bar shows 90 days on a wide screen, the last 30 on a phone, today's in the outage's colour
+        cells = bar.locator("i")
+        assert cells.count() == 90
+        assert sum(cells.nth(n).is_visible() for n in range(90)) == shown
+        today = cells.last.evaluate("cell => getComputedStyle(cell).backgroundColor")
+        assert today == row.locator(".st.s-m").evaluate("status => getComputedStyle(status).color")
+        # WHEN the reader follows the bar, script off
+        bar.click()
+        page.wait_for_load_state()
+        # THEN the component's days are there in words: status, date, uptime (none recorded), incidents
+        assert page.url.endswith("/uptime.html#u-facebook")
+        section = page.locator("#u-facebook")
+        assert section.is_visible()
+        assert "Major Outage 1 May 2026: no data; Facebook Messenger is down" in section.inner_text()
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        context.close()
+
+
+def test_axe_finds_no_violation_on_the_page_or_the_days_in_words(chromium, fresh_outage):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    found = {}
+    for width in (320, 375, 1280):
+        for javascript in (True, False):
+            for path in ("/", "/uptime.html"):
+                # axe itself is a script: the page without script is the page whose own script never loads
+                context = chromium.new_context(viewport={"width": width, "height": 900})
+                if not javascript:
+                    context.route("**/assets/*.js", lambda route: route.abort())
+                page = context.new_page()
+                page.goto(fresh_outage + path, wait_until="load")
+                violations = axe.run(page).response["violations"]
+                if violations:
+                    found[(width, javascript, path)] = [(v["id"], [n["target"] for n in v["nodes"]][:3])
+                                                        for v in violations]
+                context.close()
+    assert found == {}

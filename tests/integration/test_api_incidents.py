@@ -192,3 +192,28 @@ def test_publish_answers_which_incident_page_it_withheld_and_publishes_the_rest(
         "key": f"incidents/{checkout['id']}.html", "incident_id": checkout["id"],
         "problems": ["links to 'runbook.html', which this render does not contain"]}]
     assert {i["name"] for i in page_json(aws)["incidents"]} == {"Facebook is down", "Checkout is slow"}
+
+
+def test_opening_an_incident_reads_the_table_by_key_only(api, aws):
+    from collections import Counter
+
+    from chalicelib import aws as aws_clients
+    from chalicelib.site.service import publish_site
+
+    publish_site()  # GIVEN a published page (its first publish reads everything)
+    operations: Counter[str] = Counter()
+
+    def count(model=None, **_):
+        operations[model.name] += 1
+
+    client = aws_clients.get_table().meta.client  # the one this process's API uses
+    client.meta.events.register("after-call.dynamodb", count)
+    try:
+        # WHEN a marketer opens an incident (save, audit, the publish of what it changed)
+        opened = api.send("POST", "/incidents", {"name": "Instagram is down", "body": "Write to us by email.",
+                                                 "impact": "major", "components": {"instagram": "major_outage"}})
+    finally:
+        client.meta.events.unregister("after-call.dynamodb", count)
+    assert opened.status_code == 201, opened.text
+    # THEN nothing was queried or scanned, whose cost would follow the size of the history
+    assert operations["BatchGetItem"] and not {"Query", "Scan"} & set(operations), operations

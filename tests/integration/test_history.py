@@ -51,3 +51,23 @@ def test_partial_outage_weighs_thirty_percent_and_maintenance_not_at_all(history
 def test_percentiles_come_from_bucket_bounds():
     assert percentile_ms({}, 0.5) is None
     assert percentile_ms({0: 1, 5: 1}, 0.5) == 25.0
+
+
+def test_checks_stored_in_the_former_layout_still_count_before_the_change(aws, noon):
+    table = Table(aws_table(), clock=lambda: noon)
+    # GIVEN checks stored an item per day and per 5-minute slot (the former layout) until an hour ago
+    before = noon - timedelta(hours=1)
+    table.add("HISTORY#facebook", f"{before.date().isoformat()}", {"operational": 3, "major": 1})
+    table.add("LATENCY#facebook", f"{before:%Y-%m-%dT%H:%M}", {"operational": 1, "sum_ms": 300, "n": 1})
+    # AND one check since, in the current layout
+    HistoryStore(table).record("facebook", noon, ComponentStatus.OPERATIONAL, 100.0)
+    # WHEN a reader told when the layout changed reads the day and the last 24 hours
+    history = HistoryStore(table, older_layout_until=noon - timedelta(minutes=30))
+    (day,) = history.days(["facebook"], noon.date())["facebook"]
+    series = history.latency(["facebook"], noon)["facebook"]
+    # THEN both layouts count
+    assert (day.operational, day.major) == (4, 1)
+    assert series[-1] == 100.0 and series[-13] == 300.0
+    # AND a reader not told reads the current layout only
+    (current,) = HistoryStore(table).days(["facebook"], noon.date())["facebook"]
+    assert (current.operational, current.major) == (1, 0)

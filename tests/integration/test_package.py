@@ -97,13 +97,17 @@ SEND = {"ses:SendRawEmail", "sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"}
 # Publishing reads incidents in batches, takes and gives back the publishing turn, rewrites
 # manifest parts and deletes pages the site no longer has.
 PUBLISH = TABLE_RW | {"dynamodb:BatchGetItem", "s3:PutObject", "s3:DeleteObject"}
+# Writers of incidents and component states read the open incidents and the components' states
+# by key, in batches (``store.incidents``); no function reads a secondary index (the table has none).
+WRITE_INCIDENTS = TABLE_RW | {"dynamodb:BatchGetItem"}
 ALLOWED = {
-    "APIHandler": LOGS | PUBLISH | {"dynamodb:BatchWriteItem", "sqs:SendMessage"} | SEND,
+    # s3:GetObject on index.html only: GET /page reads when the page was last published.
+    "APIHandler": LOGS | PUBLISH | {"dynamodb:BatchWriteItem", "sqs:SendMessage", "s3:GetObject"} | SEND,
     "PublishSite": LOGS | PUBLISH | {"s3:ListBucket"},
     "PublishRequested": LOGS | PUBLISH | CONSUME,
-    "ProbeCycle": LOGS | TABLE_RW | {"sqs:SendMessage"},
-    "ProbeShard": LOGS | TABLE_RW | {"sqs:SendMessage"} | CONSUME,
-    "AdvanceMaintenance": LOGS | TABLE_RW | {"sqs:SendMessage"},
+    "ProbeCycle": LOGS | WRITE_INCIDENTS | {"sqs:SendMessage"},
+    "ProbeShard": LOGS | WRITE_INCIDENTS | {"sqs:SendMessage"} | CONSUME,
+    "AdvanceMaintenance": LOGS | WRITE_INCIDENTS | {"sqs:SendMessage"},
     "DeliverNotifications": LOGS | TABLE_RW | CONSUME | {"sqs:SendMessage"} | SEND,
     "SesFeedback": LOGS | TABLE_RW,
     "SubscriberUpkeep": LOGS | TABLE_RW | {"sns:ListPhoneNumbersOptedOut"},
@@ -130,6 +134,16 @@ def function_permissions(template) -> dict[str, set[str]]:
 def test_each_function_has_exactly_its_own_permissions(packaged):
     template = json.loads((packaged / "sam.json").read_text())
     assert function_permissions(template) == ALLOWED
+
+
+def test_no_function_may_read_a_secondary_index(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    # GIVEN the packaged template and its table
+    table = template["Resources"]["StateTable"]["Properties"]
+    # THEN the table has no index, and no statement grants one
+    assert "GlobalSecondaryIndexes" not in table
+    assert "/index/" not in json.dumps({name: r for name, r in template["Resources"].items()
+                                        if r["Type"] == "AWS::IAM::Role"})
 
 
 def test_only_the_publishers_and_the_api_may_write_the_bucket(packaged):

@@ -19,10 +19,9 @@ from chalicelib.model import ComponentStatus, Impact, IncidentStatus
 from chalicelib.notices import NoticeService
 from chalicelib.settings import get_settings
 from chalicelib.site.render import render_site
-from chalicelib.site.service import Changes, publish_site
+from chalicelib.site.service import Changes, history_store, publish_site
 from chalicelib.site.snapshot import read_snapshot
 from chalicelib.site.validate import check_site
-from chalicelib.store.history import HistoryStore
 from chalicelib.store.incidents import take_changes
 from chalicelib.store.records import StateStore
 from chalicelib.store.table import Table
@@ -46,7 +45,7 @@ def full_render(now: datetime) -> dict[str, bytes]:
     from chalicelib.site.publish import Publisher
 
     since = Publisher(None, settings.bucket_name, table, concurrency=1).first_published_at()
-    snapshot = read_snapshot(get_site(), StateStore(table), now, history=HistoryStore(table), since=since or now,
+    snapshot = read_snapshot(get_site(), StateStore(table), now, history=history_store(table), since=since or now,
                              api_url=settings.api_url, probe_interval_seconds=settings.probe_interval_seconds,
                              publish_interval_seconds=settings.publish_interval_seconds)
     checked = check_site(render_site(snapshot, settings.templates_dir))
@@ -154,27 +153,28 @@ def test_a_write_renders_the_front_its_incident_and_its_month_only(aws, bucket, 
     assert bucket_objects(bucket) == full_render(clock.now)
 
 
-def test_incidents_saved_before_the_indexes_are_found_after_the_first_whole_publish(aws, bucket, noon):
-    from chalicelib.site.service import INDEXED
-    from chalicelib.store.incidents import INCIDENT
+def test_incidents_saved_before_the_listings_are_found_after_the_first_whole_publish(aws, bucket, noon):
+    from chalicelib.store.incidents import LISTED, LISTED_MARK
 
-    # GIVEN an open incident saved before the store's indexes existed (no index keys)
+    # GIVEN an open incident saved before the store's listings existed (no membership items, no mark)
     clock = Clock(noon)
     table = Table(aws_table(), clock=clock)
-    opened = IncidentService(table, get_site(), clock).open_incident(
+    service = IncidentService(table, get_site(), clock)
+    opened = service.open_incident(
         name="Old and still open", body="Looking.", impact=Impact.MINOR, notify=False, actor="test",
         components={"website": ComponentStatus.DEGRADED_PERFORMANCE})
-    header = table.get(INCIDENT, opened.id)
-    table.replace(header, header.data, index={})  # as a header written by the previous version
-    aws_table().update_item(Key={"pk": INCIDENT, "sk": opened.id},
-                            UpdateExpression="REMOVE front, front_at, #m, month_at",
-                            ExpressionAttributeNames={"#m": "month"})
-    assert table.get(INCIDENT, opened.id).index is None
+    for item in table.query_all(LISTED):
+        table.delete(LISTED, item.sk)  # as a table written by the previous version
+    table.add("HISTORY#website", noon.date().isoformat(), {"operational": 5})  # with its day items
+    assert table.get(*LISTED_MARK) is None
+    # THEN writers still find it open (they read every incident until the mark is written)
+    assert service.open_incident_for("website").id == opened.id
     take_changes()
     # WHEN a write asks for a publish of only what it changed
-    result = publish_site(now=noon, changes=Changes())
-    # THEN the first publish renders everything and gives the header its keys
-    assert table.get(*INDEXED) is not None and table.get(INCIDENT, opened.id).index
+    publish_site(now=noon, changes=Changes())
+    # THEN the first publish renders everything and lists the incident
+    assert table.get(*LISTED_MARK).data["history_before"] is not None
+    assert opened.id in table.get(LISTED, "front").data["ids"]
     assert "Old and still open" in bucket_objects(bucket)["index.html"].decode()
     # AND the next incremental publish still shows the incident
     clock.now += timedelta(minutes=5)

@@ -10,8 +10,10 @@ from botocore.exceptions import ClientError
 from chalicelib import aws as aws_clients
 from chalicelib import settings
 from chalicelib.site import publish
-from chalicelib.site.publish import ENTRY_POINTS, MANIFEST_PK, PART_PREFIX, Publisher, digest, split_manifest, upload_rank
-from chalicelib.site.render import SiteObject, render_site
+from chalicelib.site.publish import (
+    ENTRY_POINTS, MANIFEST_PK, PART_PREFIX, Publisher, checked_stream, digest, split_manifest, upload_rank,
+)
+from chalicelib.site.render import SiteObject, SiteRender, render_site
 from chalicelib.site.snapshot import build_snapshot
 from chalicelib.site.validate import _broken_links
 from tests.conftest import ROOT
@@ -78,14 +80,18 @@ class S3Recording:
         return getattr(self.real, name)
 
 
-def render(example_site, noon, incidents=60, dropped=()):
-    """A full render of the example site on a bad day with ``incidents`` past incidents."""
+def snapshot_of(example_site, noon, incidents=60, dropped=()):
+    """The example site on a bad day with ``incidents`` past incidents."""
     states, current, notices = facebook_outage(example_site, noon)
     past = past_incidents(incidents, noon, [c.id for c in example_site.components], updates=2)
     records = [i for i in current + past if i.id not in dropped]
-    snapshot = build_snapshot(example_site, states, records, notices, noon, since=noon - timedelta(days=30),
-                              api_url="https://api.beacon.test")
-    return render_site(snapshot, ROOT / "templates")
+    return build_snapshot(example_site, states, records, notices, noon, since=noon - timedelta(days=30),
+                          api_url="https://api.beacon.test")
+
+
+def render(example_site, noon, incidents=60, dropped=()):
+    """A full render of the example site on a bad day with ``incidents`` past incidents."""
+    return render_site(snapshot_of(example_site, noon, incidents, dropped), ROOT / "templates")
 
 
 def publisher(table, bucket, s3=None, **options) -> Publisher:
@@ -211,8 +217,10 @@ def test_a_partial_publish_keeps_what_it_did_not_render_and_removes_only_recorde
     assert live == expected
     assert recorded(table) == {o.key: digest(o) for o in site if o.key != page} | {changed.key: digest(changed)}
     # AND a full publish that keeps a withheld page does not delete it
-    kept = publisher(table, bucket).publish(site[:-3], now=noon, complete=True, keep=[site[-1].key])
-    assert set(kept.deleted) == {site[-3].key, site[-2].key}
+    dropped = [o.key for o in site if o.key.startswith("badges/")][:3]
+    kept = publisher(table, bucket).publish([o for o in site if o.key not in dropped], now=noon, complete=True,
+                                            keep=[dropped[0]])
+    assert set(kept.deleted) == set(dropped[1:])
 
 
 def test_a_manifest_of_6000_objects_is_split_into_items_under_the_dynamodb_limit():
@@ -241,3 +249,102 @@ def test_a_manifest_in_several_parts_resumes_and_keeps_no_replaced_part(table, b
     stored = [item.sk for item in table.query_all(MANIFEST_PK, prefix=PART_PREFIX)]
     assert len(head.children) > 1 and sorted(head.children) == sorted(stored)
     assert recorded(table) == {o.key: digest(o) for o in site} | {"index.html": digest(changed)}
+
+
+class S3CountingStream:
+    """The real client; at each upload notes how many objects the stream had handed on by then."""
+
+    def __init__(self):
+        self.real = aws_clients.client("s3", max_pool_connections=16)
+        self.handed = 0
+        self.lock = threading.Lock()
+        self.puts: list[tuple[int, int]] = []  # (objects handed on, uploads started before this one)
+
+    def stream(self, objects):
+        for obj in objects:
+            with self.lock:
+                self.handed += 1
+            yield obj
+
+    def put_object(self, **kwargs):
+        with self.lock:
+            self.puts.append((self.handed, len(self.puts)))
+        return self.real.put_object(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_a_streamed_publish_uploads_pages_while_it_renders_them_and_never_holds_the_whole_site(
+        table, bucket, example_site, noon):
+    # GIVEN a render of 300 past incidents, checked as it is read
+    snapshot = snapshot_of(example_site, noon, incidents=300)
+    rendered = SiteRender(snapshot, ROOT / "templates")
+    checked = checked_stream(rendered)
+    s3 = S3CountingStream()
+    # WHEN it is published as one stream, 4 uploads at a time
+    result = publisher(table, bucket, s3, concurrency=4).publish(s3.stream(checked.objects), now=noon,
+                                                                 complete=True, rendered=checked.keys)
+    # THEN pages went up before the last was rendered
+    total = s3.handed
+    assert total == len(rendered.keys) and s3.puts[0][0] < total
+    # AND the stream never ran further ahead of the uploads than what it holds for last and what the pool queues
+    ahead = max(handed - started for handed, started in s3.puts)
+    assert ahead <= len(rendered.first) + publish.QUEUED_PER_THREAD * 4 + 1
+    # AND the bucket and the manifest hold what a render held whole gives, entry points last
+    whole = render_site(snapshot, ROOT / "templates")
+    assert result.uploaded[-2:] == list(ENTRY_POINTS) and not checked.withheld
+    assert bucket_objects(bucket) == {o.key: o.body for o in whole}
+    assert recorded(table) == {o.key: digest(o) for o in whole}
+
+
+def test_a_render_failing_half_way_through_its_stream_changes_no_entry_point_and_the_next_publish_resumes(
+        table, bucket, example_site, noon):
+    # GIVEN the site published with 5 past incidents
+    publisher(table, bucket).publish(render(example_site, noon, incidents=5), now=noon, complete=True)
+    previous = bucket_objects(bucket)
+    # WHEN 55 more incidents are published as a stream whose render fails after 20 incident pages
+    later = noon + timedelta(minutes=5)
+    rendered = SiteRender(snapshot_of(example_site, later, incidents=60), ROOT / "templates")
+
+    def failing(objects):
+        for count, obj in enumerate(objects):
+            if count == len(rendered.first) + 20:
+                raise RuntimeError("a template failed")
+            yield obj
+
+    with pytest.raises(RuntimeError):
+        publisher(table, bucket).publish(failing(checked_stream(rendered)), now=later, complete=True,
+                                         rendered=rendered.keys)
+    # THEN only incident pages (and the hashed script) went up; the index and all it lists are the previous ones
+    during = bucket_objects(bucket)
+    changed = {key for key in during if previous.get(key) != during[key]}
+    assert changed and all(key.startswith(("incidents/", "assets/")) for key in changed)
+    assert not _broken_links("index.html", during["index.html"].decode(), set(during))
+    # AND they were recorded: the next publish uploads only the rest and ends equal to a full render
+    after = render(example_site, later, incidents=60)
+    result = publisher(table, bucket).publish(after, now=later, complete=True)
+    assert not changed & set(result.uploaded)
+    assert bucket_objects(bucket) == {o.key: o.body for o in after}
+    assert recorded(table) == {o.key: digest(o) for o in after}
+
+
+def test_checkpoints_record_only_what_went_up_since_the_last_and_the_publish_ends_with_the_whole_manifest(
+        table, bucket, example_site, noon):
+    # GIVEN a publish killed half-way, recording its progress every 10 uploads
+    site = render(example_site, noon)
+    with pytest.raises(Killed):
+        publisher(table, bucket, S3FailingAfter(len(site) // 2, Killed()), checkpoint_objects=10).publish(site,
+                                                                                                          now=noon)
+    # THEN each checkpoint wrote one more part holding only its own uploads (about 10), none repeated
+    head = table.get(MANIFEST_PK, "published")
+    parts = [table.get(MANIFEST_PK, sk).data for sk in head.children]
+    assert len(parts) >= 3 and all(len(part) <= 10 + 16 for part in parts)
+    assert sum(len(part) for part in parts) == len(recorded(table))
+    # WHEN the next publish completes the site
+    publisher(table, bucket).publish(site, now=noon)
+    # THEN the manifest is whole again: as many parts as its size asks, exactly the part items stored
+    head = table.get(MANIFEST_PK, "published")
+    stored = [item.sk for item in table.query_all(MANIFEST_PK, prefix=PART_PREFIX)]
+    assert len(head.children) == len(split_manifest(recorded(table))) and sorted(head.children) == sorted(stored)
+    assert recorded(table) == {o.key: digest(o) for o in site}

@@ -128,3 +128,77 @@ def test_an_incident_save_that_loses_the_race_leaves_no_trace(table, noon):
     # THEN readers see the winner's updates only, one by id and the same in the listing
     assert [u.body for u in store.incident("i1").updates] == ["Opened.", "First."]
     assert [u.body for u in store.incidents()[0].updates] == ["Opened.", "First."]
+
+
+def _incident(incident_id: str, at: datetime, status: str = "investigating", **fields):
+    from chalicelib.model import Incident
+
+    return Incident(id=incident_id, name=f"Incident {incident_id}", status=status, created_at=at, updated_at=at,
+                    **fields)
+
+
+def test_the_front_listing_keeps_open_and_recent_incidents_and_lets_old_ones_go(table, noon):
+    from chalicelib.store.incidents import LISTED, IncidentStore
+
+    store = IncidentStore(table)
+    # GIVEN an incident still open, one closed two days ago and one closed four months ago
+    long_ago = noon - timedelta(days=120)
+    for incident in (_incident("open", long_ago), _incident("recent", noon - timedelta(days=2), "resolved"),
+                     _incident("old", long_ago, "resolved")):
+        store.save_incident(incident)
+    # WHEN the page's front is read, by key
+    front = store.front(noon - timedelta(days=90))
+    # THEN it holds the open and the recent one, and the listing no longer names the old one
+    assert sorted(i.id for i in front) == ["open", "recent"]
+    assert table.get(LISTED, "front").data["ids"] == {"open", "recent"}
+    assert [i.id for i in store.open_incidents()] == ["open"]
+    assert sorted(i.id for i in store.of_months([f"{long_ago:%Y-%m}"])) == ["old", "open"]
+
+
+def test_a_listing_read_before_a_save_takes_nothing_out(table, noon):
+    from chalicelib.store.incidents import LISTED, IncidentStore
+
+    store = IncidentStore(table)
+    old = store.save_incident(_incident("old", noon - timedelta(days=120), "resolved"))
+    # GIVEN a reader that read the front listing, then the old incident's header (aged out)
+    listing = table.get(LISTED, "front")
+    # WHEN a marketer edits that incident meanwhile (it is on the front again)
+    store.save_incident(old.model_copy(update={"updated_at": noon}))
+    # THEN the reader's removal, conditional on the version it read, is refused and the id stays
+    assert not table.remove_members(LISTED, "front", "ids", ["old"], version=listing.version)
+    assert [i.id for i in store.front(noon - timedelta(days=90))] == ["old"]
+
+
+def test_a_month_listing_lets_go_of_an_incident_that_moved_to_another_month(table, noon):
+    from chalicelib.model import IncidentKind
+    from chalicelib.store.incidents import LISTED, IncidentStore
+
+    store = IncidentStore(table)
+    # GIVEN a maintenance scheduled in May, then moved to June
+    may, june = noon, noon + timedelta(days=40)
+    planned = store.save_incident(_incident("m", noon, "scheduled", kind=IncidentKind.MAINTENANCE, scheduled_for=may))
+    store.save_incident(planned.model_copy(update={"scheduled_for": june}))
+    # WHEN each month is read
+    # THEN it is June's alone, and May's listing no longer names it
+    assert [i.id for i in store.of_months([f"{may:%Y-%m}"])] == []
+    assert [i.id for i in store.of_months([f"{june:%Y-%m}"])] == ["m"]
+    assert not table.get(LISTED, f"month#{may:%Y-%m}").data.get("ids")
+
+
+def test_list_missing_puts_back_what_a_writer_left_out(table, noon):
+    from chalicelib.model import Notice
+    from chalicelib.store.incidents import LISTED, IncidentStore
+
+    store, states = IncidentStore(table), StateStore(table)
+    # GIVEN an incident and a notice whose listings were lost (a writer stopped between its two writes)
+    store.save_incident(_incident("a", noon))
+    states.save_notice(Notice(id="n", title="New hours", created_at=noon, updated_at=noon))
+    for item in table.query_all(LISTED):
+        table.delete(LISTED, item.sk)
+    assert store.front(noon) == [] and states.listed_notices() == []
+    # WHEN everything read whole is listed again
+    added = store.list_missing(states.incidents(), [n.id for n in states.notices()], noon)
+    # THEN readers by key find them, and a second pass adds nothing
+    assert added == 3
+    assert [i.id for i in store.front(noon)] == ["a"] and [n.id for n in states.listed_notices()] == ["n"]
+    assert store.list_missing(states.incidents(), ["n"], noon) == 0

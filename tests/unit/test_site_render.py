@@ -9,11 +9,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from chalicelib.model import ComponentState, ComponentStatus, Impact, IncidentKind, MaintenanceStatus
+from chalicelib.model import ComponentState, ComponentStatus, DayHistory, Impact, IncidentKind, MaintenanceStatus
 from chalicelib.site.render import HTML, Only, SiteObject, incident_key, month_keys, render_site
 from chalicelib.site.snapshot import build_snapshot, on_the_front
 from chalicelib.site.validate import SiteInvalid, check_site
-from chalicelib.text import markdown_html, text_colour_on
+from chalicelib.text import markdown_html, status_class, text_colour_on
 from tests.conftest import ROOT
 from tests.site_scenarios import HOSTILE_BODY, HOSTILE_TITLE, facebook_outage, history, incident, past_incidents
 
@@ -91,22 +91,51 @@ def test_outage_page_shows_status_words_icons_incidents_maintenance_and_notices(
     assert "Holiday opening hours" in page and "<em>9:00–15:00</em>" in page
 
 
-def test_each_day_that_was_not_quiet_has_a_label_with_date_uptime_and_incidents(site_with_facebook_down, noon):
-    page = Elements(text_of(rendered(site_with_facebook_down), "index.html"))
-    bars = page.find("ol", **{"class": "bars"})
-    assert len(bars) == 9 and bars[0]["aria-label"].startswith("Online shop: uptime by day")
+def test_each_bar_is_90_days_coloured_by_status_and_links_to_its_days_in_words(site_with_facebook_down):
+    objects = rendered(site_with_facebook_down)
+    page = text_of(objects, "index.html")
+    snapshot = site_with_facebook_down
+    visible = [v for g in snapshot.groups for v in g.components]
+    # THEN each visible component has a bar of 90 cells, oldest first, each day's colour its status
+    # (operational needs no class: it is the cell's own colour), hidden from screen readers
+    bars = re.findall(r'<span class="bars" aria-hidden="true">(.*?)</span>', page)
+    assert len(bars) == len(visible) == 9
+    for view, bar in zip(visible, bars):
+        cells = re.findall(r'<i(?: class="(\w)")?></i>', bar)
+        assert len(cells) == bar.count("<i") == 90
+        expected = ["" if d.status is ComponentStatus.OPERATIONAL else status_class(d.status) for d in view.days]
+        assert cells == expected
+    facebook = re.findall(r'<span class="bars" aria-hidden="true">(.*?)</span>', page)[
+        [v.component.id for v in visible].index("facebook")]
+    assert facebook.endswith('<i class="m"></i>')  # down today
+    # AND the bar and its caption are one link to that component's days in words, named for it
+    links = Elements(page).find("a", **{"class": "days"})
+    assert [a["href"] for a in links] == [f"uptime.html#u-{v.component.id}" for v in visible]
+    assert "uptime<span class=\"vh\"> of Online shop in 90 days, day by day</span>" in page
+
+
+def test_uptime_page_says_each_day_that_was_not_quiet_with_date_status_uptime_and_incidents(
+        site_with_facebook_down, noon):
+    objects = rendered(site_with_facebook_down)
+    page = Elements(text_of(objects, "uptime.html"))
+    snapshot = site_with_facebook_down
+    visible = [v for g in snapshot.groups for v in g.components]
+    # THEN every component the index links to has its section there
+    assert [a["id"] for t, a in page.tags if t == "section"] == [f"u-{v.component.id}" for v in visible]
     two_days_ago = f"{(noon - timedelta(days=2)).day} {(noon - timedelta(days=2)):%b %Y}: "
-    labels = [t for t in page.text if re.match(r"\d{1,2}(–\d{1,2})?( \w{3})?(–\d{1,2} \w{3})? 2026: ", t)]
+    labels = [t.strip() for t in page.text if re.match(r"\s?\d{1,2}(–\d{1,2})?( \w{3})?(–\d{1,2} \w{3})? 2026: ", t)]
     slow_checkout = [t for t in labels if t.startswith(two_days_ago) and "Checkout was slow" in t]
     assert slow_checkout and "% uptime" in slow_checkout[0]
-    # AND every day the labels leave out was quiet, which one line per bar says
-    snapshot = site_with_facebook_down
+    # AND the status of each run is said in words beside its colour
+    html = text_of(objects, "uptime.html")
+    assert "Major Outage</span> " + f"{noon.day} {noon:%b %Y}: " in html
+    # AND every day the labels leave out was quiet, which one line per component says
     for view in snapshot.components:
         told = sum(r.length for r in view.notable_runs)
         assert told + view.quiet_days == 90
         assert all(not r.quiet and r.length == (r.last - r.first).days + 1 for r in view.notable_runs)
-    assert page.text.count("Every other day: 100% uptime, no incidents") == sum(
-        1 for v in snapshot.components if v.visible and v.quiet_days and v.notable_runs)
+    assert page.text.count(" Every other day: 100% uptime, no incidents") == sum(
+        1 for v in visible if v.quiet_days and v.notable_runs)
 
 
 def test_equal_neighbouring_days_are_one_run_that_never_crosses_into_the_last_30_days(example_site, noon):
@@ -115,8 +144,22 @@ def test_equal_neighbouring_days_are_one_run_that_never_crosses_into_the_last_30
     # THEN its bar is two runs, the older 60 days and the 30 a phone shows, each labelled with its range
     assert [(r.start, r.length, r.recent) for r in view.runs] == [(0, 60, False), (60, 30, True)]
     assert view.notable_runs == view.runs and view.quiet_days == 0
-    page = text_of(rendered(build_snapshot(example_site, {}, [], [], noon)), "index.html")
-    assert "1 Feb–1 Apr 2026: no data" in page and "2 Apr–1 May 2026: no data" in page
+    page = text_of(rendered(build_snapshot(example_site, {}, [], [], noon)), "uptime.html")
+    assert "No data</span> 1 Feb–1 Apr 2026: no data" in page and "2 Apr–1 May 2026: no data" in page
+
+
+def test_the_index_stays_light_when_every_day_of_every_component_is_eventful(example_site, noon):
+    # GIVEN every day of every component notable, each with an uptime of its own
+    ids = [c.id for c in example_site.components]
+    days = {i: [DayHistory(component_id=i, day=(noon - timedelta(days=k)).date(), operational=1440 - 8 - k - shift,
+                           major=8 + k + shift) for k in range(90)] for shift, i in enumerate(ids)}
+    snapshot = build_snapshot(example_site, {}, [], [], noon, days=days)
+    objects = rendered(snapshot)
+    # THEN the index carries colours only, the words go to uptime.html, one line a day
+    index, uptime = text_of(objects, "index.html"), text_of(objects, "uptime.html")
+    assert "uptime; " not in index and index.count("% uptime") <= len(ids) + 1
+    assert uptime.count("% uptime</li>") == 90 * sum(1 for g in snapshot.groups for _ in g.components)
+    assert len(gzip.compress(index.encode(), 9)) <= INDEX_BUDGET_GZIPPED
 
 
 def test_probed_components_get_a_response_time_sparkline(site_with_facebook_down, quiet_site):
@@ -449,10 +492,10 @@ def test_badges_name_the_status_in_words(site_with_facebook_down):
 
 def test_only_the_hashed_script_is_cached_long(quiet_site):
     objects = render_site(quiet_site, TEMPLATES)
-    long = [o.key for o in objects if "immutable" in o.cache_control]
+    long = [o.key for o in objects if "immutable" in o.cache_control and not o.key.startswith("admin/")]
     assert len(long) == 1 and re.fullmatch(r"assets/beacon\.[0-9a-f]{12}\.js", long[0])
     assert all("max-age=30" in o.cache_control and "stale-if-error" in o.cache_control
-               for o in objects if o.key not in long)
+               for o in objects if o.key not in long and not o.key.startswith("admin/"))
 
 
 def test_a_render_with_a_broken_link_is_refused_before_upload():
@@ -493,7 +536,7 @@ def test_a_day_with_an_incident_is_coloured_by_it_even_without_probe_data(exampl
     assert today.status is ComponentStatus.MAJOR_OUTAGE and today.incidents == ("Facebook Messenger is down",)
     assert snapshot.view("hubspot").days[-1].status is ComponentStatus.UNDER_MAINTENANCE
     assert snapshot.view("facebook").days[-2].status is None  # no data, no incident: grey
-    page = text_of(rendered(snapshot), "index.html")
+    page = text_of(rendered(snapshot), "uptime.html")
     assert "1 May 2026: no data; Facebook Messenger is down" in page
 
 

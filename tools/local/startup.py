@@ -125,6 +125,15 @@ def scheduler_webhook_secret(demo_url: str) -> str:
     return secret
 
 
+def console_links(page_url: str, admin_key: str) -> tuple[str, str]:
+    """The marketer console on the local page server, and a one-time sign-in link to it for ``admin_key``
+    (the console reads the key from the fragment once, keeps it in the tab's sessionStorage and removes it
+    from the address; a fragment never reaches a server)."""
+    from tools.cli.api import console_sign_in_link
+
+    return page_url.rstrip("/") + "/admin/", console_sign_in_link(page_url, admin_key)
+
+
 STEPS = [seed_admin_key, seed_chat_subscribers, publish_first_page]
 
 

@@ -9,7 +9,8 @@ responses). Every response carries the security headers of the distribution's re
 headers policy, read from the template (CSP, HSTS, nosniff, frame options, referrer
 policy), so a page the CSP would break in production breaks here too; the CSP admits the
 local API as ``ApiUrl`` and leaves out origins of resources that only exist on AWS (API
-Gateway's). ``Access-Control-Allow-Origin: *`` when the bucket's CORS rules allow any
+Gateway's). Paths under ``/admin/`` (the marketer console) get the console's own policy,
+as the distribution's ``admin/*`` cache behavior gives them. ``Access-Control-Allow-Origin: *`` when the bucket's CORS rules allow any
 origin. ``/_outbox`` exists locally only: the emulator's email and SMS and the chat receiver's messages.
 """
 from __future__ import annotations
@@ -36,14 +37,22 @@ BAD_PATH = (b"Bad request: the path has a control character (CR, LF, ...), a mal
             b"segment; remove it from the URL.\n")
 
 
+PAGE_POLICY, CONSOLE_POLICY = "PageResponseHeadersPolicy", "ConsoleResponseHeadersPolicy"
+
+
 @functools.cache
-def security_headers(api_url: str) -> dict[str, str]:
+def security_headers(api_url: str, policy: str = PAGE_POLICY) -> dict[str, str]:
     """The headers the distribution's response headers policy adds, with the local API as ``ApiUrl``."""
-    return policy_headers(load_template(), api_url)
+    return policy_headers(load_template(), api_url, policy)
 
 
-def policy_headers(template: dict[str, Any], api_url: str) -> dict[str, str]:
-    config = template["Resources"]["PageResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+def policy_for(path: str) -> str:
+    """The response headers policy of the cache behavior that serves ``path`` (``admin/*``: the console's)."""
+    return CONSOLE_POLICY if path.startswith("/admin/") else PAGE_POLICY
+
+
+def policy_headers(template: dict[str, Any], api_url: str, policy: str = PAGE_POLICY) -> dict[str, str]:
+    config = template["Resources"][policy]["Properties"]["ResponseHeadersPolicyConfig"]
     config = resolve_without_resources(config, {"ApiUrl": api_url}, _ONLY_ON_AWS)
     headers = {}
     for name, setting in config.get("SecurityHeadersConfig", {}).items():
@@ -64,7 +73,7 @@ def policy_headers(template: dict[str, Any], api_url: str) -> dict[str, str]:
         elif name == "ReferrerPolicy":
             headers["Referrer-Policy"] = setting["ReferrerPolicy"]
         else:
-            raise ValueError(f"infra/resources.json: PageResponseHeadersPolicy sets {name}, which the local page "
+            raise ValueError(f"infra/resources.json: {policy} sets {name}, which the local page "
                              "server does not send; add it to policy_headers in tools/local/static.py")
     for custom in config.get("CustomHeadersConfig", {}).get("Items", []):
         headers[custom["Header"]] = custom["Value"]
@@ -102,7 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(head=False)
 
     def end_headers(self):
-        for name, value in security_headers(get_settings().api_url).items():
+        path = self.requestline.split(" ")[1] if self.requestline.count(" ") >= 2 else "/"
+        for name, value in security_headers(get_settings().api_url, policy_for(path)).items():
             self.send_header(name, value)
         super().end_headers()
 

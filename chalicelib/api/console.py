@@ -1,0 +1,292 @@
+"""What the marketer console (``/admin/`` on the page) asks the API besides the marketer routes.
+
+- ``GET /me``: the caller's key (name and scope), so the console shows admin screens to admin keys only;
+- ``GET /page``: the page's address, its time zone (the console enters and shows maintenance windows and
+  notices in it) and when ``index.html`` was last uploaded to the bucket;
+- ``POST /preview``: a body as the page shows it, through the page's own Markdown sanitiser;
+- ``GET /subscribers/search``: a page of subscribers as ``GET /subscribers`` lists them (chat URLs masked),
+  those whose destination holds ``q``, with the counts per channel and status. The console cannot call
+  ``GET /subscribers`` itself: the public sign-up form's preflight answers that path, and it allows
+  neither ``GET`` nor ``Authorization``;
+- ``GET /playbooks/{id}/preview``: exactly what triggering (or resolving) a playbook sends, before
+  anyone taps: the page's title and text, the email subject and text, the SMS with its segment
+  count, and how many subscribers of each channel receive it. It takes the texts from
+  ``Playbook.rendered`` as the trigger does, renders them with ``notify.content`` (what the email
+  and SMS channels call when they deliver) and counts recipients with the fan-out's own
+  ``FanOutPlanner``, so the preview cannot drift from what goes out. It writes nothing.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Literal
+
+from chalice import Blueprint
+from pydantic import ConfigDict, Field, ValidationError
+from pydantic_core import from_json
+
+from chalicelib.api import models
+from chalicelib.api.common import services
+from chalicelib.api.subscribers import SubscriberOut
+from chalicelib.api.http import Unprocessable, invalid
+from chalicelib.api.openapi import Call, documented
+from chalicelib.incidents import IncidentService
+from chalicelib.model import Incident, IncidentKind, IncidentStatus, NotificationEvent, NotificationKind, new_id
+
+bp = Blueprint(__name__)
+MARKETER = "marketer"
+# Characters one part of a multi-part SMS holds: the concatenation header takes the rest.
+_PART = {160: 153, 70: 67}
+
+
+class Me(models.Response):
+    id: str
+    name: str
+    scope: Literal["marketer", "admin"]
+    created_at: models.Moment
+
+
+class PageOut(models.Response):
+    url: str
+    time_zone: str = Field(description="The page's IANA time zone (site.yml brand.time_zone), e.g. Europe/Berlin")
+    published_at: models.Moment | None = Field(description="When index.html was last uploaded; null before the "
+                                                           "first publish")
+
+
+class PreviewBody(models.Request):
+    body: models.Body
+
+
+class PreviewOut(models.Response):
+    html: str = Field(description="The body as the page shows it, sanitised as the page sanitises it")
+
+
+class SubscriberSearchQuery(models.Request):
+    model_config = ConfigDict(extra="forbid", strict=False)
+    q: str | None = Field(default=None, max_length=200,
+                          description="Part of the destination as listings show it (chat URLs masked); any case")
+    limit: int = Field(default=500, ge=1, le=1000, description="How many subscribers to look at, oldest first")
+    cursor: str | None = Field(default=None, max_length=2000)
+
+
+class PlaybookPreviewQuery(models.Request):
+    model_config = ConfigDict(extra="forbid", strict=False)
+    action: Literal["trigger", "resolve"] = "trigger"
+    variables: str | None = Field(default=None, max_length=4000,
+                                  description='The trigger\'s variables as a JSON object, e.g. {"eta": "15:00"}')
+
+
+class EmailPreview(models.Response):
+    subject: str
+    text: str
+
+
+class SmsPreview(models.Response):
+    text: str
+    characters: int = Field(description="GSM-7 septets, or UTF-16 units when a character needs UCS-2")
+    encoding: Literal["GSM-7", "UCS-2"]
+    segments: int
+
+
+class PlaybookPreview(models.Response):
+    playbook_id: str
+    action: Literal["trigger", "resolve"]
+    effect: Literal["open", "update", "resolve", "nothing"] = Field(
+        description="open a new incident, update the open one, resolve it, or nothing (no incident is open)")
+    incident_id: str | None
+    name: str
+    status: IncidentStatus
+    body: str
+    body_html: str
+    components: dict[str, models.ComponentStatus]
+    notify: bool
+    email: EmailPreview | None
+    sms: SmsPreview | None
+    recipients: dict[str, int] = Field(description="Subscribers who receive it, per channel")
+
+
+@documented(bp, "/me", methods=["GET"], responses={200: Me}, scope=MARKETER,
+            summary="The key making this request: its name and scope")
+def who_am_i(call: Call):
+    key = call.key
+    return Me(id=key.id, name=key.name, scope=key.scope, created_at=key.created_at)
+
+
+@documented(bp, "/page", methods=["GET"], responses={200: PageOut}, scope=MARKETER,
+            summary="The page's address, its time zone and when it was last published")
+def page(call: Call):
+    from chalicelib.config import get_site
+
+    brand = get_site().brand
+    return PageOut(url=brand.page_url, time_zone=brand.time_zone, published_at=last_published_at())
+
+
+def last_published_at() -> datetime | None:
+    """When the page's entry point was last uploaded (publishes upload ``index.html`` every time, last)."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib import aws
+    from chalicelib.settings import get_settings
+
+    try:
+        answer = aws.client("s3").head_object(Bucket=get_settings().bucket_name, Key="index.html")
+    except ClientError as exc:
+        # Without s3:ListBucket (the API may read index.html only) S3 answers a missing key with 403.
+        if exc.response.get("Error", {}).get("Code") in ("403", "404", "NoSuchKey", "NotFound", "AccessDenied"):
+            return None
+        raise
+    return answer["LastModified"]
+
+
+@documented(bp, "/preview", methods=["POST"], body=PreviewBody, responses={200: PreviewOut}, scope=MARKETER,
+            summary="A body as the page will show it (the page's Markdown subset and sanitiser); stores nothing")
+def preview_body(call: Call):
+    from chalicelib.config import get_site
+    from chalicelib.text import markdown_html
+
+    return PreviewOut(html=str(markdown_html(call.body.body, links_from=get_site().brand.website)))
+
+
+class SubscriberSearch(models.Response):
+    data: list[SubscriberOut] = Field(description="Those of the subscribers looked at whose destination holds q")
+    looked_at: int = Field(description="How many subscribers this page looked at")
+    next_cursor: str | None = Field(description="Where the next page starts; null after the last subscriber")
+    counts: dict[str, dict[str, int]] = Field(description="Every subscriber, per channel and status")
+
+
+@documented(bp, "/subscribers/search", methods=["GET"], query=SubscriberSearchQuery,
+            responses={200: SubscriberSearch}, scope="admin", tag="subscribers",
+            summary="Look at a page of subscribers, oldest first, keeping those whose shown destination holds q")
+def search_subscribers(call: Call):
+    from chalicelib.api.subscribers import _out
+    from chalicelib.notify import service
+    from chalicelib.store.subscribers import SubscriberStore
+
+    store = SubscriberStore(service.table())
+    try:
+        page_of_subscribers, cursor = store.page(call.query.limit, call.query.cursor)
+    except ValueError as exc:
+        raise Unprocessable(f"cursor: {exc}", [{"field": "cursor", "problem": str(exc)}]) from None
+    needle = (call.query.q or "").strip().lower()
+    shown = [_out(s) for s in page_of_subscribers]
+    return SubscriberSearch(data=[s for s in shown if needle in s.destination.lower()], looked_at=len(shown),
+                            next_cursor=cursor, counts=store.counts())
+
+
+@documented(bp, "/playbooks/{playbook_id}/preview", methods=["GET"], query=PlaybookPreviewQuery,
+            responses={200: PlaybookPreview}, scope=MARKETER,
+            summary="Exactly what triggering or resolving the playbook sends, and to how many; sends nothing")
+def preview_playbook(call: Call):
+    service = services(IncidentService)
+    variables = _variables(call.query.variables)
+    return playbook_preview(service, call.params["playbook_id"], call.query.action, variables)
+
+
+def _variables(raw: str | None) -> dict[str, str]:
+    if raw is None:
+        return {}
+    try:
+        given = from_json(raw)
+    except ValueError:
+        raise Unprocessable('variables: not a JSON object; send e.g. {"eta": "15:00"}',
+                            [{"field": "variables", "problem": 'not a JSON object; send e.g. {"eta": "15:00"}'}]
+                            ) from None
+    try:
+        return models.TriggerPlaybook.model_validate({"variables": given}).variables
+    except ValidationError as exc:
+        raise invalid(exc, "query") from None
+
+
+def playbook_preview(service: IncidentService, playbook_id: str, action: str,
+                     variables: dict[str, str]) -> PlaybookPreview:
+    """What ``trigger_playbook`` / ``resolve_playbook`` would record and send now, computed the same way."""
+    from chalicelib.text import markdown_html
+
+    playbook = service.playbook(playbook_id)
+    current = service.open_incident_of_playbook(playbook_id)
+    now = service.clock()
+    if action == "resolve":
+        texts = playbook.rendered({})
+        if current is None:
+            return PlaybookPreview(
+                playbook_id=playbook.id, action="resolve", effect="nothing", incident_id=None, name=playbook.name,
+                status=IncidentStatus.RESOLVED, body="", body_html="", components={}, notify=False, email=None,
+                sms=None, recipients={})
+        kind, effect, name, status = NotificationKind.INCIDENT_RESOLVED, "resolve", current.name, IncidentStatus.RESOLVED
+        body, components = texts["resolve.body"], dict(current.components)
+        prepared = {"email_subject": texts["resolve.email_subject"], "email_text": texts["resolve.email_text"],
+                    "sms_text": texts["resolve.sms_text"]}
+    else:
+        texts = playbook.rendered(variables)
+        name, body, components = texts["name"], texts["body"], {**(current.components if current else {}),
+                                                                **playbook.components}
+        prepared = {k: texts[k] for k in ("email_subject", "email_text", "sms_text")}
+        if current is None:
+            kind, effect, status = NotificationKind.INCIDENT_OPENED, "open", IncidentStatus(playbook.status)
+        else:
+            kind, effect, status = NotificationKind.INCIDENT_UPDATED, "update", IncidentStatus(current.status)
+    incident = _incident_as_it_would_be(current, now, name=name, status=status, impact=playbook.impact,
+                                        components=components, playbook_id=playbook.id)
+    event = NotificationEvent(
+        id=new_id(now), kind=kind, created_at=now, title=name, body=body, incident_id=incident.id,
+        component_ids=sorted(incident.components if kind is not NotificationKind.INCIDENT_OPENED
+                             else playbook.components),
+        email_subject=prepared["email_subject"], email_text=prepared["email_text"], sms_text=prepared["sms_text"],
+        contacts_first=list(playbook.contacts_first))
+    email = sms = None
+    recipients: dict[str, int] = {}
+    if playbook.notify:
+        email, sms = _messages(service, event, incident)
+        recipients = _recipients(service, event)
+    return PlaybookPreview(
+        playbook_id=playbook.id, action=action, effect=effect, incident_id=current.id if current else None, name=name,
+        status=status, body=body, body_html=str(markdown_html(body, links_from=service.site.brand.website)),
+        components=components, notify=playbook.notify, email=email, sms=sms, recipients=recipients)
+
+
+def _incident_as_it_would_be(current: Incident | None, now: datetime, **change) -> Incident:
+    """The incident the messages describe: the open one changed, or the one the trigger would open.
+
+    A new incident gets an id of the same form and length as the one it will get, so the
+    SMS, whose link holds it, is as long as the one sent.
+    """
+    change["status"] = IncidentStatus(change["status"]).value
+    if current is not None:
+        return current.model_copy(update={k: v for k, v in change.items() if k != "playbook_id"})
+    return Incident(id=new_id(now), kind=IncidentKind.INCIDENT, created_at=now, updated_at=now, started_at=now,
+                    updates=[], **change)
+
+
+def _messages(service: IncidentService, event: NotificationEvent, incident: Incident
+              ) -> tuple[EmailPreview, SmsPreview]:
+    from chalicelib.notify import content
+    from chalicelib.notify.delivery import subscriber_links
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    # The links of one subscriber, with placeholders where each recipient's own id and token go.
+    links = subscriber_links(settings.api_url, service.site, event,
+                             SimpleNamespace(id="SUBSCRIBER", manage_token="TOKEN"))
+    mail = content.notification_email(event, service.site, incident, links, settings.templates_dir)
+    text = content.notification_sms(event, service.site, incident, links, settings.templates_dir)
+    return EmailPreview(subject=mail.subject, text=mail.text), sms_preview(text)
+
+
+def sms_preview(text: str) -> SmsPreview:
+    from chalicelib.notify.content import GSM_SEGMENT, sms_length
+
+    used, limit = sms_length(text)
+    segments = 1 if used <= limit else math.ceil(used / _PART[limit])
+    return SmsPreview(text=text, characters=used, encoding="GSM-7" if limit == GSM_SEGMENT else "UCS-2",
+                      segments=segments)
+
+
+def _recipients(service: IncidentService, event: NotificationEvent) -> dict[str, int]:
+    from chalicelib.notify.planning import FanOutPlanner
+    from chalicelib.store.subscribers import SubscriberStore
+
+    planner = FanOutPlanner(event, service.site.subscriptions)
+    for page_of_subscribers in SubscriberStore(service.table).pages(1000):
+        planner.add(page_of_subscribers)
+    return planner.counts
