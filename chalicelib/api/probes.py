@@ -32,6 +32,18 @@ class ProbeResultOut(BaseModel):
     ok: bool
     error: str | None
     latency_ms: float | None
+    locations: dict[str, str | None] = Field(
+        default={}, description="With several probe locations: what each saw (null: it could not tell)")
+
+
+class UnconfirmedOut(BaseModel):
+    probe: str
+    component: str
+    seen: str = Field(description="The worst status a location saw")
+    counted: str = Field(description="The status the quorum of locations agrees on, which the page and "
+                                     "subscribers follow")
+    failing_from: list[str]
+    fine_from: list[str]
 
 
 class CycleOut(BaseModel):
@@ -44,6 +56,10 @@ class CycleOut(BaseModel):
     changes: list[dict[str, Any]]
     incidents: list[str]
     published: bool
+    location: str = "home"
+    unconfirmed: list[UnconfirmedOut] = Field(
+        default=[], description="Failures fewer than probe_settings.quorum locations see: shown to operators, "
+                                "never to subscribers")
     results: list[ProbeResultOut]
 
 

@@ -40,6 +40,12 @@ def run_probe_cycle(clock: Callable[[], datetime] = utcnow, deadline_seconds: fl
     return _probe_cycle(clock, publish, component_ids=component_ids, shard=shard).run(deadline_seconds)
 
 
+def run_location_cycle(location: str, clock: Callable[[], datetime] = utcnow) -> dict[str, Any]:
+    """One cycle at another probe location, now: what its schedule runs each slot (its report goes home)."""
+    report = _probe_cycle(clock, None, location=location).run()
+    return {"cycle_id": report.cycle_id, "location": location, "summary": outcome_summary(report.results)}
+
+
 def _probe_cycle(clock: Callable[[], datetime], publish: Callable[[], Any] | None, **scope) -> ProbeCycle:
     from chalicelib.incidents import IncidentService
     from chalicelib.site.service import publish_site

@@ -52,6 +52,9 @@ def test_keys_are_created_listed_and_revoked_by_an_admin_only(api, capsys):
     assert code == 1 and "403 forbidden" in err
     code, out, _ = beacon(api, capsys, "keys", "create", "zapier", "--scope", "marketer", key=api.admin_secret)
     assert code == 0 and "shown only now" in out
+    secret = out.split("password manager):\n  ")[1].split()[0]
+    # (with the console's sign-in link for it, on the page's address)
+    assert f"https://status.lumencoffee.com/admin/#key={secret}" in out
     key_id = out.splitlines()[1].split()[0]
     code, out, _ = beacon(api, capsys, "keys", "list", key=api.admin_secret)
     assert "zapier" in out

@@ -218,6 +218,33 @@ def _keys_create(args) -> None:
         return
     _table([data], ["id", "name", "scope", "created_at"])
     print(f"\nsecret (shown only now; store it in a password manager):\n  {data['secret']}")
+    page_url = _page_url(args)
+    if page_url:
+        print(f"\nsign-in link for the marketer console (holds the key: share it as you would the key):\n"
+              f"  {console_sign_in_link(page_url, data['secret'])}")
+
+
+def console_sign_in_link(page_url: str, key: str) -> str:
+    """The console at ``page_url``/admin/ with ``key`` in the fragment, which never reaches a server:
+    the console reads it once, keeps it in the tab's sessionStorage and removes it from the address."""
+    from urllib.parse import quote
+
+    return f"{page_url.rstrip('/')}/admin/#key={quote(key, safe='')}"
+
+
+def _page_url(args) -> str | None:
+    """The page's address: the API's ``GET /page``, or the site file when writing the table directly."""
+    if args.direct:
+        from chalicelib.config import SiteConfigError, get_site
+
+        try:
+            return get_site().brand.page_url
+        except SiteConfigError:  # the link is a convenience: the key was made, and the file's fault is told elsewhere
+            return None
+    try:
+        return _call(args, "GET", "/page")["url"]
+    except CliError:
+        return None
 
 
 def direct_table(args):

@@ -25,6 +25,8 @@ critical, default critical). A brand outage (``scope=brand``) breaks only the br
 ``location=<name>`` limits an outage to the probes of that location (they name it in their
 User-Agent, ``location=<name>``), the way a network fault between one region and a platform looks:
 the stack's probe locations must agree (``probe_settings.quorum``) before anyone is told.
+``POST /_demo/locations/<name>/run`` runs one probe cycle at another location now, as its
+region's schedule would, so ``POST /probes/run`` (home's cycle) confirms against fresh results.
 ``scheduler`` stops the post scheduler's heartbeats, which the demo otherwise sends to the
 API every 30 s, to the URLs whose secrets the stack makes at start (``startup.heartbeat_urls``).
 
@@ -39,6 +41,7 @@ import logging
 import re
 import socket
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -96,6 +99,7 @@ class DemoHandler(BaseHTTPRequestHandler):
         parts = [p for p in path.split("/") if p]
         if path in ("/_demo", "/_demo/"):
             return self._json(200, {"outages": state.outages, "platforms": PLATFORMS, "brand": BRAND,
+                                    "locations": sorted(self.server.locations),
                                     "scheduler": self.server.scheduler.queue()})
         if path.rstrip("/") == "/_demo/scheduler":
             return self._json(200, self.server.scheduler.queue())
@@ -120,9 +124,20 @@ class DemoHandler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self):
-        if urlsplit(self.path).path.rstrip("/") == "/_demo/scheduler/webhook":
+        path = urlsplit(self.path).path.rstrip("/")
+        if path == "/_demo/scheduler/webhook":
             return self._scheduler_webhook()
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 4 and parts[:2] == ["_demo", "locations"] and parts[3] == "run":
+            return self._run_location(parts[2])
         self._outage(start=True)
+
+    def _run_location(self, location: str):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if location not in self.server.locations:
+            return self._json(404, {"error": f"no probe location {location!r} runs here; "
+                                             f"these do: {', '.join(self.server.locations) or 'none'}"})
+        return self._json(200, self.server.locations[location]())
 
     def do_DELETE(self):
         self._outage(start=False)
@@ -275,6 +290,8 @@ class DemoServer(ThreadingHTTPServer):
             self.mail = MailListener(0, self.state)
         self.heartbeat_urls = list(heartbeat_urls)
         self.heartbeat_every = heartbeat_every
+        # Probe locations other than home, by name: a call runs one cycle there (the stack fills it in).
+        self.locations: dict[str, Callable[[], dict]] = {}
         if self.heartbeat_urls:
             threading.Thread(target=self._send_heartbeats, name="demo-heartbeat", daemon=True).start()
 

@@ -5,7 +5,8 @@
    the template hands them to the Lambda functions;
 3. the Chalice app, served as ``chalice local`` would on API_PORT;
 4. the scheduler and the queue poller that ``chalice local`` does not have;
-5. the page server (the bucket as S3 website hosting serves it, plus /_outbox) on PAGE_PORT;
+5. the page server (the bucket as S3 website hosting serves it, the marketer console under /admin/
+   included, plus /_outbox) on PAGE_PORT;
 6. the demo upstream the probes check (tools/local/demo.py) on DEMO_PORT, pointed at
    through PROBE_OVERRIDES=tools/local/demo-targets.yml, with the post scheduler whose
    webhook subscriber it adds (tools/local/scheduler.py);
@@ -213,8 +214,9 @@ class LocalStack:
         _forget_cached_settings()
 
         self.app = importlib.import_module("app").app
-        self._run_startup_hooks()
+        # The API's port is known before the first publish, so the page and the console name the API that runs.
         self._serve_api()
+        self._run_startup_hooks()
         self._start_demo()
         self._run_event_sources(provisioned.names)
         self._serve_page(endpoint)
@@ -249,6 +251,7 @@ class LocalStack:
         server = local_api_server(self.app, config, "127.0.0.1", self.ports.api)
         self.ports = dataclasses.replace(self.ports, api=server.server.server_address[1])
         os.environ["API_URL"] = f"http://127.0.0.1:{self.ports.api}"
+        _forget_cached_settings()
         self._thread("api", server.server.serve_forever)
         self.servers.append(server.server)
 
@@ -264,6 +267,11 @@ class LocalStack:
         server.scheduler.use_secret(scheduler_webhook_secret(f"http://127.0.0.1:{server.server_address[1]}"))
         os.environ.setdefault("PROBE_OVERRIDES", "tools/local/demo-targets.yml")
         _forget_cached_settings()
+        from chalicelib.config import get_site
+        from chalicelib.probes.service import run_location_cycle
+
+        for location in get_site().probe_settings.locations[1:]:
+            server.locations[location] = functools.partial(run_location_cycle, location)
         self.demo = server
         self.servers.append(server)
 
@@ -460,9 +468,14 @@ def main() -> int:
         stack.stop()
         raise
     ports = stack.ports
+    from tools.local.startup import console_links
+
+    console, sign_in = console_links(f"http://127.0.0.1:{ports.page}/", os.environ["BEACON_ADMIN_KEY"])
     print(
         "\nBeacon is running locally. Ctrl-C stops everything.\n"
         f"  status page   http://127.0.0.1:{ports.page}/\n"
+        f"  console       {console}   (the marketer console; sign in with an API key)\n"
+        f"  sign-in link  {sign_in}   (one-time link for the local admin key)\n"
         f"  demo upstream http://127.0.0.1:{os.environ['DEMO_PORT']}/_demo   "
         f"(curl -X POST .../_demo/outage/facebook starts an outage, -X DELETE ends it)\n"
         f"  scheduler     http://127.0.0.1:{os.environ['DEMO_PORT']}/_demo/scheduler   (queued posts; Beacon's "
