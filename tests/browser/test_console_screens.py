@@ -9,63 +9,18 @@ test-artifacts/console/.
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 
-from tests.local_stacks import local_stack_on_free_ports
+from tests.browser.consoles import DESKTOP, PHONE_SIZE, api, browser_page, shots, stack, urls  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
-PHONE_SIZE, DESKTOP = {"width": 375, "height": 812}, {"width": 1280, "height": 900}
 ZONE = "Europe/Berlin"  # site.yml's brand.time_zone
-
-
-@pytest.fixture(scope="module")
-def stack(moto_endpoint):
-    """GIVEN `make run`'s stack (emulator, API, page server, scheduler, poller, chat receiver) on free ports."""
-    with local_stack_on_free_ports(moto_endpoint) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def urls(stack):
-    page = f"http://127.0.0.1:{stack.ports.page}"
-    return {"page": page, "console": f"{page}/admin/", "api": f"http://127.0.0.1:{stack.ports.api}",
-            "chat": f"http://127.0.0.1:{stack.ports.chat}", "admin_key": os.environ["BEACON_ADMIN_KEY"]}
-
-
-@pytest.fixture(scope="module")
-def shots(artifacts):
-    folder = artifacts / "console"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def browser_page(chromium):
-    contexts = []
-
-    def open_page(size=PHONE_SIZE, scheme="light"):
-        context = chromium.new_context(viewport=size, color_scheme=scheme, accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def api(urls, method, path, key=None, **kwargs):
-    return requests.request(method, urls["api"] + path, timeout=20,
-                            headers={"Authorization": f"Bearer {key or urls['admin_key']}"}, **kwargs)
 
 
 def page_once_it_shows(page, url, needle):

@@ -7,7 +7,6 @@ two results in a row change a probe's status.
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -38,15 +37,6 @@ class Clock:
 
     def advance(self, minutes: float = 1) -> None:
         self.now += timedelta(minutes=minutes)
-
-
-@pytest.fixture
-def demo():
-    server = DemoServer(0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 class World:

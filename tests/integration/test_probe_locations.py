@@ -7,7 +7,6 @@ code; ``second`` writes its report to the table and home confirms across both.
 """
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -37,15 +36,6 @@ class FakeTime:
 
     def sleep(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def demo():
-    server = DemoServer(0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def _demo_url(demo: DemoServer, name: str) -> str:
