@@ -3,6 +3,7 @@ opener and the API as the tests call it. Each test module that imports these get
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 import requests
@@ -53,3 +54,27 @@ def browser_page(chromium):
 def api(urls, method, path, key=None, **kwargs):
     return requests.request(method, urls["api"] + path, timeout=20,
                             headers={"Authorization": f"Bearer {key or urls['admin_key']}"}, **kwargs)
+
+
+def page_once_it_shows(page, url, needle):
+    """The page's text once it shows ``needle``: a publish asked for while another runs is done by that one,
+    moments later."""
+    deadline = time.monotonic() + 30
+    while True:
+        page.goto(url)
+        text = page.locator("main").inner_text()
+        if needle in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
+
+
+def no_axe_violations(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def sign_in_with_link(page, urls, key=None):
+    page.goto(f"{urls['console']}#key={key or urls['admin_key']}")
+    page.get_by_role("heading", level=1, name="Now").wait_for()

@@ -15,7 +15,10 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from tests.browser.consoles import DESKTOP, PHONE_SIZE, api, browser_page, shots, stack, urls  # noqa: F401 (fixtures)
+from tests.browser.consoles import (  # noqa: F401 (fixtures)
+    DESKTOP, api, browser_page, no_axe_violations, page_once_it_shows, shots, sign_in_with_link, stack,
+    urls,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -45,30 +48,6 @@ def outbox_holds(urls, *needles):
         if all(needle in text for needle in needles) or time.monotonic() > deadline:
             return text
         time.sleep(0.3)
-
-
-def page_once_it_shows(page, url, needle):
-    """The page's text once it shows ``needle``: a publish asked for while another runs is done by that one,
-    moments later."""
-    deadline = time.monotonic() + 30
-    while True:
-        page.goto(url)
-        text = page.locator("main").inner_text()
-        if needle in text or time.monotonic() > deadline:
-            return text
-        time.sleep(0.5)
-
-
-def no_axe_violations(page):
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def sign_in_with_link(page, urls, key=None):
-    page.goto(f"{urls['console']}#key={key or urls['admin_key']}")
-    page.get_by_role("heading", level=1, name="Now").wait_for()
 
 
 def test_a_marketer_triggers_the_facebook_playbook_from_its_preview_and_resolves_it(stack, urls, browser_page,

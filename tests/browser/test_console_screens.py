@@ -10,40 +10,19 @@ test-artifacts/console/.
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.consoles import DESKTOP, PHONE_SIZE, api, browser_page, shots, stack, urls  # noqa: F401 (fixtures)
+from tests.browser.consoles import (  # noqa: F401 (fixtures)
+    DESKTOP, PHONE_SIZE, api, browser_page, no_axe_violations, page_once_it_shows, shots, sign_in_with_link, stack,
+    urls,
+)
 
 pytestmark = pytest.mark.browser
 
 ZONE = "Europe/Berlin"  # site.yml's brand.time_zone
-
-
-def page_once_it_shows(page, url, needle):
-    """The page's text once it shows ``needle``: a publish asked for while another runs is done by that one."""
-    deadline = time.monotonic() + 30
-    while True:
-        page.goto(url)
-        text = page.locator("main").inner_text()
-        if needle in text or time.monotonic() > deadline:
-            return text
-        time.sleep(0.5)
-
-
-def no_axe_violations(page):
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def sign_in_with_link(page, urls, key=None):
-    page.goto(f"{urls['console']}#key={key or urls['admin_key']}")
-    page.get_by_role("heading", level=1, name="Now").wait_for()
 
 
 def open_screen(page, name):
