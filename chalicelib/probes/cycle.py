@@ -496,7 +496,7 @@ def _outcome_words(summary: dict[str, int]) -> str:
 
 
 def _unconfirmed_words(unconfirmed: list[Unconfirmed]) -> str:
-    """', 1 unconfirmed (facebook/site: major_outage from second only)', or nothing."""
+    """', 1 unconfirmed (facebook/http: major_outage from second only)', or nothing."""
     if not unconfirmed:
         return ""
     return f", {len(unconfirmed)} unconfirmed ({'; '.join(u.words() for u in unconfirmed)})"
