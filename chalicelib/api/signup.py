@@ -110,9 +110,12 @@ class SignupBrowsers:
         return response
 
     def preflight(self, request) -> Response:
+        # A path the sign-up form posts to may also hold a keyed route (GET /subscribers, which the
+        # console on the page calls): its methods and headers are allowed too; the key decides.
         return Response(body="", status_code=204, headers={
-            **cors_headers(request), "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": "Content-Type, Accept", "Access-Control-Max-Age": "3600"})
+            **cors_headers(request), "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, Accept, Authorization, If-Match",
+            "Access-Control-Max-Age": "3600"})
 
 
 def cors_headers(request) -> dict[str, str]:

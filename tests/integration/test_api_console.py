@@ -260,3 +260,18 @@ def test_the_console_may_search_subscribers_from_the_page_origin(api):
     assert preflight.status_code == 200
     assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+def test_a_browser_on_the_page_may_list_subscribers_with_a_key(api):
+    # GIVEN the page's origin (site.yml's page_url); WHEN a browser asks before GET /subscribers, whose path the sign-up form posts to
+    preflight = requests.options(f"{api.url}/subscribers", timeout=5, headers={
+        "Origin": "https://status.lumencoffee.com", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    # THEN the page's origin may send the key with a GET; another site's may not read the answer
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://status.lumencoffee.com"
+    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    elsewhere = requests.options(f"{api.url}/subscribers", timeout=5, headers={
+        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"})
+    assert "Access-Control-Allow-Origin" not in elsewhere.headers
