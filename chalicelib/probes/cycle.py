@@ -270,19 +270,21 @@ class ProbeCycle:
         interval = self.settings.interval_seconds
         reports = self._fresh_reports(others, now)
         this_slot = now - timedelta(seconds=interval / 2)
-        behind = [loc for loc in others if loc not in reports or reports[loc].at < this_slot]
+
+        def behind() -> list[str]:
+            return [loc for loc in others if loc not in reports or reports[loc].at < this_slot]
+
         something_fails = any(r.status is not None and is_failing(r.status) for r in results) or any(
             any(v and is_failing(ComponentStatus(v)) for v in rep.verdicts.values()) for rep in reports.values())
-        if behind and something_fails:
+        if behind() and something_fails:
             # Locations start their slot together; a report of this slot is usually a moment away.
             budget = min(interval * WAIT_FOR_LOCATIONS_SHARE, self.deadline - (self.monotonic() - started))
             waited = 0.0
-            while behind and waited < budget:
+            while behind() and waited < budget:
                 pause = min(0.25, budget - waited)
                 self.sleep(pause)
                 waited += pause
                 reports = self._fresh_reports(others, now)
-                behind = [loc for loc in others if loc not in reports or reports[loc].at < this_slot]
         silent = [loc for loc in others if loc not in reports]
         if silent:
             log.warning("probe location%s %s sent no report in %d s: failures count as the other locations "
