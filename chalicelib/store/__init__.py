@@ -14,7 +14,7 @@ written with a condition on ``version``: a conflicting write raises ``Conflict``
 | pk                      | sk                       | record                                   | TTL |
 |-------------------------|--------------------------|------------------------------------------|-----|
 | ``COMPONENT``           | ``<component id>``       | ``model.ComponentState``                 | no  |
-| ``INCIDENT``            | ``<incident id>``        | ``model.Incident`` (incl. maintenance) without its updates; ``children`` lists its update items (``incidents``) | no  |
+| ``INCIDENT``            | ``<incident id>``        | ``model.Incident`` (incl. maintenance), its updates inline while small, else ``children`` lists its update items (``incidents``) | no  |
 | ``INCIDENT``            | ``<incident id>#<update id>#<digest>`` | ``model.IncidentUpdate``: one item per update and revision, read only if its incident lists it | no  |
 | ``NOTICE``              | ``<notice id>``          | ``model.Notice``                         | no  |
 | ``LISTED``              | ``front``                | string set ``ids``: the incidents open or changed in the last 90 days, and some that aged out since (each save adds; a publish takes out, conditionally on ``version``); ~20,000 ids fit in 400 KB (``incidents``) | no |

@@ -1,20 +1,21 @@
 """Incidents (with their updates) and notices by id, and their listings, newest first, paged.
 
-An incident is a header item (pk ``INCIDENT``, sk ``<incident id>``) and one item per
-update (sk ``<incident id>#<update id>#<digest of its content>``), so an incident grows by
-small items, never past DynamoDB's 400 KB per item: one update is at most 10,000
-characters (120 KB once JSON escapes them), and the service caps the number of updates.
-The ``#`` sorts before every id character, so the one query of the partition that lists
-incidents returns each header followed by its updates, oldest first.
+An incident is one item (pk ``INCIDENT``, sk ``<incident id>``) holding its updates while
+they are small (``INLINE_BYTES`` of JSON: a typical incident, a handful of updates, is one
+item, so a publish reads a hundred incidents as a hundred items). Past that its updates
+move to one item each (sk ``<incident id>#<update id>#<digest of its content>``) and the
+header keeps the rest, so an incident never grows past DynamoDB's 400 KB per item: one
+update is at most 10,000 characters (120 KB once JSON escapes them), and the service caps
+the number of updates. The ``#`` sorts before every id character, so the one query of the
+partition that lists incidents returns each header followed by its updates, oldest first.
 
 The local emulator cannot run DynamoDB transactions, so a save writes the update items
 first and the header last, conditionally on the version the caller read.
-The header lists the keys of its updates (``Item.children``), and readers trust only
-those: an item written by a save that then lost the race is never shown, and an edited
-update gets a new key (its digest changes), so the update readers see changes only when
-the header does. Keys a saved header no longer lists are deleted after it is written.
-Headers stored before updates had items of their own carry them inline (no ``children``):
-they are read as they are, and their next save moves the updates to items.
+A header whose updates are items lists their keys (``Item.children``), and readers trust
+only those: an item written by a save that then lost the race is never shown, and an
+edited update gets a new key (its digest changes), so the update readers see changes only
+when the header does. Keys a saved header no longer lists are deleted after it is written
+(all of them when the updates fit inline again, after an edit shortened them).
 
 Listings for the API read the partition whole (a brand has hundreds of incidents, not
 millions) and page by id: ids sort by creation time, so the cursor is the last id a page returned.
@@ -66,6 +67,9 @@ FRONT, NOTICES = "front", "notices"
 # Written once the listings hold every incident and notice of a table written before they existed.
 LISTED_MARK = ("SITE", "incidents-listed")
 FRONT_DAYS = 90  # the page's bars (site.snapshot.HISTORY_DAYS)
+# Updates kept in the header while their JSON is at most this: with the header's own fields
+# (a name, translations, a postmortem of up to 10,000 characters) far within 400 KB.
+INLINE_BYTES = 100_000
 
 R = TypeVar("R", bound=Record)
 
@@ -129,8 +133,12 @@ class IncidentStore:
 
     def save_incident(self, incident: Incident) -> Incident:
         """Write what changed: new and edited updates, then the header (``Conflict`` if it moved)."""
-        updates = {_update_key(incident.id, update): update for update in incident.updates}
         header = incident.model_dump(mode="json", exclude={"version", "updates"})
+        inline = [update.model_dump(mode="json") for update in incident.updates]
+        small = len(json.dumps(inline, separators=(",", ":"))) <= INLINE_BYTES
+        updates = {} if small else {_update_key(incident.id, update): update for update in incident.updates}
+        if small:
+            header["updates"] = inline
         stored = None
         if incident.version:
             stored = self.table.get(INCIDENT, incident.id)
@@ -273,7 +281,7 @@ def _month_of(header: Item) -> str:
 
 
 def _incident(header: Item, items: dict[str, Item]) -> Incident:
-    if header.children is None:
+    if "updates" in header.data or header.children is None:
         updates = header.data.get("updates", [])
     else:
         # A listed key can be gone only for a reader that read this header just before a newer

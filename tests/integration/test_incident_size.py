@@ -62,10 +62,15 @@ def test_an_incident_full_of_updates_refuses_more_but_can_still_be_resolved(api,
     assert len(api.get(f"/incidents/{full.id}").json()["incident_updates"]) == MAX_UPDATES + 1
 
 
-def test_an_incident_stored_with_its_updates_inline_still_reads_and_moves_on_its_next_write(api, table, noon):
-    # GIVEN an incident written before updates had items of their own
+def test_an_incident_stored_with_its_updates_as_items_still_reads_and_moves_inline_on_its_next_write(api, table,
+                                                                                                    noon):
+    # GIVEN an incident whose updates are items of their own (as every one was stored before small ones
+    # stayed in their header)
     legacy = incident_with_updates(noon, 2)
-    table.create(INCIDENT, legacy.id, legacy.model_dump(mode="json", exclude={"version"}))
+    keys = [f"{legacy.id}#{u.id}#0000000000000000" for u in legacy.updates]
+    for key, update in zip(keys, legacy.updates):
+        table.create(INCIDENT, key, update.model_dump(mode="json"))
+    table.create(INCIDENT, legacy.id, legacy.model_dump(mode="json", exclude={"version", "updates"}), children=keys)
     # WHEN it is read, and then updated
     read = api.get(f"/incidents/{legacy.id}")
     posted = api.send("POST", f"/incidents/{legacy.id}/updates", {"status": "monitoring", "body": "Recovering."})
@@ -73,7 +78,7 @@ def test_an_incident_stored_with_its_updates_inline_still_reads_and_moves_on_its
     assert [u["body"] for u in read.json()["incident_updates"]] == ["Update 1.", "Update 0."]
     assert posted.status_code == 201, posted.text
     assert [u["body"] for u in posted.json()["incident_updates"]] == ["Recovering.", "Update 1.", "Update 0."]
-    # AND the header no longer carries them: each update is an item of its own
+    # AND the header now carries them, small as they are, and the update items are gone
     header = table.get(INCIDENT, legacy.id)
-    assert "updates" not in header.data and len(header.children) == 3
-    assert len(stored_item_sizes()) == 1 + 3
+    assert len(header.data["updates"]) == 3 and not header.children
+    assert len(stored_item_sizes()) == 1
