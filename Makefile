@@ -6,7 +6,7 @@ STAGE  ?= dev
 BUILD   = build/$(STAGE)
 STAMP   = $(VENV)/.installed
 
-.PHONY: run demo test test-unit bench package deploy lint check-site outbox system-deps clean
+.PHONY: run demo test test-unit bench package deploy lint check-site outbox catalogue system-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer: set PYTHON=python3.12")'
@@ -49,6 +49,15 @@ deploy: package
 		--artifacts-bucket $${ARTIFACTS_BUCKET:?set ARTIFACTS_BUCKET to an S3 bucket for deployment artefacts} $(DEPLOY_ARGS)
 
 lint: package
+
+## make catalogue: extract Beacon's own words (babel.cfg) and merge them into each language's .po, to translate
+catalogue: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file babel.cfg --sort-by-file \
+		--keywords N_:1,1t --keywords N_:1,2,2t --keywords gettext:1,1t --keywords gettext:2,2t \
+		--keywords ngettext:1,2,3t --keywords ngettext:2,3,4t \
+		--project Beacon --no-wrap --output-file chalicelib/locales/messages.pot .
+	$(BIN)/pybabel update --input-file chalicelib/locales/messages.pot --output-dir chalicelib/locales \
+		--ignore-obsolete --no-fuzzy-matching --no-wrap
 
 check-site: $(STAMP)
 	$(BIN)/beacon check-site $${SITE_CONFIG:-site.yml}

@@ -5,9 +5,20 @@ or nothing: YAML syntax, duplicate keys, unknown keys, wrong types, duplicate id
 references to missing components all raise ``SiteConfigError`` with the file, the key
 path and how to fix it, and the caller keeps the configuration it had. Every text
 (names, labels, descriptions, FAQ) is cleaned by ``chalicelib.cleantext`` first.
+
+A site is written in ``languages`` (default ``[en]``; the first is the default language).
+Each customer-facing text (the positions in ``_TEXTS``) is a plain string, the same in
+every language, or a translation map ``{en: ..., de: ...}`` that must give the default
+language and may give any other of the site's languages. The file is parsed once, then
+read once per language: a map becomes its text in that language, or the default
+language's where it gives none, and each reading is validated by the same models, so a
+German text too long for its field is refused like an English one. The models stay
+str-typed: ``Site`` is the site in its default language, ``Site.in_language`` the site as
+read in another, and ``missing_translations`` lists the texts another language lacks.
 """
 from __future__ import annotations
 
+import copy
 import re
 from functools import cached_property
 from pathlib import Path
@@ -15,15 +26,50 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
+                      model_validator)
 
 from chalicelib.cleantext import Line, Paragraphs
+from chalicelib.i18n import CATALOGUES
 from chalicelib.playbooks import Playbook, playbook_problems
 from chalicelib.notify.policy import SubscriptionPolicy
 from chalicelib.probes.spec import ProbeSettings, ProbeSpec, probe_problems
 
 _ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _ID_HELP = "use lower-case letters, digits and dashes, e.g. 'facebook-page'"
+# Two letters: a language's pages live under ``<code>/``, beside the site's own folders (``api/``, ``assets/``).
+_LANGUAGE = r"^[a-z]{2}$"
+DEFAULT_LANGUAGES = ("en",)
+
+# Where site.yml may give a text per language ('[]': each item of a list, '*': each value of
+# a mapping). A NAME given as a plain string is the same in every language on purpose (a
+# brand or product name); PROSE given as a plain string on a site of several languages is
+# untranslated. Ids, URLs, kinds, probes, the time zone and colours are never translated.
+NAME, PROSE = "name", "prose"
+_TEXTS = {
+    "brand.name": NAME,
+    "brand.logo_text": NAME,
+    "brand.description": PROSE,
+    "brand.contacts[].label": NAME,
+    "brand.contacts[].note": PROSE,
+    "groups[].name": NAME,
+    "groups[].description": PROSE,
+    "components[].name": NAME,
+    "components[].description": PROSE,
+    "faq[].question": PROSE,
+    "faq[].answer": PROSE,
+    "playbooks[].description": PROSE,
+    "playbooks[].name": PROSE,
+    "playbooks[].body": PROSE,
+    "playbooks[].email_subject": PROSE,
+    "playbooks[].email_text": PROSE,
+    "playbooks[].sms_text": PROSE,
+    "playbooks[].resolve.body": PROSE,
+    "playbooks[].resolve.email_subject": PROSE,
+    "playbooks[].resolve.email_text": PROSE,
+    "playbooks[].resolve.sms_text": PROSE,
+    "playbooks[].variables.*": PROSE,
+}
 
 
 class SiteConfigError(ValueError):
@@ -108,7 +154,31 @@ class FaqEntry(_Strict):
     answer: Paragraphs = Field(min_length=1, max_length=2000)
 
 
+class _Readings:
+    """What a site read from site.yml knows of its languages.
+
+    ``texts``: per other language, each text that differs, by key path, as (the default
+    language's text, the text in that language); ``missing``: what ``missing_translations``
+    reports. ``origin`` is, for a site read in another language, the site it was read from.
+    No part of a site's value: any two are equal, so sites compare by their fields.
+    """
+
+    def __init__(self, texts: dict[str, dict[tuple, tuple[str, str]]], missing: dict[str, list[str]],
+                 owner: "Site", origin: "Site | None" = None):
+        self.texts = texts
+        self.missing = missing
+        self.owner = owner
+        self.origin = origin
+        self.sites: dict[str, Site] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Readings)
+
+    __hash__ = None
+
+
 class Site(_Strict):
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
     brand: Brand
     groups: tuple[Group, ...] = ()
     components: tuple[Component, ...] = Field(min_length=1)
@@ -116,6 +186,12 @@ class Site(_Strict):
     playbooks: tuple[Playbook, ...] = ()
     subscriptions: SubscriptionPolicy = SubscriptionPolicy()
     probe_settings: ProbeSettings = ProbeSettings()
+    _readings: _Readings | None = PrivateAttr(default=None)
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _language_codes(cls, value: Any) -> tuple[str, ...]:
+        return _checked_languages(value)
 
     @model_validator(mode="after")
     def _references(self) -> "Site":
@@ -167,6 +243,61 @@ class Site(_Strict):
     def components_in(self, group_id: str | None) -> list[Component]:
         return sorted((c for c in self.components if c.group == group_id), key=lambda c: (c.position, c.name))
 
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def in_language(self, code: str) -> "Site":
+        """The site as read in ``code``: its texts in that language, the default language's where
+        site.yml gives none. Made once per site object; the default language is the site itself."""
+        if code not in self.languages:
+            raise ValueError(f"this site has no language {code!r}; use one of {', '.join(self.languages)}")
+        readings = self._readings
+        if readings is None:
+            return self  # made in code, not read from site.yml: every text reads the same in every language
+        if readings.origin is not None:
+            return readings.origin.in_language(code)
+        if readings.owner is not self:
+            # A model_copy shares its original's readings; the sites read from the original are not its own.
+            readings = _Readings(readings.texts, readings.missing, owner=self)
+            self._readings = readings
+        if code == self.default_language:
+            return self
+        if code not in readings.sites:
+            read = _with_texts(self, readings.texts.get(code, {}))
+            read._readings = _Readings(readings.texts, readings.missing, owner=read, origin=self)
+            readings.sites[code] = read
+        return readings.sites[code]
+
+
+def missing_translations(site: Site) -> dict[str, list[str]]:
+    """Per language but the default, the key paths of the texts site.yml gives no translation for:
+    a translation map without that language, or prose given as one plain string on a site of
+    several languages (names given so are the same in every language on purpose)."""
+    readings = site._readings
+    if readings is None:
+        return {language: [] for language in site.languages[1:]}
+    return {language: list(paths) for language, paths in readings.missing.items()}
+
+
+def _checked_languages(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError("give a list of language codes, the default language first, e.g. [en, de]")
+    for code in value:
+        if isinstance(code, bool):
+            raise ValueError(f"{code!r} is not a language code; YAML reads no, yes, on and off as true or false, "
+                             f"so write the code in quotes, e.g. 'no'")
+        if not isinstance(code, str) or not re.match(_LANGUAGE, code):
+            raise ValueError(f"{code!r} is not a language code; use lower-case two-letter ISO 639-1 codes "
+                             f"such as 'en' or 'de'")
+        if code not in CATALOGUES:
+            raise ValueError(f"Beacon has no words in {code!r} yet (it has {', '.join(CATALOGUES)}); add its "
+                             f"catalogue first (README: Adding a language) or leave it out")
+    twice = sorted({code for code in value if value.count(code) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(twice)} is listed twice; list each language once")
+    return tuple(value)
+
 
 def _duplicates(where: str, ids: list[str]) -> list[str]:
     seen: set[str] = set()
@@ -201,9 +332,33 @@ def parse_site(text: str, path: Path | str = "site.yml") -> Site:
     if not isinstance(data, dict):
         raise SiteConfigError(path, ["the file must be a mapping with at least 'brand' and 'components'"])
     try:
-        return Site.model_validate(data)
+        languages = _checked_languages(data.get("languages", DEFAULT_LANGUAGES))
+    except ValueError as exc:
+        raise SiteConfigError(path, [f"languages: {exc}"]) from None
+    positions = _text_positions(data)
+    problems = _translation_map_problems(data, positions, languages)
+    if problems:
+        raise SiteConfigError(path, problems)
+    default = _read_in(data, positions, languages[0], languages[0])
+    try:
+        site = Site.model_validate(default)
     except ValidationError as exc:
-        raise SiteConfigError(path, [_describe(error, data) for error in exc.errors()]) from None
+        raise SiteConfigError(path, [_describe(error, default) for error in exc.errors()]) from None
+    differing: dict[str, dict[tuple, tuple[str, str]]] = {}
+    for language in languages[1:]:
+        tree = _read_in(data, positions, language, languages[0])
+        try:
+            read = Site.model_validate(tree)
+        except ValidationError as exc:
+            problems += [_describe(error, tree, language) for error in exc.errors()]
+            continue
+        differing[language] = {
+            loc: (_at(site, loc), _at(read, loc)) for loc, _ in positions if _at(site, loc) != _at(read, loc)
+        }
+    if problems:
+        raise SiteConfigError(path, problems)
+    site._readings = _Readings(differing, _missing(data, positions, languages), owner=site)
+    return site
 
 
 def load_site(path: Path | str) -> Site:
@@ -215,12 +370,120 @@ def load_site(path: Path | str) -> Site:
     return parse_site(text, path)
 
 
-def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
+def _text_positions(data: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """The key paths of ``data`` where ``_TEXTS`` allows a text per language, each with its kind."""
+    found = []
+    for pattern, kind in _TEXTS.items():
+        locations: list[tuple] = [()]
+        for part in pattern.split("."):
+            key = part.removesuffix("[]")
+            deeper = []
+            for loc in locations:
+                node = _at(data, loc)
+                if not isinstance(node, dict):
+                    continue
+                if key == "*":
+                    deeper += [(*loc, name) for name in node]
+                elif key in node:
+                    deeper.append((*loc, key))
+            if part.endswith("[]"):
+                deeper = [(*loc, i) for loc in deeper if isinstance(_at(data, loc), list)
+                          for i in range(len(_at(data, loc)))]
+            locations = deeper
+        found += [(loc, kind) for loc in locations]
+    return found
+
+
+def _key_order(loc: tuple) -> list[tuple]:
+    """Sorts key paths as a reader looks them up: list items by number, mapping keys by name."""
+    return [(0, key, "") if isinstance(key, int) else (1, 0, str(key)) for key in loc]
+
+
+def _at(node: Any, loc: tuple) -> Any:
+    """The value at key path ``loc`` in a parsed file or a model, None where there is none."""
+    for key in loc:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, (list, tuple)):
+            node = node[key] if isinstance(key, int) and key < len(node) else None
+        elif isinstance(node, BaseModel):
+            node = getattr(node, key, None)
+        else:
+            return None
+    return node
+
+
+def _translation_map_problems(data: dict[str, Any], positions: list[tuple[tuple, str]],
+                              languages: tuple[str, ...]) -> list[str]:
+    problems = []
+    for loc, _ in positions:
+        given = _at(data, loc)
+        if not isinstance(given, dict):
+            continue
+        path = _key_path(loc, data)
+        unknown = [code for code in given if code not in languages]
+        if unknown:
+            problems.append(f"{path}: {', '.join(repr(code) for code in unknown)} is not one of the site's languages; "
+                            f"use one of {', '.join(languages)}, or add the language to 'languages'")
+        if languages[0] not in given:
+            problems.append(f"{path}: gives no text in {languages[0]!r}, the default language; add '{languages[0]}: ...', "
+                            f"the text shown where a language has none")
+        for code, text in given.items():
+            if code in languages and not isinstance(text, str):
+                problems.append(f"{_key_path((*loc, code), data)}: give the text in {code!r} as a string")
+    return problems
+
+
+def _read_in(data: dict[str, Any], positions: list[tuple[tuple, str]], language: str, default: str) -> dict[str, Any]:
+    """``data`` with each translation map replaced by its text in ``language`` (or ``default``'s)."""
+    tree = copy.deepcopy(data)
+    for loc, _ in positions:
+        given = _at(data, loc)
+        if isinstance(given, dict):
+            _at(tree, loc[:-1])[loc[-1]] = given.get(language, given[default])
+    return tree
+
+
+def _missing(data: dict[str, Any], positions: list[tuple[tuple, str]], languages: tuple[str, ...]) -> dict[str, list[str]]:
+    missing: dict[str, list[str]] = {language: [] for language in languages[1:]}
+    for loc, kind in sorted(positions, key=lambda position: _key_order(position[0])):
+        given = _at(data, loc)
+        for language in missing:
+            if (isinstance(given, dict) and language not in given) or (kind == PROSE and isinstance(given, str) and given):
+                missing[language].append(_key_path(loc, data))
+    return missing
+
+
+def _with_texts(node: Any, texts: dict[tuple, tuple[str, str]]) -> Any:
+    """``node`` (a model, or a tuple or mapping of them) with each text at a key path of ``texts``
+    replaced by its translation, where it still is the text that was translated."""
+    if () in texts:
+        original, translated = texts[()]
+        return translated if node == original else node
+    if not texts:
+        return node
+    below: dict[Any, dict[tuple, tuple[str, str]]] = {}
+    for loc, pair in texts.items():
+        below.setdefault(loc[0], {})[loc[1:]] = pair
+    if isinstance(node, BaseModel):
+        return node.model_copy(update={key: _with_texts(getattr(node, key), inner) for key, inner in below.items()})
+    if isinstance(node, tuple):
+        return tuple(_with_texts(item, below.get(i, {})) for i, item in enumerate(node))
+    if isinstance(node, dict):
+        return {key: _with_texts(value, below.get(key, {})) for key, value in node.items()}
+    return node
+
+
+def _describe(error: dict[str, Any], data: dict[str, Any], language: str | None = None) -> str:
+    """One validation error as 'key path: message and fix'; ``language`` names the reading it is in."""
     loc = error["loc"]
     message = error["msg"]
     if error["type"] == "value_error" and not loc:
-        return message.removeprefix("Value error, ")
+        message = message.removeprefix("Value error, ")
+        return message if language is None else f"language {language!r}: {message}"
     path = _key_path(loc, data)
+    if language is not None:
+        path += f" (language {language!r})"
     if error["type"] == "extra_forbidden":
         return f"{path}: unknown key; remove it or check its spelling"
     if error["type"] == "missing":

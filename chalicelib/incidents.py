@@ -35,10 +35,12 @@ from chalicelib.model import (
     IncidentStatus,
     IncidentUpdate,
     NotificationKind,
+    Translation,
     new_id,
 )
 from chalicelib.playbooks import Playbook
 from chalicelib.store.incidents import page_of
+from chalicelib.translations import given
 from chalicelib.writes import NotFound, Writes, check_version, rereads_on_conflict
 
 log = logging.getLogger("beacon.incidents")
@@ -51,24 +53,29 @@ class IncidentService(Writes):
 
     def open_incident(self, *, name: str, body: str, impact: Impact, components: dict[str, ComponentStatus],
                       notify: bool, actor: str, status: IncidentStatus = IncidentStatus.INVESTIGATING,
-                      cause: str | None = None, playbook_id: str | None = None) -> Incident:
+                      cause: str | None = None, playbook_id: str | None = None,
+                      translations: dict[str, Translation] | None = None) -> Incident:
+        """``translations``: the name (``title``) and body in the site's other languages."""
         return self._open(name=name, body=body, impact=impact, components=components, notify=notify, actor=actor,
-                          status=status, cause=cause, playbook_id=playbook_id)
+                          status=status, cause=cause, playbook_id=playbook_id, translations=translations)
 
     def _open(self, *, name, body, impact, components, notify, actor, status, cause=None, playbook_id=None,
-              texts=None, contacts_first=()) -> Incident:
+              texts=None, contacts_first=(), translations=None) -> Incident:
+        translations = translations or {}
+        self.check_languages(translations)
         self.check_components(components)
         if not name.strip():
             raise ValueError("name: must not be empty; give the incident a title customers understand")
         now = self.clock()
         status = IncidentStatus(status)
-        update = new_update(now, status.value, body, notify, self._changes(components))
+        update = new_update(now, status.value, body, notify, self._changes(components), translations)
         incident = Incident(
             id=new_id(now), kind=IncidentKind.INCIDENT, name=name, status=status.value, impact=impact,
             created_at=now, updated_at=now, started_at=now,
             monitoring_at=now if status is IncidentStatus.MONITORING else None,
             resolved_at=now if status is IncidentStatus.RESOLVED else None,
             components=dict(components), updates=[update], playbook_id=playbook_id, cause=cause,
+            translations=_titles(translations),
         )
         saved = self.states.save_incident(incident)
         log.info("incident opened: %s (%s)", name, f"playbook {playbook_id}" if playbook_id else f"by {actor}")
@@ -76,17 +83,23 @@ class IncidentService(Writes):
                    f"{name!r} {status.value}, impact {Impact(impact).value}{components_summary(components)}")
         if notify:
             self.notify(NotificationKind.INCIDENT_OPENED, title=name, body=body, component_ids=list(components),
-                        incident_id=saved.id, update_id=update.id, texts=texts, contacts_first=contacts_first)
+                        incident_id=saved.id, update_id=update.id, texts=texts, contacts_first=contacts_first,
+                        translations=translations)
         return saved
 
     def post_update(self, incident_id: str, *, status: IncidentStatus, body: str, notify: bool, actor: str,
-                    components: dict[str, ComponentStatus] | None = None, version: int | None = None) -> Incident:
+                    components: dict[str, ComponentStatus] | None = None, version: int | None = None,
+                    translations: dict[str, Translation] | None = None) -> Incident:
+        """``translations``: the body in the site's other languages."""
         return self._post_update(incident_id, status=status, body=body, notify=notify, actor=actor,
-                                 components=components, version=version)
+                                 components=components, version=version, translations=translations)
 
     @rereads_on_conflict
     def _post_update(self, incident_id, *, status, body, notify, actor, components=None, version=None,
-                     texts=None, contacts_first=(), name: str | None = None, impact: Impact | None = None) -> Incident:
+                     texts=None, contacts_first=(), name: str | None = None, impact: Impact | None = None,
+                     translations=None) -> Incident:
+        translations = translations or {}
+        self.check_languages(translations)
         incident = self.incident(incident_id)
         if incident.kind is IncidentKind.MAINTENANCE:
             raise ValueError(f"incident {incident_id!r} is a maintenance; post its updates to /maintenance/{incident_id}")
@@ -98,13 +111,14 @@ class IncidentService(Writes):
         components = components or {}
         self.check_components(components)
         now = self.clock()
-        update = new_update(now, status.value, body, notify, self._changes(components))
+        update = new_update(now, status.value, body, notify, self._changes(components), translations)
         change = {
             "status": status.value, "updated_at": now, "components": {**incident.components, **components},
             "updates": [*incident.updates, update],
         }
         if name is not None:
             change["name"] = name
+            change["translations"] = {**incident.translations, **_titles(translations)}
         if impact is not None:
             change["impact"] = impact
         if status is IncidentStatus.MONITORING and incident.monitoring_at is None:
@@ -119,13 +133,14 @@ class IncidentService(Writes):
         if notify:
             self.notify(NotificationKind.INCIDENT_RESOLVED if resolving else NotificationKind.INCIDENT_UPDATED,
                         title=saved.name, body=body, component_ids=list(saved.components), incident_id=incident_id,
-                        update_id=update.id, texts=texts, contacts_first=contacts_first)
+                        update_id=update.id, texts=texts, contacts_first=contacts_first,
+                        translations=_event_texts(saved, translations))
         return saved
 
     def resolve_incident(self, incident_id: str, *, body: str, notify: bool, actor: str,
-                         version: int | None = None) -> Incident:
+                         version: int | None = None, translations: dict[str, Translation] | None = None) -> Incident:
         return self._post_update(incident_id, status=IncidentStatus.RESOLVED, body=body, notify=notify,
-                                 actor=actor, version=version)
+                                 actor=actor, version=version, translations=translations)
 
     @rereads_on_conflict
     def edit_update(self, incident_id: str, update_id: str, *, body: str, actor: str,
@@ -202,16 +217,17 @@ class IncidentService(Writes):
         playbook = self.playbook(playbook_id)
         texts = playbook.rendered(variables)
         notification_texts = {k: texts[k] for k in ("email_subject", "email_text", "sms_text")}
+        translations = self.playbook_translations(playbook_id, variables, "")
         current = self.open_incident_of_playbook(playbook_id)
         if current is not None:
             return self._post_update(
                 current.id, status=IncidentStatus(current.status), body=texts["body"], notify=playbook.notify,
                 actor=actor, components=dict(playbook.components), texts=notification_texts,
-                contacts_first=playbook.contacts_first, name=texts["name"])
+                contacts_first=playbook.contacts_first, name=texts["name"], translations=translations)
         return self._open(
             name=texts["name"], body=texts["body"], impact=playbook.impact, components=dict(playbook.components),
             notify=playbook.notify, actor=actor, status=playbook.status, cause=cause, playbook_id=playbook.id,
-            texts=notification_texts, contacts_first=playbook.contacts_first)
+            texts=notification_texts, contacts_first=playbook.contacts_first, translations=translations)
 
     def resolve_playbook(self, playbook_id: str, *, actor: str) -> Incident | None:
         playbook = self.playbook(playbook_id)
@@ -223,7 +239,20 @@ class IncidentService(Writes):
             current.id, status=IncidentStatus.RESOLVED, body=texts["resolve.body"], notify=playbook.notify,
             actor=actor, texts={"email_subject": texts["resolve.email_subject"],
                                 "email_text": texts["resolve.email_text"], "sms_text": texts["resolve.sms_text"]},
-            contacts_first=playbook.contacts_first)
+            contacts_first=playbook.contacts_first,
+            translations=self.playbook_translations(playbook_id, {}, "resolve."))
+
+    def playbook_translations(self, playbook_id: str, variables: dict[str, str], part: str) -> dict[str, Translation]:
+        """The playbook's texts in each other language site.yml gives them in (``part``: "" or "resolve.")."""
+        original = self.site.playbook(playbook_id).rendered(variables)
+        found = {}
+        for language in self.site.languages[1:]:
+            texts = self.site.in_language(language).playbook(playbook_id).rendered(variables)
+            if texts == original:
+                continue    # nothing was translated: readers get the original with a notice
+            found[language] = {"title": texts["name"], "body": texts[f"{part}body"],
+                               **{name: texts[f"{part}{name}"] for name in ("email_subject", "email_text", "sms_text")}}
+        return given(found)
 
     def _changes(self, components: dict[str, ComponentStatus]) -> list[ComponentChange]:
         if not components:
@@ -232,10 +261,27 @@ class IncidentService(Writes):
         return [ComponentChange(component_id=c, old_status=current.get(c), new_status=s) for c, s in components.items()]
 
 
-def new_update(now: datetime, status: str, body: str, notify: bool, changes: list[ComponentChange]) -> IncidentUpdate:
-    """Pure: the update an incident or maintenance posts at ``now``."""
+def new_update(now: datetime, status: str, body: str, notify: bool, changes: list[ComponentChange],
+               translations: dict[str, Translation] | None = None) -> IncidentUpdate:
+    """Pure: the update an incident or maintenance posts at ``now``, with its body in other languages."""
+    bodies = {language: Translation(body=t.body) for language, t in (translations or {}).items() if t.body}
     return IncidentUpdate(id=new_id(now), status=status, body=body, created_at=now, updated_at=now,
-                          display_at=now, affected_components=changes, deliver_notifications=notify)
+                          display_at=now, affected_components=changes, deliver_notifications=notify,
+                          translations=bodies)
+
+
+def _titles(translations: dict[str, Translation]) -> dict[str, Translation]:
+    return {language: Translation(title=t.title) for language, t in translations.items() if t.title}
+
+
+def _event_texts(incident: Incident, translations: dict[str, Translation]) -> dict[str, Translation]:
+    """A notification's texts per language: what the write gave, titled by the incident's name in that language."""
+    texts = {}
+    for language in {*translations, *incident.translations}:
+        given_now = translations.get(language) or Translation()
+        title = given_now.title or (incident.translations.get(language) or Translation()).title
+        texts[language] = given_now.model_copy(update={"title": title})
+    return texts
 
 
 def check_room_for_update(record: Incident, *, closing: bool) -> None:

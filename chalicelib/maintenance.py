@@ -20,6 +20,7 @@ from chalicelib.model import (
     IncidentKind,
     MaintenanceStatus,
     NotificationKind,
+    Translation,
     isoformat,
     new_id,
 )
@@ -51,25 +52,30 @@ def advance_maintenance() -> int:
 
 class MaintenanceService(Writes):
     def schedule_maintenance(self, *, name: str, body: str, scheduled_for: datetime, scheduled_until: datetime,
-                             components: list[str], notify: bool, actor: str) -> Incident:
+                             components: list[str], notify: bool, actor: str,
+                             translations: dict[str, Translation] | None = None) -> Incident:
+        """``translations``: the name (``title``) and body in the site's other languages."""
+        translations = translations or {}
+        self.check_languages(translations)
         self.check_components(components)
         _check_window(scheduled_for, scheduled_until)
         if not name.strip():
             raise ValueError("name: must not be empty; say what is maintained, e.g. 'Help centre upgrade'")
         now = self.clock()
         given = {c: ComponentStatus.UNDER_MAINTENANCE for c in components}
-        update = new_update(now, MaintenanceStatus.SCHEDULED.value, body, notify, [])
+        update = new_update(now, MaintenanceStatus.SCHEDULED.value, body, notify, [], translations)
         maintenance = Incident(
             id=new_id(now), kind=IncidentKind.MAINTENANCE, name=name, status=MaintenanceStatus.SCHEDULED.value,
             impact=Impact.MAINTENANCE, created_at=now, updated_at=now, scheduled_for=scheduled_for,
             scheduled_until=scheduled_until, components=given, updates=[update],
+            translations={language: Translation(title=t.title) for language, t in translations.items() if t.title},
         )
         saved = self.states.save_incident(maintenance)
         self.audit(actor, "maintenance.schedule", f"maintenance/{saved.id}",
                    f"{name!r} {_iso(scheduled_for)} to {_iso(scheduled_until)}{components_summary(given)}")
         if notify:
             self.notify(NotificationKind.MAINTENANCE_SCHEDULED, title=name, body=body, component_ids=components,
-                        incident_id=saved.id, update_id=update.id)
+                        incident_id=saved.id, update_id=update.id, translations=translations)
         return saved
 
     def maintenance(self, maintenance_id: str) -> Incident:

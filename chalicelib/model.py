@@ -152,6 +152,19 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
 
+class Translation(Record):
+    """A record's texts in one more language than the site's default; a text left out reads as the original.
+
+    ``title`` is an incident's or maintenance's name, a notice's or notification's title.
+    """
+
+    title: str | None = None
+    body: str | None = None
+    email_subject: str | None = None
+    email_text: str | None = None
+    sms_text: str | None = None
+
+
 class ComponentChange(Record):
     component_id: str
     old_status: ComponentStatus | None = None
@@ -167,6 +180,9 @@ class IncidentUpdate(Record):
     display_at: datetime
     affected_components: list[ComponentChange] = Field(default_factory=list)
     deliver_notifications: bool = False
+    translations: dict[str, Translation] = Field(default_factory=dict)
+    # Set on a copy read in a language the marketer gave no text in (``translations.incident_in``); never stored.
+    untranslated: bool = Field(default=False, exclude=True)
 
 
 class Incident(Record):
@@ -194,6 +210,8 @@ class Incident(Record):
     postmortem: str | None = None
     playbook_id: str | None = None
     cause: str | None = None
+    translations: dict[str, Translation] = Field(default_factory=dict)
+    untranslated: bool = Field(default=False, exclude=True)
     version: int = 0
 
     @property
@@ -218,6 +236,8 @@ class Notice(Record):
     ends_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+    translations: dict[str, Translation] = Field(default_factory=dict)
+    untranslated: bool = Field(default=False, exclude=True)
     version: int = 0
 
     def is_active(self, now: datetime) -> bool:
@@ -268,6 +288,8 @@ class NotificationEvent(Record):
     email_text: str | None = None
     sms_text: str | None = None
     contacts_first: list[str] = Field(default_factory=list)
+    translations: dict[str, Translation] = Field(default_factory=dict)
+    untranslated: bool = Field(default=False, exclude=True)
     version: int = 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.writes import NotFound, Writes, check_version, rereads_on_conflict
-from chalicelib.model import NotificationKind, Notice, new_id
+from chalicelib.model import NotificationKind, Notice, Translation, new_id
 from chalicelib.store.incidents import page_of
 
 _UNSET = object()
@@ -12,15 +12,18 @@ _UNSET = object()
 
 class NoticeService(Writes):
     def post_notice(self, *, title: str, body: str, starts_at: datetime | None, ends_at: datetime | None,
-                    notify: bool, actor: str) -> Notice:
+                    notify: bool, actor: str, translations: dict[str, Translation] | None = None) -> Notice:
         _check(title, starts_at, ends_at)
+        translations = translations or {}
+        self.check_languages(translations)
         now = self.clock()
         notice = self.states.save_notice(Notice(id=new_id(now), title=title, body=body, starts_at=starts_at,
-                                                ends_at=ends_at, created_at=now, updated_at=now))
+                                                ends_at=ends_at, created_at=now, updated_at=now,
+                                                translations=translations))
         self.audit(actor, "notice.post", f"notice/{notice.id}", f"{title!r}{_window(starts_at, ends_at)}")
         if notify:
             self.notify(NotificationKind.NOTICE_POSTED, title=title, body=body, component_ids=[],
-                        notice_id=notice.id)
+                        notice_id=notice.id, translations=translations)
         return notice
 
     def notice(self, notice_id: str) -> Notice:

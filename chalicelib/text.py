@@ -1,10 +1,12 @@
 """Text for people: the one Jinja environment, and the Markdown sanitiser of bodies.
 
-``environment(templates_dir)`` is the Jinja environment every template renders through, the
-page (``site.render``), emails and SMS (``notify.content``) and the sign-up pages
+``environment(templates_dir, language)`` is the Jinja environment every template renders
+through, the page (``site.render``), emails and SMS (``notify.content``) and the sign-up pages
 (``api.signup``): autoescape on, undefined names an error, every printed value passed
-through ``cleantext.xml_safe``, and the page's filters and helpers. No I/O beyond reading
-templates.
+through ``cleantext.xml_safe``, and the page's filters and helpers. One environment per
+language: Beacon's own words come from that language's catalogue (``_``, ``gettext``,
+``ngettext``; ``chalicelib.i18n``), its code is ``language`` and the date and number filters
+(``utc``, ``day_range``, ``pct``) write as its readers do. No I/O beyond reading templates.
 
 Bodies of incidents, notices and FAQ answers are a Markdown subset, rendered and sanitised.
 Marketers write paragraphs, emphasis, links and lists. markdown-it-py (its 'zero' preset
@@ -22,8 +24,6 @@ from __future__ import annotations
 import functools
 import html
 import json
-import math
-from datetime import date, datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -31,6 +31,7 @@ import jinja2
 from markupsafe import Markup
 
 from chalicelib.cleantext import xml_safe
+from chalicelib.i18n import SOURCE, format_day_range, format_percent, format_utc, translations
 from chalicelib.model import ComponentStatus, IncidentKind, isoformat
 
 ALLOWED_TAGS = frozenset({"p", "em", "strong", "a", "ul", "ol", "li", "br"})
@@ -80,8 +81,14 @@ def plain_text(text: str | None, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
+def environment(templates_dir: Path, language: str = SOURCE) -> jinja2.Environment:
+    """The environment templates of ``language`` render through: its catalogue behind ``_``, ``gettext``
+    and ``ngettext``, its code as ``language``, and dates and numbers as its readers write them."""
+    return _environment(Path(templates_dir), language)
+
+
 @functools.cache
-def environment(templates_dir: Path) -> jinja2.Environment:
+def _environment(templates_dir: Path, language: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=jinja2.select_autoescape(["html", "xml", "svg", "atom", "rss"]),
@@ -89,13 +96,18 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=printable,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(language), newstyle=True)
     env.filters.update(
-        iso=isoformat, md=body_html, plain=plain_text, text=str, pct=percent, rfc822=format_datetime,
-        utc=when_utc, day_range=day_range, status_class=status_class, on_color=text_colour_on,
+        iso=isoformat, md=body_html, plain=plain_text, text=str, rfc822=format_datetime,
+        status_class=status_class, on_color=text_colour_on, css_string=css_string,
+        pct=functools.partial(format_percent, language=language),
+        utc=functools.partial(format_utc, language=language),
+        day_range=functools.partial(format_day_range, language=language),
     )
     env.globals.update(sparkline=sparkline, badge_width=badge_width, faq_ld=faq_structured_data, Kind=IncidentKind,
-                       Status=ComponentStatus)
+                       Status=ComponentStatus, language=language)
     return env
 
 
@@ -113,22 +125,6 @@ def body_html(context, text: str | None) -> Markup:
     """A body's safe HTML; on the page its relative links lead to the brand's website."""
     site = context.get("site")  # templates rendered outside the page (emails) have none: relative links drop
     return markdown_html(text, links_from=site.brand.website if site else None)
-
-
-def percent(value: float | None) -> str:
-    if value is None:
-        return "no data"
-    floored = math.floor(value * 10000) / 100  # never round 99.996 % up to a perfect 100 %
-    return f"{floored:.2f}%".replace(".00%", "%")
-
-
-def when_utc(moment: datetime | date | None) -> str:
-    if moment is None:
-        return ""
-    if not isinstance(moment, datetime):
-        return f"{moment.day} {moment:%b %Y}"
-    moment = moment.astimezone(timezone.utc)
-    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
 
 
 def status_class(status: ComponentStatus | None) -> str:
@@ -179,14 +175,11 @@ def sparkline(latency: tuple[float | None, ...], width: int = 24, height: int = 
     return path, f"{top:.0f} ms", f"{median:.0f} ms"
 
 
-def day_range(first: date, last: date) -> str:
-    """'5 Mar 2026', '3–20 Mar 2026', '28 Feb–3 Mar 2026': a run of days as a reader says it."""
-    if first == last:
-        return when_utc(first)
-    if first.year != last.year:
-        return f"{when_utc(first)}–{when_utc(last)}"
-    start = f"{first.day}" if first.month == last.month else f"{first.day} {first:%b}"
-    return f"{start}–{when_utc(last)}"
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string (a ``content:`` value): quotes, backslashes, line breaks and
+    anything that could close the ``<style>`` element written as CSS escapes."""
+    escaped = "".join(f"\\{ord(ch):x} " if ch in '"\\<>&\'' or ord(ch) < 0x20 else ch for ch in str(text))
+    return Markup(f'"{escaped}"')
 
 
 def badge_width(text: str) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib.config import Site
-from chalicelib.model import ComponentState, ComponentStatus, NotificationEvent, NotificationKind, new_id
+from chalicelib.model import ComponentState, ComponentStatus, NotificationEvent, NotificationKind, Translation, new_id
 from chalicelib.notify.events import record_notification
 from chalicelib.status import component_status
 from chalicelib.store.audit import AuditStore
@@ -47,17 +47,26 @@ class Writes:
 
     def notify(self, kind: NotificationKind, *, title: str, body: str, component_ids: list[str],
                incident_id: str | None = None, update_id: str | None = None, notice_id: str | None = None,
-               texts: dict[str, str | None] | None = None, contacts_first: tuple[str, ...] = ()) -> NotificationEvent:
+               texts: dict[str, str | None] | None = None, contacts_first: tuple[str, ...] = (),
+               translations: dict[str, Translation] | None = None) -> NotificationEvent:
         now = self.clock()
         texts = texts or {}
         event = NotificationEvent(
             id=new_id(now), kind=kind, created_at=now, title=title, body=body, incident_id=incident_id,
             update_id=update_id, notice_id=notice_id, component_ids=sorted(component_ids),
             email_subject=texts.get("email_subject"), email_text=texts.get("email_text"),
-            sms_text=texts.get("sms_text"), contacts_first=list(contacts_first),
+            sms_text=texts.get("sms_text"), contacts_first=list(contacts_first), translations=translations or {},
         )
         record_notification(self.table, event)
         return event
+
+    def check_languages(self, translations: dict | None, field: str = "translations") -> None:
+        """Texts may be given in the site's other languages; the default language's text is the record's own."""
+        others = self.site.languages[1:]
+        unknown = sorted(set(translations or {}) - set(others))
+        if unknown:
+            allowed = f"use one of {', '.join(others)}" if others else "this page has one language (site.yml: languages)"
+            raise ValueError(f"{field}: no language {', '.join(map(repr, unknown))} to translate into; {allowed}")
 
     def check_components(self, component_ids, field: str = "components") -> None:
         unknown = sorted(set(component_ids) - self.site.component_ids)

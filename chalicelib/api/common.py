@@ -51,6 +51,7 @@ def incident_out(incident: Incident) -> models.IncidentOut:
         monitoring_at=incident.monitoring_at, resolved_at=incident.resolved_at, components=incident.components,
         incident_updates=[_update_out(u) for u in reversed(incident.updates)], postmortem=incident.postmortem,
         playbook_id=incident.playbook_id, cause=incident.cause, version=incident.version,
+        translations={language: t.title for language, t in incident.translations.items() if t.title},
     )
 
 
@@ -69,8 +70,12 @@ def notice_out(notice: Notice) -> models.NoticeOut:
         id=notice.id, title=notice.title, body=notice.body, starts_at=notice.starts_at, ends_at=notice.ends_at,
         active=notice.is_active(utcnow()), created_at=notice.created_at, updated_at=notice.updated_at,
         version=notice.version,
+        translations={language: models.NoticeText(title=t.title, body=t.body)
+                      for language, t in notice.translations.items()},
     )
 
 
 def _update_out(update) -> models.UpdateOut:
-    return models.UpdateOut.model_validate(update.model_dump())
+    data = update.model_dump()
+    data["translations"] = {language: t["body"] for language, t in data["translations"].items() if t["body"]}
+    return models.UpdateOut.model_validate(data)

@@ -32,7 +32,9 @@ from chalicelib.api.subscribers import SubscriberOut
 from chalicelib.api.http import Unprocessable, invalid
 from chalicelib.api.openapi import Call, documented
 from chalicelib.incidents import IncidentService
-from chalicelib.model import Incident, IncidentKind, IncidentStatus, NotificationEvent, NotificationKind, new_id
+from chalicelib.model import (Incident, IncidentKind, IncidentStatus, NotificationEvent, NotificationKind, Translation,
+                              new_id)
+from chalicelib.translations import event_in, incident_in
 
 bp = Blueprint(__name__)
 MARKETER = "marketer"
@@ -89,6 +91,16 @@ class SmsPreview(models.Response):
     segments: int
 
 
+class LanguagePreview(models.Response):
+    name: str
+    body: str
+    translated: bool = Field(description="False: no text in this language was given; its readers get the "
+                                         "original with a notice saying so")
+    email: EmailPreview | None
+    sms: SmsPreview | None
+    recipients: int = Field(description="Subscribers who read this language and receive it")
+
+
 class PlaybookPreview(models.Response):
     playbook_id: str
     action: Literal["trigger", "resolve"]
@@ -104,6 +116,9 @@ class PlaybookPreview(models.Response):
     email: EmailPreview | None
     sms: SmsPreview | None
     recipients: dict[str, int] = Field(description="Subscribers who receive it, per channel")
+    languages: dict[str, LanguagePreview] = Field(
+        default_factory=dict, description="The same in every language of the site (the default's included), "
+                                          "as its readers get it")
 
 
 @documented(bp, "/me", methods=["GET"], responses={200: Me}, scope=MARKETER,
@@ -206,6 +221,8 @@ def playbook_preview(service: IncidentService, playbook_id: str, action: str,
     playbook = service.playbook(playbook_id)
     current = service.open_incident_of_playbook(playbook_id)
     now = service.clock()
+    translations = service.playbook_translations(playbook_id, variables if action == "trigger" else {},
+                                                  "resolve." if action == "resolve" else "")
     if action == "resolve":
         texts = playbook.rendered({})
         if current is None:
@@ -233,16 +250,30 @@ def playbook_preview(service: IncidentService, playbook_id: str, action: str,
         component_ids=sorted(incident.components if kind is not NotificationKind.INCIDENT_OPENED
                              else playbook.components),
         email_subject=prepared["email_subject"], email_text=prepared["email_text"], sms_text=prepared["sms_text"],
-        contacts_first=list(playbook.contacts_first))
+        contacts_first=list(playbook.contacts_first), translations=translations)
+    if action == "trigger":
+        incident = incident.model_copy(update={"translations": {
+            language: Translation(title=t.title) for language, t in translations.items()}})
     email = sms = None
     recipients: dict[str, int] = {}
+    readers: dict[str, int] = {}
     if playbook.notify:
-        email, sms = _messages(service, event, incident)
-        recipients = _recipients(service, event)
+        email, sms = _messages(service, event, incident, service.site.default_language)
+        recipients, readers = _recipients(service, event)
+    languages = {}
+    for language in service.site.languages:
+        read = event_in(event, language, service.site.default_language)
+        in_language = email_in = sms_in = None
+        if playbook.notify:
+            in_language = incident_in(incident, language, service.site.default_language)
+            email_in, sms_in = _messages(service, read, in_language, language)
+        languages[language] = LanguagePreview(name=read.title, body=read.body, translated=not read.untranslated,
+                                              email=email_in, sms=sms_in, recipients=readers.get(language, 0))
     return PlaybookPreview(
         playbook_id=playbook.id, action=action, effect=effect, incident_id=current.id if current else None, name=name,
         status=status, body=body, body_html=str(markdown_html(body, links_from=service.site.brand.website)),
-        components=components, notify=playbook.notify, email=email, sms=sms, recipients=recipients)
+        components=components, notify=playbook.notify, email=email, sms=sms, recipients=recipients,
+        languages=languages)
 
 
 def _incident_as_it_would_be(current: Incident | None, now: datetime, **change) -> Incident:
@@ -258,7 +289,7 @@ def _incident_as_it_would_be(current: Incident | None, now: datetime, **change) 
                     updates=[], **change)
 
 
-def _messages(service: IncidentService, event: NotificationEvent, incident: Incident
+def _messages(service: IncidentService, event: NotificationEvent, incident: Incident, language: str
               ) -> tuple[EmailPreview, SmsPreview]:
     from chalicelib.notify import content
     from chalicelib.notify.delivery import subscriber_links
@@ -267,9 +298,10 @@ def _messages(service: IncidentService, event: NotificationEvent, incident: Inci
     settings = get_settings()
     # The links of one subscriber, with placeholders where each recipient's own id and token go.
     links = subscriber_links(settings.api_url, service.site, event,
-                             SimpleNamespace(id="SUBSCRIBER", manage_token="TOKEN"))
-    mail = content.notification_email(event, service.site, incident, links, settings.templates_dir)
-    text = content.notification_sms(event, service.site, incident, links, settings.templates_dir)
+                             SimpleNamespace(id="SUBSCRIBER", manage_token="TOKEN"), language)
+    site = service.site.in_language(language)
+    mail = content.notification_email(event, site, incident, links, settings.templates_dir, language=language)
+    text = content.notification_sms(event, site, incident, links, settings.templates_dir, language=language)
     return EmailPreview(subject=mail.subject, text=mail.text), sms_preview(text)
 
 
@@ -282,11 +314,17 @@ def sms_preview(text: str) -> SmsPreview:
                       segments=segments)
 
 
-def _recipients(service: IncidentService, event: NotificationEvent) -> dict[str, int]:
-    from chalicelib.notify.planning import FanOutPlanner
+def _recipients(service: IncidentService, event: NotificationEvent) -> tuple[dict[str, int], dict[str, int]]:
+    """Who would receive it: per channel, and per language they read."""
+    from chalicelib.notify.planning import FanOutPlanner, selected
     from chalicelib.store.subscribers import SubscriberStore
 
     planner = FanOutPlanner(event, service.site.subscriptions)
+    readers: dict[str, int] = {}
     for page_of_subscribers in SubscriberStore(service.table).pages(1000):
         planner.add(page_of_subscribers)
-    return planner.counts
+        for subscriber in page_of_subscribers:
+            if selected(subscriber, event, planner.channels):
+                language = subscriber.reads(service.site.languages)
+                readers[language] = readers.get(language, 0) + 1
+    return planner.counts, readers

@@ -8,6 +8,7 @@ from chalicelib.api.common import incident_out, republish, services
 from chalicelib.api.openapi import Call, documented
 from chalicelib.incidents import IncidentService
 from chalicelib.model import CLOSED_STATUSES, IncidentKind
+from chalicelib.translations import given
 from chalicelib.writes import NotFound
 
 bp = Blueprint(__name__)
@@ -37,7 +38,8 @@ def create_incident(call: Call):
     b = call.body
     incident = services(IncidentService).open_incident(
         name=b.name, body=b.body, impact=b.impact, components=b.components, notify=b.notify, actor=call.key.name,
-        status=b.status)
+        status=b.status, translations=given({lang: {"title": t.name, "body": t.body}
+                                             for lang, t in b.translations.items()}))
     republish("incident opened")
     return 201, incident_out(incident)
 
@@ -68,7 +70,8 @@ def post_update(call: Call):
     b = call.body
     incident = services(IncidentService).post_update(
         call.params["incident_id"], status=b.status, body=b.body, notify=b.notify, actor=call.key.name,
-        components=b.components, version=call.version())
+        components=b.components, version=call.version(),
+        translations=given({lang: {"body": t.body} for lang, t in b.translations.items()}))
     republish("incident updated")
     return 201, incident_out(incident)
 
@@ -89,7 +92,8 @@ def edit_update(call: Call):
 def resolve_incident(call: Call):
     b = call.body
     incident = services(IncidentService).resolve_incident(
-        call.params["incident_id"], body=b.body, notify=b.notify, actor=call.key.name, version=call.version())
+        call.params["incident_id"], body=b.body, notify=b.notify, actor=call.key.name, version=call.version(),
+        translations=given({lang: {"body": t.body} for lang, t in b.translations.items()}))
     republish("incident resolved")
     return incident_out(incident)
 

@@ -8,6 +8,7 @@ from chalicelib.api.common import maintenance_out, republish, services
 from chalicelib.api.openapi import Call, documented
 from chalicelib.maintenance import MaintenanceService
 from chalicelib.model import MaintenanceStatus
+from chalicelib.translations import given
 
 bp = Blueprint(__name__)
 MARKETER = "marketer"
@@ -33,7 +34,8 @@ def schedule_maintenance(call: Call):
     b = call.body
     record = services(MaintenanceService).schedule_maintenance(
         name=b.name, body=b.body, scheduled_for=b.scheduled_for, scheduled_until=b.scheduled_until,
-        components=b.components, notify=b.notify, actor=call.key.name)
+        components=b.components, notify=b.notify, actor=call.key.name,
+        translations=given({lang: {"title": t.name, "body": t.body} for lang, t in b.translations.items()}))
     republish("maintenance scheduled")
     return 201, maintenance_out(record)
 

@@ -31,6 +31,34 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+
+
+class IncidentText(Request):
+    """An incident's name and text in one more of the site's languages."""
+
+    name: Title | None = None
+    body: Body | None = None
+
+
+class UpdateText(Request):
+    body: RequiredBody
+
+
+class NoticeText(Request):
+    title: Title | None = None
+    body: Body | None = None
+
+
+_TRANSLATIONS = ("Texts in the site's other languages (site.yml: languages), by language code, e.g. "
+                 "{\"de\": {...}}. Readers of a language left out get the original with a notice, in their "
+                 "language, that no translation was given.")
+
+
+def translations():
+    return Field(default_factory=dict, max_length=20, description=_TRANSLATIONS)
+
+
 class Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,6 +73,7 @@ class CreateIncident(Request):
     impact: Impact = Impact.MINOR
     components: dict[ComponentId, ComponentStatus] = Field(default_factory=dict, max_length=100)
     notify: bool = False
+    translations: dict[Language, IncidentText] = translations()
 
 
 class CreateIncidentUpdate(Request):
@@ -53,6 +82,7 @@ class CreateIncidentUpdate(Request):
     components: dict[ComponentId, ComponentStatus] = Field(default_factory=dict, max_length=100)
     notify: bool = False
     version: Version | None = None
+    translations: dict[Language, UpdateText] = translations()
 
 
 class EditIncident(Request):
@@ -69,6 +99,7 @@ class ResolveIncident(Request):
     body: RequiredBody = "This incident has been resolved."
     notify: bool = False
     version: Version | None = None
+    translations: dict[Language, UpdateText] = translations()
 
 
 class Postmortem(Request):
@@ -88,6 +119,7 @@ class CreateNotice(Request):
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
     notify: bool = False
+    translations: dict[Language, NoticeText] = translations()
 
 
 class EditNotice(Request):
@@ -105,6 +137,7 @@ class ScheduleMaintenance(Request):
     scheduled_until: Timestamp
     components: list[ComponentId] = Field(min_length=1, max_length=100)
     notify: bool = False
+    translations: dict[Language, IncidentText] = translations()
 
 
 class EditMaintenance(Request):
@@ -183,6 +216,7 @@ class UpdateOut(Response):
     display_at: Moment
     affected_components: list[ComponentChangeOut]
     deliver_notifications: bool
+    translations: dict[str, str] = Field(default_factory=dict, description="The text by language, where given")
 
 
 class IncidentOut(Response):
@@ -200,6 +234,7 @@ class IncidentOut(Response):
     postmortem: str | None
     playbook_id: str | None
     cause: str | None
+    translations: dict[str, str] = Field(default_factory=dict, description="The name by language, where given")
     version: int
 
 
@@ -238,6 +273,8 @@ class NoticeOut(Response):
     active: bool
     created_at: Moment
     updated_at: Moment
+    translations: dict[str, NoticeText] = Field(default_factory=dict,
+                                                description="The title and text by language, where given")
     version: int
 
 
@@ -332,6 +369,8 @@ class NotificationOut(Response):
     email_text: str | None
     sms_text: str | None
     contacts_first: list[str]
+    translations: dict[str, dict[str, str | None]] = Field(default_factory=dict,
+                                                           description="The texts by language, where given")
 
 
 class NotificationList(Response):

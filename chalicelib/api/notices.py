@@ -7,6 +7,7 @@ from chalicelib.api import models
 from chalicelib.api.common import notice_out, republish, services
 from chalicelib.api.openapi import Call, documented
 from chalicelib.notices import NoticeService
+from chalicelib.translations import given
 
 bp = Blueprint(__name__)
 MARKETER = "marketer"
@@ -24,8 +25,9 @@ def list_notices(call: Call):
             scope=MARKETER, summary="Post a notice, shown on the page between starts_at and ends_at")
 def post_notice(call: Call):
     b = call.body
-    notice = services(NoticeService).post_notice(title=b.title, body=b.body, starts_at=b.starts_at,
-                                                 ends_at=b.ends_at, notify=b.notify, actor=call.key.name)
+    notice = services(NoticeService).post_notice(
+        title=b.title, body=b.body, starts_at=b.starts_at, ends_at=b.ends_at, notify=b.notify, actor=call.key.name,
+        translations=given({lang: {"title": t.title, "body": t.body} for lang, t in b.translations.items()}))
     republish("notice posted")
     return 201, notice_out(notice)
 

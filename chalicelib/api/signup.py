@@ -25,6 +25,7 @@ from chalicelib.api import http
 from chalicelib.api.http import NotFoundError, Unprocessable
 from chalicelib.api.openapi import Call, documented
 from chalicelib.config import get_site
+from chalicelib.i18n import language_name, negotiate, translations
 from chalicelib.notify import channels, service
 from chalicelib.notify.destinations import InvalidDestination, mask
 from chalicelib.notify.model import Subscriber, SubscriberStatus
@@ -104,7 +105,9 @@ class SignupBrowsers:
 
     def finish(self, request, response: Response, error: http.ApiError | None) -> Response:
         if error is not None and wants_html(request):
-            response = page(error.STATUS_CODE, "That did not work", "message", message=error.message)
+            language = reader_language(request)
+            response = page(error.STATUS_CODE, translations(language).gettext("That did not work"), "message",
+                            language, message=error.message)
             response.headers.update(error.headers)
         response.headers.update({"Cache-Control": "no-store", **cors_headers(request)})
         return response
@@ -132,13 +135,24 @@ FROM_PAGE_OR_API = SignupBrowsers(posts_from=own_origins)
 FROM_A_LINK = SignupBrowsers()
 
 _PAGE_DEFAULTS = dict(error=None, channel="", masked="", verify_url="", hours=0, code="", action="", manage_url="",
-                      components=(), chosen=(), status="", unsubscribe_url="", message="")
+                      components=(), chosen=(), status="", unsubscribe_url="", message="", languages=())
 
 
-def page(http_status: int, title: str, view: str, /, **values) -> Response:
+def reader_language(request, chosen: str | None = None) -> str:
+    """What a sign-up page is written in: ``chosen`` (the form's, the subscriber's) when the site offers
+    it, else the browser's choice (``Accept-Language``), else the site's default language."""
     site = get_site()
-    body = environment(get_settings().templates_dir).get_template("subscribe/page.html").render(
-        **{**_PAGE_DEFAULTS, **values}, title=title, view=view, brand=site.brand)
+    if chosen in site.languages:
+        return chosen
+    return negotiate(request.headers.get("accept-language"), site.languages, site.default_language)
+
+
+def page(http_status: int, title: str, view: str, language: str, /, **values) -> Response:
+    site = get_site()
+    home = site.brand.page_url.rstrip("/") + "/"
+    body = environment(get_settings().templates_dir, language).get_template("subscribe/page.html").render(
+        **{**_PAGE_DEFAULTS, **values}, title=title, view=view, brand=site.in_language(language).brand,
+        page_url=home if language == site.default_language else f"{home}{language}/")
     # Links in these pages' URLs carry tokens: no Referer leaves for other sites. Within the API
     # the browser sends its origin, which the sign-up steps check (no-referrer would send "null").
     return Response(body=body, status_code=http_status,
@@ -162,6 +176,9 @@ class SubscribeRequest(BaseModel):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32)
     components: list[str] = Field(default_factory=list, max_length=200)
+    language: str | None = Field(default=None, max_length=8, description=(
+        "What the subscriber reads, one of the site's languages (the page's form sends its own); "
+        "without it, the request's Accept-Language decides, else the site's default language"))
 
 
 class SubscribeAnswer(BaseModel):
@@ -187,6 +204,8 @@ class CodeRequest(BaseModel):
 class ComponentsRequest(BaseModel):
     components: list[str] = Field(default_factory=list, max_length=200,
                                   description="Component ids; none means every component")
+    language: str | None = Field(default=None, max_length=8,
+                                 description="What the subscriber reads from now on; none keeps it")
 
 
 class Done(BaseModel):
@@ -197,6 +216,7 @@ class Done(BaseModel):
 class ManageAnswer(BaseModel):
     status: str
     components: list[str] = Field(description="Component ids; every component when the subscriber chose none")
+    language: str = Field(description="What the subscriber reads")
     message: str = ""
 
 
@@ -206,12 +226,16 @@ class ManageAnswer(BaseModel):
             summary="Subscribe an email address or phone number (double opt-in)")
 def subscribe(call: Call):
     wanted = call.body
+    language = reader_language(call.request, wanted.language)
+    if wanted.language and wanted.language != language:
+        problem = f"this page is written in {', '.join(get_site().languages)}; choose one of those"
+        raise Unprocessable(problem, [{"field": "language", "problem": problem}])
     # An operation of its own, so the metrics it counts (SmsCeilingReached) are flushed.
     with operation("SignUp", (call.request.context or {}).get("requestId")):
         try:
             answer = service.subscriptions().subscribe(email=wanted.email, phone=wanted.phone,
                                                        components=wanted.components,
-                                                       source_ip=http.source_ip(call.request))
+                                                       source_ip=http.source_ip(call.request), language=language)
         except InvalidDestination as exc:
             raise Unprocessable(exc.message, [{"field": exc.field, "problem": exc.message}]) from None
         except TooMany as exc:
@@ -219,25 +243,27 @@ def subscribe(call: Call):
         except ConfirmationNotSent:
             raise Unavailable("we could not send the confirmation just now; try again in a minute",
                               headers={"Retry-After": "60"}) from None
-    out = _subscribe_answer(answer)
+    out = _subscribe_answer(answer, language)
     log.info("sign-up: %s pending confirmation", answer.channel.value)
     if wants_html(call.request):
-        return page(202, "Check your " + channels.get(answer.channel).confirmation_place, "answer",
-                    channel=answer.channel.value, masked=out.destination, verify_url=out.verify_url,
-                    hours=answer.expires_in_hours)
+        _ = translations(language).gettext
+        title = _("Check your phone") if channels.get(answer.channel).confirms_by_code else _("Check your inbox")
+        return page(202, title, "answer", language, channel=answer.channel.value, masked=out.destination,
+                    verify_url=out.verify_url, hours=answer.expires_in_hours)
     return 202, out
 
 
-def _subscribe_answer(answer: SignupAnswer) -> SubscribeAnswer:
+def _subscribe_answer(answer: SignupAnswer, language: str) -> SubscribeAnswer:
     # The same words whatever the address's state, so nobody learns who is subscribed.
+    _ = translations(language).gettext
     if channels.get(answer.channel).confirms_by_code:
         verify_url = f"{get_settings().api_url}/subscribers/verify/{answer.verify_id}"
-        message = (f"Almost done: enter the 6-digit code we texted to {answer.masked}. Nothing within a few "
-                   "minutes? Check the number; it may be subscribed already.")
+        message = _("Almost done: enter the 6-digit code we texted to {masked}. Nothing within a few minutes? "
+                    "Check the number; it may be subscribed already.").format(masked=answer.masked)
     else:
         verify_url = None
-        message = (f"Almost done: follow the link we emailed to {answer.masked} to confirm. Nothing arrived? "
-                   "Check the address and your spam folder; it may be subscribed already.")
+        message = _("Almost done: follow the link we emailed to {masked} to confirm. Nothing arrived? Check the "
+                    "address and your spam folder; it may be subscribed already.").format(masked=answer.masked)
     return SubscribeAnswer(channel=answer.channel.value, destination=answer.masked, message=message,
                            verify_url=verify_url)
 
@@ -249,11 +275,13 @@ def _subscribe_answer(answer: SignupAnswer) -> SubscribeAnswer:
             summary="The confirmation link: a page with a button (GET never confirms; mail scanners follow links)")
 def confirm_page(call: Call):
     try:
-        service.subscriptions().pending(call.params["optin_id"])
+        optin = service.subscriptions().pending(call.params["optin_id"])
     except InvalidLink as exc:
         raise NotFoundError(str(exc)) from None
     if wants_html(call.request):
-        return page(200, "Confirm your subscription", "confirm", action=self_url(call.request))
+        language = reader_language(call.request, optin.language)
+        return page(200, translations(language).gettext("Confirm your subscription"), "confirm", language,
+                    action=self_url(call.request))
     return Done(status="pending", message="POST to this URL to confirm")
 
 
@@ -266,7 +294,7 @@ def confirm(call: Call):
     except InvalidLink as exc:
         raise NotFoundError(str(exc)) from None
     log.info("sign-up: %s %s", subscriber.channel.value, subscriber.status.value)
-    return _done(call, "Subscribed", "confirmed", _confirmed_message(subscriber))
+    return _subscribed(call, subscriber)
 
 
 @documented(bp, "/subscribers/verify/{optin_id}", methods=["GET"], query=CodeQuery, browsers=FROM_A_LINK,
@@ -275,7 +303,9 @@ def verify_page(call: Call):
     if not wants_html(call.request):
         return Done(status="pending", message="POST {\"code\": \"123456\"} to this URL")
     code = "".join(ch for ch in call.query.code if ch.isdigit())[:6]
-    return page(200, "Enter your code", "verify", verify_url=self_url(call.request, query=False), code=code)
+    language = _optin_language(call)
+    return page(200, translations(language).gettext("Enter your code"), "verify", language,
+                verify_url=self_url(call.request, query=False), code=code)
 
 
 @documented(bp, "/subscribers/verify/{optin_id}", methods=["POST"], body=CodeRequest, content_types=POSTED,
@@ -286,21 +316,36 @@ def verify(call: Call):
         subscriber = service.subscriptions().confirm_code(call.params["optin_id"], call.body.code)
     except WrongCode as exc:
         if wants_html(call.request):
-            return page(422, "Enter your code", "verify", verify_url=self_url(call.request, query=False),
-                        error=str(exc))
+            language = _optin_language(call)
+            return page(422, translations(language).gettext("Enter your code"), "verify", language,
+                        verify_url=self_url(call.request, query=False), error=str(exc))
         raise Unprocessable(str(exc), [{"field": "code", "problem": str(exc)}]) from None
     except InvalidLink as exc:
         raise NotFoundError(str(exc)) from None
     log.info("sign-up: %s %s", subscriber.channel.value, subscriber.status.value)
-    return _done(call, "Subscribed", "confirmed", _confirmed_message(subscriber))
+    return _subscribed(call, subscriber)
 
 
-def _confirmed_message(subscriber: Subscriber) -> str:
-    site = get_site()
+def _optin_language(call: Call) -> str:
+    """The language of the sign-up a code page belongs to (an unknown one: the browser's)."""
+    try:
+        chosen = service.subscriptions().pending(call.params["optin_id"]).language
+    except InvalidLink:
+        chosen = None
+    return reader_language(call.request, chosen)
+
+
+def _subscribed(call: Call, subscriber: Subscriber):
+    language = reader_language(call.request, subscriber.language)
+    site = get_site().in_language(language)
+    _ = translations(language).gettext
     if subscriber.status is not SubscriberStatus.CONFIRMED:
-        return "This address cannot receive updates any more (it bounced or complained before)."
-    what = ", ".join(site.component(c).name for c in subscriber.components) or "everything on the page"
-    return f"You are subscribed to {site.brand.name} status updates about {what}. Every message has a link to stop."
+        message = _("This address cannot receive updates any more (it bounced or complained before).")
+    else:
+        what = ", ".join(site.component(c).name for c in subscriber.components) or _("everything on the page")
+        message = _("You are subscribed to {brand} status updates about {what}. Every message has a link to "
+                    "stop.").format(brand=site.brand.name, what=what)
+    return _done(call, _("Subscribed"), "confirmed", message, language)
 
 
 # -- unsubscribe and manage ----------------------------------------------------------------------
@@ -312,7 +357,9 @@ def unsubscribe_page(call: Call):
     if not wants_html(call.request):
         return Done(status=subscriber.status.value, message="POST to this URL to unsubscribe")
     here = self_url(call.request)
-    return page(200, "Unsubscribe", "unsubscribe", action=here, manage_url=here.replace("/unsubscribe?", "/manage?"),
+    language = reader_language(call.request, subscriber.language)
+    return page(200, translations(language).gettext("Unsubscribe"), "unsubscribe", language, action=here,
+                manage_url=here.replace("/unsubscribe?", "/manage?"),
                 masked=mask(subscriber.channel.value, subscriber.destination))
 
 
@@ -321,12 +368,15 @@ def unsubscribe_page(call: Call):
             summary="One-click unsubscribe (RFC 8058): no login or cookie, answers 200")
 def unsubscribe(call: Call):
     try:
-        service.subscriptions().unsubscribe(call.params["subscriber_id"], call.query.token)
+        gone = service.subscriptions().unsubscribe(call.params["subscriber_id"], call.query.token)
     except InvalidLink as exc:
         raise NotFoundError(str(exc)) from None
-    return _done(call, "Unsubscribed", "unsubscribed",
-                 f"You will get no more {get_site().brand.name} status updates. Changed your mind? "
-                 "Subscribe again on the status page.")
+    language = reader_language(call.request, gone.language if gone else None)
+    _ = translations(language).gettext
+    brand = get_site().in_language(language).brand.name
+    return _done(call, _("Unsubscribed"), "unsubscribed",
+                 _("You will get no more {brand} status updates. Changed your mind? Subscribe again on the status "
+                   "page.").format(brand=brand), language)
 
 
 @documented(bp, "/subscribers/{subscriber_id}/manage", methods=["GET"], query=TokenQuery, browsers=FROM_A_LINK,
@@ -344,27 +394,32 @@ def manage(call: Call):
     subscriber = _by_token(call)
     try:
         subscriber = service.subscriptions().update_components(subscriber.id, call.query.token,
-                                                               call.body.components)
+                                                               call.body.components, call.body.language)
     except InvalidLink as exc:
         raise NotFoundError(str(exc)) from None
     except ValueError as exc:
         error = exc.message if isinstance(exc, InvalidDestination) else str(exc)
         if not wants_html(call.request):
-            raise Unprocessable(error, [{"field": "components", "problem": error}]) from None
+            field = exc.field if isinstance(exc, InvalidDestination) else "components"
+            raise Unprocessable(error, [{"field": field, "problem": error}]) from None
         return _manage(call, subscriber, error=error)
-    return _manage(call, subscriber, message="Saved.")
+    return _manage(call, subscriber, saved=True)
 
 
-def _manage(call: Call, subscriber: Subscriber, *, error: str | None = None, message: str = ""):
+def _manage(call: Call, subscriber: Subscriber, *, error: str | None = None, saved: bool = False):
     site = get_site()
+    language = subscriber.reads(site.languages)
     chosen = subscriber.components or sorted(site.component_ids)
+    _ = translations(language).gettext
+    message = _("Saved.") if saved else ""
     if not wants_html(call.request):
-        return ManageAnswer(status=subscriber.status.value, components=chosen, message=message)
+        return ManageAnswer(status=subscriber.status.value, components=chosen, language=language, message=message)
     here = self_url(call.request)
-    return page(200 if error is None else 422, "Your status updates", "manage", error=error, action=here,
-                masked=mask(subscriber.channel.value, subscriber.destination), status=subscriber.status.value,
-                components=site.components, chosen=set(chosen), message=message,
-                unsubscribe_url=here.replace("/manage?", "/unsubscribe?"))
+    choices = [(code, language_name(code)) for code in site.languages] if len(site.languages) > 1 else []
+    return page(200 if error is None else 422, _("Your status updates"), "manage", language, error=error,
+                action=here, masked=mask(subscriber.channel.value, subscriber.destination),
+                status=subscriber.status.value, components=site.in_language(language).components, chosen=set(chosen),
+                message=message, unsubscribe_url=here.replace("/manage?", "/unsubscribe?"), languages=choices)
 
 
 def _by_token(call: Call) -> Subscriber:
@@ -374,7 +429,7 @@ def _by_token(call: Call) -> Subscriber:
         raise NotFoundError(str(exc)) from None
 
 
-def _done(call: Call, title: str, status: str, message: str):
+def _done(call: Call, title: str, status: str, message: str, language: str):
     if wants_html(call.request):
-        return page(200, title, "message", message=message)
+        return page(200, title, "message", language, message=message)
     return Done(status=status, message=message)

@@ -42,6 +42,7 @@ class SubscriberOut(BaseModel):
     label: str | None = None
     webhook_failures: int = 0
     last_error: str | None = None
+    language: str | None = Field(default=None, description="What they read; none: the site's default language")
 
 
 class SubscriberList(BaseModel):
@@ -112,6 +113,8 @@ class NotificationStats(BaseModel):
     kind: str
     created_at: str
     channels: dict[str, dict[str, int]]
+    languages: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="Sent, failed and suppressed by the language recipients read")
 
 
 # -- admin ---------------------------------------------------------------------------------
@@ -257,7 +260,8 @@ def notification_stats(call: Call):
     if event is None:
         raise NotFoundError(f"no notification {notification_id!r}")
     return NotificationStats(notification_id=event.id, title=event.title, kind=event.kind.value,
-                             created_at=event.created_at.isoformat(), channels=service.notification_stats(event.id))
+                             created_at=event.created_at.isoformat(), channels=service.notification_stats(event.id),
+                             languages=service.notification_stats_by_language(event.id))
 
 
 # -- helpers -------------------------------------------------------------------------------

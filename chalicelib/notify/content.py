@@ -5,6 +5,10 @@ text goes through the page's own Markdown sanitiser, so hostile text stays inert
 HTML part. SMS texts are fitted into one segment where possible (160 GSM-7 characters, or
 70 when a character forces UCS-2): typographic punctuation is folded into GSM-7 first,
 then the optional parts are dropped and the title shortened; the brand and the link stay.
+
+Each takes the reader's ``language`` (default English): Beacon's own words (labels, subjects,
+the layouts' text) come from its catalogue (``chalicelib.i18n``); the event's texts are given
+already in that language (``chalicelib.translations``). German's letters (ä ö ü ß) are GSM-7.
 """
 from __future__ import annotations
 
@@ -17,19 +21,23 @@ from email.utils import formataddr, make_msgid
 from pathlib import Path
 
 from chalicelib.config import Contact, Site
+from chalicelib.i18n import SOURCE, N_, gettext
 from chalicelib.model import Incident, NotificationEvent, NotificationKind, isoformat
 from chalicelib.text import environment, markdown_html, plain_text
 
 KIND_LABELS = {
-    NotificationKind.INCIDENT_OPENED: "Incident",
-    NotificationKind.INCIDENT_UPDATED: "Update",
-    NotificationKind.INCIDENT_RESOLVED: "Resolved",
-    NotificationKind.MAINTENANCE_SCHEDULED: "Scheduled maintenance",
-    NotificationKind.MAINTENANCE_STARTED: "Maintenance in progress",
-    NotificationKind.MAINTENANCE_COMPLETED: "Maintenance completed",
-    NotificationKind.MAINTENANCE_CANCELLED: "Maintenance cancelled",
-    NotificationKind.NOTICE_POSTED: "Notice",
+    NotificationKind.INCIDENT_OPENED: N_("Incident"),
+    NotificationKind.INCIDENT_UPDATED: N_("Update"),
+    NotificationKind.INCIDENT_RESOLVED: N_("Resolved"),
+    NotificationKind.MAINTENANCE_SCHEDULED: N_("Scheduled maintenance"),
+    NotificationKind.MAINTENANCE_STARTED: N_("Maintenance in progress"),
+    NotificationKind.MAINTENANCE_COMPLETED: N_("Maintenance completed"),
+    NotificationKind.MAINTENANCE_CANCELLED: N_("Maintenance cancelled"),
+    NotificationKind.NOTICE_POSTED: N_("Notice"),
 }
+STOP_HINT = N_("Reply STOP to opt out")
+# Before a text read in a language it was not written in (``event.untranslated``).
+UNTRANSLATED_SMS = N_("(not translated)")
 
 
 @dataclass(frozen=True)
@@ -54,14 +62,21 @@ class AffectedComponent:
     status: str
 
 
-def event_url(site: Site, event: NotificationEvent) -> str:
-    base = site.brand.page_url.rstrip("/")
+def page_url(site: Site, language: str | None = None) -> str:
+    """The page in ``language``: the default language's at the root, each other's under ``<language>/``."""
+    base = site.brand.page_url.rstrip("/") + "/"
+    return base if language in (None, site.languages[0]) else f"{base}{language}/"
+
+
+def event_url(site: Site, event: NotificationEvent, language: str | None = None) -> str:
+    base = page_url(site, language).rstrip("/")
     if event.incident_id:
         return f"{base}/incidents/{event.incident_id}.html"
     return base + "/"
 
 
-def affected(site: Site, event: NotificationEvent, incident: Incident | None) -> list[AffectedComponent]:
+def affected(site: Site, event: NotificationEvent, incident: Incident | None,
+             language: str = SOURCE) -> list[AffectedComponent]:
     statuses = incident.components if incident else {}
     result = []
     for component_id in event.component_ids:
@@ -70,7 +85,7 @@ def affected(site: Site, event: NotificationEvent, incident: Incident | None) ->
         except KeyError:
             continue  # removed from site.yml since the event was recorded
         status = statuses.get(component_id)
-        result.append(AffectedComponent(name, status.label if status is not None else ""))
+        result.append(AffectedComponent(name, gettext(language, status.label) if status is not None else ""))
     return result
 
 
@@ -85,20 +100,26 @@ def contacts_for(site: Site, event: NotificationEvent) -> list[tuple[Contact, bo
     return [(contact, hit) for hit, _, _, contact in sorted(ranked, key=lambda r: r[:3])]
 
 
-def status_label(event: NotificationEvent, incident: Incident | None) -> str:
+def kind_label(kind: NotificationKind, language: str = SOURCE) -> str:
+    return gettext(language, KIND_LABELS[kind])
+
+
+def status_label(event: NotificationEvent, incident: Incident | None, language: str = SOURCE) -> str:
     if incident is not None and event.kind is not NotificationKind.NOTICE_POSTED:
-        return str(incident.status).replace("_", " ").capitalize()
-    return KIND_LABELS[event.kind]
+        # the words of i18n.MARKED: "in_progress" reads "In progress"
+        return gettext(language, str(incident.status).replace("_", " ").capitalize())
+    return kind_label(event.kind, language)
 
 
 def notification_email(event: NotificationEvent, site: Site, incident: Incident | None, links: Links,
-                       templates_dir: Path) -> EmailContent:
-    env = environment(templates_dir)
-    subject = event.email_subject or f"[{site.brand.name}] {KIND_LABELS[event.kind]}: {event.title}"
+                       templates_dir: Path, language: str = SOURCE) -> EmailContent:
+    env = environment(templates_dir, language)
+    label = kind_label(event.kind, language)
+    subject = event.email_subject or f"[{site.brand.name}] {label}: {event.title}"
     body_text = event.email_text or event.body
     values = dict(
-        site=site, brand=site.brand, event=event, kind_label=KIND_LABELS[event.kind],
-        status=status_label(event, incident), affected=affected(site, event, incident),
+        site=site, brand=site.brand, event=event, kind_label=label,
+        status=status_label(event, incident, language), affected=affected(site, event, incident, language),
         contacts=contacts_for(site, event), links=links,
         body_html=markdown_html(body_text), body_text=plain_text(body_text, limit=4000),
     )
@@ -110,11 +131,11 @@ def notification_email(event: NotificationEvent, site: Site, incident: Incident 
 
 
 def confirmation_email(site: Site, confirm_url: str, component_names: list[str], days: int,
-                       templates_dir: Path) -> EmailContent:
-    env = environment(templates_dir)
+                       templates_dir: Path, language: str = SOURCE) -> EmailContent:
+    env = environment(templates_dir, language)
     values = dict(site=site, brand=site.brand, confirm_url=confirm_url, components=component_names, days=days)
     return EmailContent(
-        subject=f"Confirm your {site.brand.name} status updates",
+        subject=gettext(language, "Confirm your {brand} status updates").format(brand=site.brand.name),
         text=env.get_template("email/confirm.txt").render(**values),
         html=env.get_template("email/confirm.html").render(**values),
     )
@@ -199,32 +220,42 @@ def fit_sms(render, title: str, body: str) -> str:
 
 
 def notification_sms(event: NotificationEvent, site: Site, incident: Incident | None, links: Links,
-                     templates_dir: Path) -> str:
-    template = environment(templates_dir).get_template("sms/notification.txt")
+                     templates_dir: Path, language: str = SOURCE) -> str:
+    template = environment(templates_dir, language).get_template("sms/notification.txt")
+    label, status = kind_label(event.kind, language), status_label(event, incident, language)
 
     def render(title: str, body: str, stop_hint: bool) -> str:
-        return template.render(brand=site.brand, label=KIND_LABELS[event.kind],
-                               status=status_label(event, incident), title=title, body=body,
+        return template.render(brand=site.brand, label=label, status=status, title=title, body=body,
                                link=links.event_url, stop_hint=stop_hint)
 
     if event.sms_text:
-        return prepared_sms(event.sms_text, links.event_url)
+        return prepared_sms(event.sms_text, links.event_url, language, untranslated=event.untranslated)
+    if event.untranslated:
+        flagged = fit_sms(render, f"{gettext(language, UNTRANSLATED_SMS)} {event.title}",
+                          plain_text(event.body, limit=160))
+        if fits_one_segment(flagged):
+            return flagged
     return fit_sms(render, event.title, plain_text(event.body, limit=160))
 
 
-def prepared_sms(text: str, link: str) -> str:
+def prepared_sms(text: str, link: str, language: str = SOURCE, untranslated: bool = False) -> str:
     """A playbook's SMS as its author wrote it (it names the brand and what to do), with the link
-    and the stop hint while they fit one segment; the author's words are never cut."""
+    and the stop hint while they fit one segment; the author's words are never cut. Read in a
+    language it was not written in, it starts with a note saying so while that fits too."""
     prepared = to_gsm(" ".join(text.split()))
-    for candidate in (f"{prepared} {link} Reply STOP to opt out", f"{prepared} {link}"):
+    candidates = [f"{prepared} {link} {gettext(language, STOP_HINT)}", f"{prepared} {link}"]
+    if untranslated:
+        note = gettext(language, UNTRANSLATED_SMS)
+        candidates = [f"{note} {candidate}" for candidate in candidates] + candidates
+    for candidate in candidates:
         candidate = to_gsm(candidate)
         if fits_one_segment(candidate):
             return candidate
     return prepared
 
 
-def confirmation_sms(site: Site, code: str, verify_url: str, templates_dir: Path) -> str:
-    text = environment(templates_dir).get_template("sms/confirm.txt").render(
+def confirmation_sms(site: Site, code: str, verify_url: str, templates_dir: Path, language: str = SOURCE) -> str:
+    text = environment(templates_dir, language).get_template("sms/confirm.txt").render(
         brand=site.brand, code=code, link=verify_url)
     return to_gsm(text)
 

@@ -51,6 +51,7 @@ from chalicelib.store.incidents import IncidentStore
 from chalicelib.store.notifications import NotificationStore
 from chalicelib.store.subscribers import DeliveryStore, SubscriberStore
 from chalicelib.store.table import Conflict, Item, Table
+from chalicelib.translations import event_in, incident_in
 
 log = logging.getLogger("beacon.notify")
 
@@ -183,7 +184,8 @@ class Deliverer:
                 self.deliveries.record_skipped(event.id, subscriber_id, channel, reason, now)
             return Outcome.DONE
         if claim is None:
-            claim = self.deliveries.claim(event.id, subscriber_id, channel, now)
+            claim = self.deliveries.claim(event.id, subscriber_id, channel, now,
+                                          language=subscriber.reads(self.site.languages))
             if claim is None:
                 return Outcome.LATER    # another consumer claimed it a moment ago
         return self._send(event, subscriber, claim)
@@ -246,14 +248,19 @@ class Deliverer:
     def _prepare(self, event: NotificationEvent, subscriber: Subscriber) -> Callable[[], str]:
         """Render the recipient's message once; the returned call sends it (the bucket paces each call)."""
         channel = channels.get(subscriber.channel)
-        context = channels.RenderContext(site=self.site, incident=self.incident(event.incident_id),
+        default = self.site.default_language
+        language = subscriber.reads(self.site.languages)
+        incident = self.incident(event.incident_id)
+        context = channels.RenderContext(site=self.site.in_language(language),
+                                         incident=incident and incident_in(incident, language, default),
                                          links=self.links(event, subscriber), subscriber=subscriber,
-                                         templates_dir=self.templates_dir, email_source=self.email_source)
-        payload = channel.render(event, context)
+                                         templates_dir=self.templates_dir, email_source=self.email_source,
+                                         language=language)
+        payload = channel.render(event_in(event, language, default), context)
         return lambda: channel.send(payload, subscriber, self.senders)
 
     def links(self, event: NotificationEvent, subscriber: Subscriber) -> content.Links:
-        return subscriber_links(self.api_url, self.site, event, subscriber)
+        return subscriber_links(self.api_url, self.site, event, subscriber, subscriber.reads(self.site.languages))
 
     def _webhook_result(self, subscriber: Subscriber, error: str | None) -> None:
         if not channels.get(subscriber.channel).admin_added or (error is None and subscriber.webhook_failures == 0):
@@ -299,11 +306,13 @@ class Deliverer:
         return self._incidents[incident_id]
 
 
-def subscriber_links(api_url: str, site: Site, event: NotificationEvent | None, subscriber: Subscriber) -> content.Links:
+def subscriber_links(api_url: str, site: Site, event: NotificationEvent | None, subscriber: Subscriber,
+                     language: str | None = None) -> content.Links:
+    """A subscriber's links: the page in ``language`` (the one they read), their own manage and unsubscribe links."""
     base = f"{api_url}/subscribers/{subscriber.id}"
     return content.Links(
-        page_url=site.brand.page_url,
-        event_url=content.event_url(site, event) if event else site.brand.page_url,
+        page_url=content.page_url(site, language),
+        event_url=content.event_url(site, event, language) if event else content.page_url(site, language),
         unsubscribe_url=f"{base}/unsubscribe?token={subscriber.manage_token}",
         manage_url=f"{base}/manage?token={subscriber.manage_token}",
     )

@@ -51,11 +51,16 @@ class Subscriber(Record):
     webhook_secret: str | None = None  # a webhook's signing secret, a Telegram bot token: needed to send
     webhook_failures: int = 0      # consecutive failed deliveries (admin-added channels)
     last_error: str | None = None
+    language: str | None = None    # what they read (a code of site.yml's languages); None: the site's default
     version: int = 0
 
     @property
     def receives(self) -> bool:
         return self.status is SubscriberStatus.CONFIRMED
+
+    def reads(self, languages: tuple[str, ...]) -> str:
+        """The language to write to this subscriber in: theirs while the site offers it, else the default."""
+        return self.language if self.language in languages else languages[0]
 
     def wants(self, component_ids: list[str]) -> bool:
         """True when the event concerns this subscriber (no components on either side: everything)."""
@@ -75,6 +80,7 @@ class OptIn(Record):
     components: list[str] = Field(default_factory=list)
     token_hash: str
     code_hash: str | None = None
+    language: str | None = None    # the sign-up's language, the subscriber's from confirmation on
     attempts: int = 0
     created_at: datetime
     expires_at: datetime

@@ -82,6 +82,10 @@ def notification_stats(notification_id: str) -> dict[str, dict[str, int]]:
     return DeliveryStore(table()).stats(notification_id)
 
 
+def notification_stats_by_language(notification_id: str) -> dict[str, dict[str, int]]:
+    return DeliveryStore(table()).stats_by_language(notification_id)
+
+
 def reset() -> None:
     """Forget this container's send buckets (tests change the rates)."""
     _buckets.clear()

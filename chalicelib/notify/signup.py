@@ -82,12 +82,14 @@ class Subscriptions:
 
     # -- sign-up ---------------------------------------------------------------------------
     def subscribe(self, *, email: str | None, phone: str | None, components: list[str],
-                  source_ip: str) -> SignupAnswer:
+                  source_ip: str, language: str | None = None) -> SignupAnswer:
+        """``language``: what the subscriber reads (one of the site's languages; None: the default)."""
         typed = {"email": (email or "").strip(), "phone": (phone or "").strip()}
         given = [(kind, typed[kind.signup_field]) for kind in channels.signup() if typed.get(kind.signup_field)]
         if len(given) != 1:
             raise InvalidDestination("email", "give an email address or a phone number (one of the two)")
         components = self.check_components(components)
+        language = self.check_language(language)
         kind, raw = given[0]
         if not kind.offered(self.policy):
             raise InvalidDestination(kind.signup_field, kind.not_offered)
@@ -112,7 +114,7 @@ class Subscriptions:
             id=answer.verify_id, subscriber_id=subscriber.id, channel=channel,
             components=components, token_hash=token_hash(token),
             code_hash=token_hash(f"{answer.verify_id}:{code}") if code else None,
-            created_at=now, expires_at=now + timedelta(hours=hours),
+            created_at=now, expires_at=now + timedelta(hours=hours), language=language,
         ))
         if subscriber.status is SubscriberStatus.SUPPRESSED:
             log.info("sign-up for suppressed subscriber %s: answered, nothing sent", subscriber.id)
@@ -142,6 +144,12 @@ class Subscriptions:
         # Every component chosen is the same as none chosen: future components included.
         return [] if set(wanted) == set(self.site.component_ids) else wanted
 
+    def check_language(self, language: str | None) -> str | None:
+        if language is None or language in self.site.languages:
+            return language
+        raise InvalidDestination("language", f"this page is written in {', '.join(self.site.languages)}; "
+                                             f"choose one of those, not {language!r}")
+
     def _limit(self, key: str, limit, now: datetime, what: str) -> None:
         counted, resets_in = self.store.count_in_window(key, now, limit.window_seconds)
         if counted > limit.count:
@@ -150,9 +158,11 @@ class Subscriptions:
     def _send_confirmation(self, optin: OptIn, subscriber: Subscriber, token: str, code: str | None) -> None:
         confirm_url = f"{self.api_url}/subscribers/confirm/{optin.id}?token={token}"
         kind = channels.get(optin.channel)
-        names = [self.site.component(c).name for c in optin.components]
-        message = kind.confirmation(self.site, subscriber.destination, confirm_url, code, names, self.templates_dir,
-                                    self.email_source)
+        language = optin.language or self.site.default_language
+        site = self.site.in_language(language)
+        names = [site.component(c).name for c in optin.components]
+        message = kind.confirmation(site, subscriber.destination, confirm_url, code, names, self.templates_dir,
+                                    self.email_source, language)
         try:
             kind.send(message, subscriber, self)   # ``email`` and ``sms`` are this object's senders
         except SendError as exc:
@@ -200,7 +210,8 @@ class Subscriptions:
                 return subscriber
             return subscriber.model_copy(update={
                 "status": SubscriberStatus.CONFIRMED, "components": optin.components,
-                "consent": Consent.DOUBLE_OPT_IN, "confirmed_at": now, "unsubscribed_at": None, "updated_at": now})
+                "consent": Consent.DOUBLE_OPT_IN, "confirmed_at": now, "unsubscribed_at": None, "updated_at": now,
+                "language": optin.language or subscriber.language})
 
         return self._change(optin.subscriber_id, confirmed)
 
@@ -226,13 +237,17 @@ class Subscriptions:
 
         return self._change(subscriber_id, unsubscribed)
 
-    def update_components(self, subscriber_id: str, token: str, components: list[str]) -> Subscriber:
+    def update_components(self, subscriber_id: str, token: str, components: list[str],
+                          language: str | None = None) -> Subscriber:
+        """The manage page's save: the components heard about and, when given, the language read."""
         self.by_token(subscriber_id, token)
         chosen = self.check_components(components)
         if not [c for c in components if c.strip()]:
             raise InvalidDestination("components", "choose at least one component, or unsubscribe instead")
+        language = self.check_language(language)
         now = self.clock()
-        return self._change(subscriber_id, lambda s: s.model_copy(update={"components": chosen, "updated_at": now}))
+        change = {"components": chosen, "updated_at": now} | ({"language": language} if language else {})
+        return self._change(subscriber_id, lambda s: s.model_copy(update=change))
 
     def _change(self, subscriber_id: str, change: Callable[[Subscriber], Subscriber]) -> Subscriber:
         for _ in range(5):

@@ -65,6 +65,7 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 import time
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -88,6 +89,7 @@ _RANKS = (("assets/", 0), ("incidents/", 0), ("badges/", 0), ("history/", 2), ("
           ("api/", 3),
           ("sitemap-pages.xml", 4), ("sitemap-", 3), ("sitemap.xml", 5), ("robots.txt", 6))
 _ENTRY_RANK = 9
+_LANGUAGE_FOLDER = re.compile(r"^[a-z]{2}/")
 # Rank 0 (hashed assets, incident pages, badges: the bulk of a site, linking to nothing ranked
 # above) goes up as it comes; every rank above is held until all of rank 0 is up, then goes up
 # rank by rank.
@@ -116,6 +118,8 @@ def digest(obj: SiteObject) -> str:
 
 
 def upload_rank(key: str) -> tuple[int, int]:
+    # A language's pages (``de/index.html``) rank as the default language's do.
+    key = key[3:] if _LANGUAGE_FOLDER.match(key) else key
     if key in ENTRY_POINTS:
         return _ENTRY_RANK, ENTRY_POINTS.index(key)
     for prefix, rank in _RANKS:

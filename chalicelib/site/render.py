@@ -33,11 +33,10 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from collections.abc import Iterator
 from itertools import groupby
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
@@ -45,6 +44,7 @@ from markupsafe import Markup
 from chalicelib.model import ComponentStatus, Incident
 from chalicelib.site import statuspage
 from chalicelib.site.snapshot import HISTORY_DAYS, ComponentView, Snapshot
+from chalicelib.i18n import format_local, language_name
 from chalicelib.text import environment, status_class
 
 SHORT_CACHE = "public, max-age=30, stale-while-revalidate=60, stale-if-error=86400"
@@ -93,67 +93,112 @@ class SiteRender:
     """
 
     def __init__(self, snapshot: Snapshot, templates_dir: Path, only: Only | None = None):
-        env = _page_environment(Path(templates_dir))
         script = _script(templates_dir)
-        zone = snapshot.site.brand.zone
-        common = {"snap": snapshot, "site": snapshot.site, "script": script.key, "page_url": _base(snapshot),
-                  "local": functools.partial(when_local, zone=zone), "month_name": month_name,
-                  "day_cells": day_cells}
-
-        def page(template: str, key: str, root: str | None = None, **context) -> SiteObject:
-            root = "../" * key.count("/") if root is None else root
-            html = env.get_template(template).render(**common, root=root, key=key, **context)
-            return SiteObject(key, html.encode("utf-8"), HTML)
-
-        incidents = {i.id: i for i in snapshot.incidents}
-        months = snapshot.months
-        if only is not None:
-            incidents = {id_: i for id_, i in incidents.items() if id_ in only.incidents}
-            months = tuple(m for m in months if m in only.months)
-        self._page, self._incidents = page, list(incidents.values())
-        self._badge = functools.partial(_text, env, "badges/badge.svg", content_type="image/svg+xml", common=common)
+        languages = snapshot.site.languages
+        wanted = {i.id for i in snapshot.incidents if only is None or i.id in only.incidents}
+        months = tuple(m for m in snapshot.months if only is None or m in only.months)
+        self._readers = [_Reader(snapshot.in_language(language), templates_dir, script.key, languages)
+                         for language in languages]
+        home = self._readers[0]
+        self._incidents = [i.id for i in snapshot.incidents if i.id in wanted]
         self._components = snapshot.components
+        self._badge = functools.partial(_text, home.env, "badges/badge.svg", content_type="image/svg+xml",
+                                        common=home.common)
 
         objects = [script, *console_objects(templates_dir, snapshot.api_url)]
+        for reader in self._readers:
+            objects += reader.month_pages(months)
         for month in months:
-            page_key, sitemap_key = month_keys(month)
-            newer, older = _neighbours(snapshot.months, month)
-            in_month = snapshot.in_month(month)
-            objects.append(page("page/month.html", page_key, month=month, incidents=in_month, newer=newer,
-                                older=older))
-            objects.append(_text(env, "page/sitemap-month.xml", sitemap_key, XML, common, incidents=in_month))
-        objects.append(page("page/history.html", "history.html", months=_recent_by_month(snapshot)))
-        objects.append(page("page/uptime.html", UPTIME_PAGE))
+            objects.append(_text(home.env, "page/sitemap-month.xml", month_keys(month)[1], XML, home.common,
+                                 incidents=snapshot.in_month(month)))
         for key, document in statuspage.statuspage_documents(snapshot).items():
             objects.append(SiteObject(key, statuspage.dumps(document), JSON))
-        feed = _feed_entries(snapshot)
-        objects.append(_text(env, "feeds/history.atom", "history.atom", "application/atom+xml; charset=utf-8",
-                             common, entries=feed))
-        objects.append(_text(env, "feeds/history.rss", "history.rss", "application/rss+xml; charset=utf-8",
-                             common, entries=feed))
-        objects.append(_text(env, "badges/badge.svg", "badge.svg", "image/svg+xml", common,
+        for reader in self._readers:
+            objects += reader.front_pages()
+        common = home.common
+        objects.append(_text(home.env, "badges/badge.svg", "badge.svg", "image/svg+xml", common,
                              label="status", message=snapshot.indicator.description, kind=snapshot.indicator.value))
-        objects.append(_text(env, "badges/favicon.svg", "favicon.svg", "image/svg+xml", common))
-        objects.append(_text(env, "page/sitemap-pages.xml", "sitemap-pages.xml", XML, common,
+        objects.append(_text(home.env, "badges/favicon.svg", "favicon.svg", "image/svg+xml", common))
+        objects.append(_text(home.env, "page/sitemap-pages.xml", "sitemap-pages.xml", XML, common,
                              month_pages=[month_keys(m)[0] for m in snapshot.months]))
-        objects.append(_text(env, "page/sitemap.xml", "sitemap.xml", XML, common,
+        objects.append(_text(home.env, "page/sitemap.xml", "sitemap.xml", XML, common,
                              sitemaps=["sitemap-pages.xml"] + [month_keys(m)[1] for m in snapshot.months]))
-        objects.append(_text(env, "page/robots.txt", "robots.txt", "text/plain; charset=utf-8", common))
+        objects.append(_text(home.env, "page/robots.txt", "robots.txt", "text/plain; charset=utf-8", common))
         # Served for any missing path, so its links start from the site root.
-        objects.append(page("page/404.html", "404.html", root="/"))
-        objects.append(page("page/index.html", "index.html"))
+        objects.append(home.page("page/404.html", "404.html", root="/", shared="/"))
+        for reader in self._readers:
+            objects.append(reader.page("page/index.html", reader.key("index.html")))
         self.first: tuple[SiteObject, ...] = tuple(objects)
         self.keys: frozenset[str] = frozenset(
-            [obj.key for obj in objects] + [incident_key(incident.id) for incident in self._incidents]
+            [obj.key for obj in objects]
+            + [reader.key(incident_key(incident_id)) for reader in self._readers for incident_id in self._incidents]
             + [_badge_key(view) for view in self._components])
 
     def pages(self) -> Iterator[SiteObject]:
         """Each incident's page, then each component's badge, rendered when asked for."""
-        for incident in self._incidents:
-            yield self._page("page/incident.html", incident_key(incident.id), incident=incident)
+        for incident_id in self._incidents:
+            for reader in self._readers:
+                yield reader.page("page/incident.html", reader.key(incident_key(incident_id)),
+                                  incident=reader.incidents[incident_id])
         for view in self._components:
             yield self._badge(key=_badge_key(view), label=view.component.name, message=view.status.label,
                               kind=view.status.value)
+
+
+class _Reader:
+    """The pages of one language: the default's at the site's root, each other's under ``<language>/``.
+
+    The JSON, the badges, the sitemaps, the script and the console are the site's, in one language;
+    every page links to its own language's pages (``root``) and to those (``shared``).
+    """
+
+    def __init__(self, snapshot: Snapshot, templates_dir: Path, script: str, languages: tuple[str, ...]):
+        self.snapshot = snapshot
+        self.language = snapshot.reads
+        self.prefix = "" if self.language == languages[0] else f"{self.language}/"
+        self.env = _page_environment(Path(templates_dir), self.language)
+        self.incidents = {i.id: i for i in snapshot.incidents}
+        zone = snapshot.site.brand.zone
+        self.common = {"snap": snapshot, "site": snapshot.site, "script": script, "page_url": _base(snapshot),
+                       "local": functools.partial(format_local, zone=zone, language=self.language),
+                       "month_name": self.month_name,
+                       "day_cells": day_cells, "languages": languages, "prefix": self.prefix,
+                       "language_names": {code: language_name(code) for code in languages}}
+
+    def key(self, key: str) -> str:
+        return self.prefix + key
+
+    def month_name(self, month: str) -> str:
+        return month_name(month, self.language)
+
+    def page(self, template: str, key: str, root: str | None = None, shared: str | None = None,
+             **context) -> SiteObject:
+        shared = "../" * key.count("/") if shared is None else shared
+        root = "../" * (key.count("/") - self.prefix.count("/")) if root is None else root
+        html = self.env.get_template(template).render(**self.common, root=root, shared=shared, key=key,
+                                                      page_key=key.removeprefix(self.prefix), **context)
+        return SiteObject(key, html.encode("utf-8"), HTML)
+
+    def month_pages(self, months: tuple[str, ...]) -> list[SiteObject]:
+        snapshot = self.snapshot
+        pages = []
+        for month in months:
+            newer, older = _neighbours(snapshot.months, month)
+            pages.append(self.page("page/month.html", self.key(month_keys(month)[0]), month=month,
+                                   incidents=snapshot.in_month(month), newer=newer, older=older))
+        return pages
+
+    def front_pages(self) -> list[SiteObject]:
+        """What depends on the front, but the index: the history, the uptime page and the feeds."""
+        snapshot = self.snapshot
+        feed = _feed_entries(snapshot)
+        feeds = "application/atom+xml; charset=utf-8", "application/rss+xml; charset=utf-8"
+        return [
+            self.page("page/history.html", self.key("history.html"), months=_recent_by_month(snapshot)),
+            self.page("page/uptime.html", self.key(UPTIME_PAGE)),
+            _text(self.env, "feeds/history.atom", self.key("history.atom"), feeds[0], self.common, entries=feed),
+            _text(self.env, "feeds/history.rss", self.key("history.rss"), feeds[1], self.common, entries=feed),
+        ]
 
 
 def _badge_key(view: ComponentView) -> str:
@@ -179,26 +224,28 @@ def day_cells(view: ComponentView) -> Markup:
 _CELLS = {ComponentStatus.OPERATIONAL: "<i></i>"}
 
 
-def month_name(month: str) -> str:
-    """``2026-04`` as a reader says it: ``April 2026``."""
-    return datetime.strptime(month, "%Y-%m").strftime("%B %Y")
+def month_name(month: str, language: str = "en") -> str:
+    """``2026-04`` as a reader says it: ``April 2026``, ``April 2026`` in German too, ``März 2026``."""
+    from babel.dates import format_date
+
+    return format_date(datetime.strptime(month, "%Y-%m").date(), "LLLL y", locale=language)
 
 
 _PAGE_TEMPLATES = ("page", "feeds", "badges")
 
 
-def _page_environment(templates_dir: Path):
-    """The one environment (``text.environment``), with the page's templates checked for changes once a
-    render instead of at every use: the page of each of a thousand incidents would stat its template,
-    the base it extends and the macros it imports, every time."""
+def _page_environment(templates_dir: Path, language: str = "en"):
+    """The one environment (``text.environment``) of ``language``, with the page's templates checked for
+    changes once a render instead of at every use: the page of each of a thousand incidents would stat
+    its template, the base it extends and the macros it imports, every time."""
     stamp = tuple((path.name, path.stat().st_mtime_ns) for folder in _PAGE_TEMPLATES
                   for path in sorted((templates_dir / folder).iterdir()))
-    return _environment_as_of(templates_dir, stamp)
+    return _environment_as_of(templates_dir, language, stamp)
 
 
-@functools.lru_cache(maxsize=4)
-def _environment_as_of(templates_dir: Path, stamp: tuple) -> jinja2.Environment:
-    return environment(templates_dir).overlay(auto_reload=False, cache_size=400)
+@functools.lru_cache(maxsize=8)
+def _environment_as_of(templates_dir: Path, language: str, stamp: tuple) -> jinja2.Environment:
+    return environment(templates_dir, language).overlay(auto_reload=False, cache_size=400)
 
 
 def _text(env, template: str, key: str, content_type: str, common: dict, **context) -> SiteObject:
@@ -250,12 +297,3 @@ def _recent_by_month(snapshot: Snapshot) -> list[tuple[str, list[Incident]]]:
 
 def _feed_entries(snapshot: Snapshot) -> list[Incident]:
     return sorted(snapshot.front, key=lambda i: (i.updated_at, i.id), reverse=True)[:FEED_ENTRIES]
-
-
-def when_local(moment: datetime | None, zone: ZoneInfo) -> str:
-    if moment is None:
-        return ""
-    local = moment.astimezone(zone)
-    if local.date() == moment.astimezone(timezone.utc).date():
-        return f"{local:%H:%M %Z}"  # the UTC form beside it already says which day
-    return f"{local.day} {local:%b %Y, %H:%M %Z}"

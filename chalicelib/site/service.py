@@ -260,8 +260,10 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
             only = Only(incidents=frozenset(c.incident_id for c in changes.incidents), months=frozenset(months))
             objects = render_site(snapshot, settings.templates_dir, only=only)
             rendered = {obj.key for obj in objects}
-            named = {incident_key(incident_id) for incident_id in only.incidents}
+            prefixes = [""] + [f"{language}/" for language in site.languages[1:]]
+            named = {prefix + incident_key(incident_id) for incident_id in only.incidents for prefix in prefixes}
             named |= {key for month in only.months for key in month_keys(month)}
+            named |= {prefix + month_keys(month)[0] for month in only.months for prefix in prefixes[1:]}
             remove = sorted(key for key in named - rendered if key in live)
             checked = check_site(objects, published=live.keys() - set(remove))
             kwargs = dict(remove=remove)

@@ -154,6 +154,39 @@ class Snapshot:
     since: datetime | None = None
     api_url: str = ""
     stale_after_seconds: int = 180
+    language: str | None = None  # what the page is written in; None: the site's default language
+
+    @property
+    def reads(self) -> str:
+        return self.language or self.site.default_language
+
+    def in_language(self, language: str) -> Snapshot:
+        """The same moment as a reader of ``language`` sees it: the site's texts and the records in that language.
+
+        Only words change: statuses, days and links stay, so every language's page tells the same.
+        """
+        from chalicelib.translations import incident_in, notice_in
+
+        default = self.site.default_language
+        if language == self.reads:
+            return self
+        site = self.site.in_language(language)
+        views = {v.component.id: replace(v, component=site.component(v.component.id)) for v in self.components}
+        names = {c.name: site.component(c.id).name for c in self.site.components}
+        groups = {g.id: g for g in site.groups}
+        contacts = {c.id: c for c in site.brand.contacts}
+        incidents = {i.id: incident_in(i, language, default) for i in self.incidents}
+        front = [incidents.get(i.id) or incident_in(i, language, default) for i in self.front]
+        return replace(
+            self, site=site, language=language,
+            components=[views[v.component.id] for v in self.components],
+            incidents=list(incidents.values()), front=front,
+            notices=[notice_in(n, language, default) for n in self.notices],
+            groups=[GroupView(g.group and groups[g.group.id], tuple(views[v.component.id] for v in g.components))
+                    for g in self.groups],
+            contacts=[replace(c, contact=contacts[c.contact.id], down=tuple(names.get(n, n) for n in c.down))
+                      for c in self.contacts],
+        )
 
     def status_of(self, component_id: str) -> ComponentStatus:
         return self.view(component_id).status
@@ -217,19 +250,25 @@ class Snapshot:
         Online shop, Help centre and Email & SMS support work", not a "Major System Outage" that
         reads as if the shop were down. Otherwise Statuspage's words (the v2 JSON keeps those).
         """
+        from chalicelib.i18n import translations
+
+        words = translations(self.reads)
         troubled = [v for v in self.components if v.status is not ComponentStatus.OPERATIONAL]
         ours = [v for v in self.components if not _on_a_platform(v.component)]
         if not troubled or any(_on_a_platform(v.component) is False for v in troubled):
-            return self.indicator.description
+            return words.gettext(self.indicator.description)
         parts = []
         for status in sorted({v.status for v in troubled}, key=lambda s: s.severity, reverse=True):
             names = [v.component.name for v in troubled if v.status is status]
-            singular, plural = _TROUBLE.get(status, ("has problems", "have problems"))
-            parts.append(f"{_spoken_list(names)} {singular if len(names) == 1 else plural}")
+            singular, plural = _TROUBLE.get(status, _HAS_PROBLEMS)
+            parts.append(words.ngettext(singular, plural, len(names)).format(names=_spoken_list(names, words)))
         told = ", ".join(parts)
         if ours:
-            working = _spoken_list([v.component.name for v in ours]) if len(ours) <= 3 else "all our own services"
-            told += f" · {working} work{'s' if len(ours) == 1 else ''}"
+            if len(ours) <= 3:
+                working = words.ngettext("{names} works", "{names} work", len(ours))
+                told += " · " + working.format(names=_spoken_list([v.component.name for v in ours], words))
+            else:
+                told += " · " + words.gettext("all our own services work")
         return told
 
     @property
@@ -320,11 +359,17 @@ def stale_after(probe_interval_seconds: int, publish_interval_seconds: int = 0) 
     return max(STALE_AFTER_INTERVALS * probe_interval_seconds, publish_interval_seconds + probe_interval_seconds)
 
 
+def N_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message pair for the catalogue; the headline translates it when it is told."""
+    return singular, plural
+
+
+_HAS_PROBLEMS = N_("{names} has problems", "{names} have problems")
 _TROUBLE = {
-    ComponentStatus.MAJOR_OUTAGE: ("is down", "are down"),
-    ComponentStatus.PARTIAL_OUTAGE: ("has problems", "have problems"),
-    ComponentStatus.DEGRADED_PERFORMANCE: ("is slow", "are slow"),
-    ComponentStatus.UNDER_MAINTENANCE: ("is under maintenance", "are under maintenance"),
+    ComponentStatus.MAJOR_OUTAGE: N_("{names} is down", "{names} are down"),
+    ComponentStatus.PARTIAL_OUTAGE: _HAS_PROBLEMS,
+    ComponentStatus.DEGRADED_PERFORMANCE: N_("{names} is slow", "{names} are slow"),
+    ComponentStatus.UNDER_MAINTENANCE: N_("{names} is under maintenance", "{names} are under maintenance"),
 }
 
 
@@ -333,8 +378,10 @@ def _on_a_platform(component: Component) -> bool:
     return any(probe.role == "platform" for probe in component.probes)
 
 
-def _spoken_list(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+def _spoken_list(names: list[str], words) -> str:
+    if len(names) == 1:
+        return names[0]
+    return words.gettext("{first} and {last}").format(first=", ".join(names[:-1]), last=names[-1])
 
 
 def on_the_front(incident: Incident, now: datetime) -> bool:

@@ -9,7 +9,7 @@ attributes of real tags (text that merely looks like a link is text), resolved a
 page's own key; a link to another host, ``mailto:`` or ``tel:`` is not the site's to check.
 
 A problem is attributed to the object it is found in. One confined to an incident's page
-(``incidents/<id>.html``) withholds that page alone: its last good copy stays live, the
+(``incidents/<id>.html``, or ``<language>/incidents/<id>.html``) withholds that page alone: its last good copy stays live, the
 rest of the site goes out, and the caller reports it. A problem anywhere else (the index,
 the history, the JSON, the feeds) stops the whole publish with ``SiteInvalid`` and the
 last good site stays; rendering escapes every value, so content cannot cause one.
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from html import unescape
 from urllib.parse import urlsplit
 
-_INCIDENT_PAGE = re.compile(r"^incidents/([^/]+)\.html$")
+_INCIDENT_PAGE = re.compile(r"^(?:[a-z]{2}/)?incidents/([^/]+)\.html$")  # in the default language, or another
 
 
 class SiteInvalid(ValueError):

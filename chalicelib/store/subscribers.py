@@ -172,9 +172,12 @@ class DeliveryStore:
     def __init__(self, table: Table):
         self.table = table
 
-    def claim(self, notification_id: str, subscriber_id: str, channel: Channel, now: datetime) -> Item | None:
+    def claim(self, notification_id: str, subscriber_id: str, channel: Channel, now: datetime,
+              language: str | None = None) -> Item | None:
         """Take the recipient for sending; None when someone holds or finished it already."""
         data = {"state": ClaimState.SENDING.value, "channel": channel.value, "at": now.isoformat()}
+        if language:
+            data["language"] = language
         try:
             return self.table.create(DELIVERY_PK.format(notification_id), subscriber_id, data,
                                      expires_at=epoch_seconds(now + timedelta(days=CLAIM_DAYS)))
@@ -196,7 +199,7 @@ class DeliveryStore:
             self.table.replace(claim, {**claim.data, "state": state.value, **detail})
         except Conflict:
             return False
-        self._count(claim.pk.split("#", 1)[1], claim.data["channel"], state)
+        self._count(claim.pk.split("#", 1)[1], claim.data["channel"], state, claim.data.get("language"))
         return True
 
     def release(self, claim: Item) -> None:
@@ -218,8 +221,11 @@ class DeliveryStore:
         self._count(notification_id, channel.value, ClaimState.SUPPRESSED)
         return True
 
-    def _count(self, notification_id: str, channel: str, state: ClaimState) -> None:
-        self.table.add(STATS_PK, notification_id, {f"{channel}_{state.value}": 1})
+    def _count(self, notification_id: str, channel: str, state: ClaimState, language: str | None = None) -> None:
+        counters = {f"{channel}_{state.value}": 1}
+        if language:
+            counters[f"language_{language}_{state.value}"] = 1
+        self.table.add(STATS_PK, notification_id, counters)
 
     def fanned_out(self, notification_id: str) -> dict | None:
         item = self.table.get(FANOUT_PK, notification_id)
@@ -229,6 +235,7 @@ class DeliveryStore:
         self.table.put(FANOUT_PK, notification_id, {"queued": queued, "batches": batches, "at": now.isoformat()})
 
     def stats(self, notification_id: str) -> dict[str, dict[str, int]]:
+        """Counts per channel (queued, sent, failed, suppressed)."""
         fanout = self.fanned_out(notification_id) or {}
         item = self.table.get(STATS_PK, notification_id)
         counters = item.data if item else {}
@@ -240,6 +247,17 @@ class DeliveryStore:
                    for state in (ClaimState.SENT, ClaimState.FAILED, ClaimState.SUPPRESSED)},
             }
         return result
+
+    def stats_by_language(self, notification_id: str) -> dict[str, dict[str, int]]:
+        """Sent, failed and suppressed per language the recipients read (those whose sending was tried)."""
+        item = self.table.get(STATS_PK, notification_id)
+        found: dict[str, dict[str, int]] = {}
+        for name, value in (item.data if item else {}).items():
+            if name.startswith("language_"):
+                language, state = name.removeprefix("language_").rsplit("_", 1)
+                found.setdefault(language, {s.value: 0 for s in (ClaimState.SENT, ClaimState.FAILED,
+                                                                  ClaimState.SUPPRESSED)})[state] = int(value)
+        return dict(sorted(found.items()))
 
 
 def _data(subscriber: Subscriber) -> dict:

@@ -57,6 +57,21 @@ function asciiJson(value) {
   return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+function smsSize(sms) {
+  return h("p", { class: "mu sm" }, `${sms.characters} characters · ${sms.segments} `
+    + `${sms.segments === 1 ? "segment" : "segments"} (${sms.encoding})`);
+}
+
+// What readers of the site's other languages get (the first language is the default, shown above).
+function inOtherLanguages(shown) {
+  return Object.entries(shown.languages || {}).slice(1).map(([code, read]) => h("details", { class: "quote" },
+    h("summary", {}, `In ${code}: ${read.recipients} ${read.recipients === 1 ? "subscriber" : "subscribers"}`
+      + (read.translated ? "" : " (not translated: the original, with a notice in their language)")),
+    read.email ? [h("p", {}, h("strong", {}, "Subject: "), read.email.subject),
+      h("pre", { class: "message", lang: code }, read.email.text)] : [],
+    read.sms ? [h("pre", { class: "message", "data-sms": "", lang: code }, read.sms.text), smsSize(read.sms)] : []));
+}
+
 function whatGoesOut(shown, names, form, api, values, preview, reload) {
   const heading3 = h("h3", { tabindex: "-1" }, "What goes out");
   if (shown.effect === "nothing") {
@@ -87,9 +102,8 @@ function whatGoesOut(shown, names, form, api, values, preview, reload) {
       h("div", { class: "quote" }, h("p", {}, h("strong", {}, "Subject: "), shown.email.subject),
         h("pre", { class: "message" }, shown.email.text)),
       h("h4", {}, "SMS"),
-      h("div", { class: "quote" }, h("pre", { class: "message", "data-sms": "" }, shown.sms.text),
-        h("p", { class: "mu sm" }, `${shown.sms.characters} characters · ${shown.sms.segments} `
-          + `${shown.sms.segments === 1 ? "segment" : "segments"} (${shown.sms.encoding})`)),
+      h("div", { class: "quote" }, h("pre", { class: "message", "data-sms": "" }, shown.sms.text), smsSize(shown.sms)),
+      inOtherLanguages(shown),
       h("h4", {}, "Who receives it"),
       h("p", { class: "recipients" }, total
         ? `${counts.map(([channel, n]) => `${n} ${CHANNEL_NAMES[channel] || channel}`).join(" · ")} (${total} in all)`

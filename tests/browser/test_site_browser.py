@@ -159,7 +159,7 @@ def test_the_page_is_complete_with_javascript_disabled(chromium, old_outage, sub
     assert "Check your inbox." in page.content()
     url, received = subscriber_api
     assert received == [("/subscribers", "application/x-www-form-urlencoded",
-                         {"email": ["ana@example.com"], "components": ["facebook"]})]
+                         {"email": ["ana@example.com"], "components": ["facebook"], "language": ["en"]})]
     context.close()
 
 
@@ -183,7 +183,8 @@ def test_fresh_data_has_no_staleness_notice_and_an_sms_sign_up_is_confirmed_in_p
     page.click("text=Confirm")
     page.locator("#sub-result", has_text="You are subscribed.").wait_for()
     url, received = subscriber_api
-    assert received == [("/subscribers", "application/json", {"components": [], "phone": "+49 151 23456789"}),
+    assert received == [("/subscribers", "application/json",
+                         {"components": [], "phone": "+49 151 23456789", "language": "en"}),
                         ("/subscribers/verify/v1", "application/json", {"code": "123456"})]
     assert page.url.startswith(fresh_outage)  # stayed on the page
     context.close()

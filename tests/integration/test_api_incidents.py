@@ -188,9 +188,10 @@ def test_publish_answers_which_incident_page_it_withheld_and_publishes_the_rest(
     settings.reset_settings()
     # THEN the answer names the withheld page and why, and the rest of the page went out
     assert answer.status_code == 200, answer.text
+    # (the page in each language: the example site is English and German)
     assert answer.json()["withheld"] == [{
-        "key": f"incidents/{checkout['id']}.html", "incident_id": checkout["id"],
-        "problems": ["links to 'runbook.html', which this render does not contain"]}]
+        "key": f"{language}incidents/{checkout['id']}.html", "incident_id": checkout["id"],
+        "problems": ["links to 'runbook.html', which this render does not contain"]} for language in ("", "de/")]
     assert {i["name"] for i in page_json(aws)["incidents"]} == {"Facebook is down", "Checkout is slow"}
 
 

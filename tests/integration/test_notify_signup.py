@@ -158,7 +158,8 @@ def test_the_manage_page_changes_components_and_get_never_unsubscribes(api, tabl
     assert saved.status_code == 200 and b"Saved." in saved.body
     assert store.get(found.id).components == ["instagram", "x"]
     as_json = api.http.get(manage)
-    assert json.loads(as_json.body) == {"status": "confirmed", "components": ["instagram", "x"], "message": ""}
+    assert json.loads(as_json.body) == {"status": "confirmed", "components": ["instagram", "x"], "language": "en",
+                                        "message": ""}
     for _ in range(2):
         api.http.get(links.unsubscribe_url.removeprefix("https://api.beacon.test"))
     assert store.get(found.id).status is SubscriberStatus.CONFIRMED

@@ -65,8 +65,9 @@ def test_a_republish_uploads_only_what_changed(site_with_facebook_down, bucket, 
     publish_site(now=noon)
     # WHEN nothing changed
     assert publish_site(now=noon).uploaded == []
-    # WHEN only the clock moved: the page's timestamp is new, every other file is byte-identical
-    assert publish_site(now=noon + timedelta(minutes=1)).uploaded == ["index.html"]
+    # WHEN only the clock moved: the page's timestamp (on the index in each language) is new, every
+    # other file is byte-identical
+    assert publish_site(now=noon + timedelta(minutes=1)).uploaded == ["de/index.html", "index.html"]
     # WHEN one component changes
     state = site_with_facebook_down.component_states()["instagram"]
     site_with_facebook_down.save_component_state(
@@ -74,8 +75,9 @@ def test_a_republish_uploads_only_what_changed(site_with_facebook_down, bucket, 
     uploaded = publish_site(now=noon + timedelta(minutes=1)).uploaded
     # THEN the files that show it, and nothing else
     assert "badges/instagram.svg" in uploaded and "api/v2/components.json" in uploaded
-    assert uploaded[-2:] == list(ENTRY_POINTS)
-    assert not [k for k in uploaded if k.startswith(("incidents/", "history", "assets/", "badges/facebook"))]
+    assert uploaded[-3:] == ["de/index.html", *ENTRY_POINTS]
+    assert not [k for k in uploaded if k.removeprefix("de/").startswith(
+        ("incidents/", "history", "assets/", "badges/facebook"))]
 
 
 class FailingS3:
@@ -151,7 +153,7 @@ def test_a_publisher_that_loses_the_race_for_the_manifest_publishes_again_from_a
     # THEN the loser did not overwrite the winner's manifest: it read again, rendered again, and
     # uploaded what differed from what the winner had made live
     assert raced.is_set()
-    assert result.uploaded == ["index.html"]
+    assert result.uploaded == ["de/index.html", "index.html"]
     assert b"2026-05-01T12:01:00.000Z" in bucket_objects(bucket)["index.html"]
 
 
@@ -243,9 +245,10 @@ def test_a_problem_confined_to_one_incident_page_withholds_it_and_publishes_the_
     incident = next(i for i in site_with_facebook_down.incidents() if i.id == "01facebook000001")
     site_with_facebook_down.save_incident(incident.model_copy(update={"name": "Facebook is back, mostly"}))
     result = publish_site(now=noon + timedelta(minutes=1))
-    # THEN the broken page is withheld, named with its problem, and its last good copy stays live
-    (withheld,) = result.withheld
+    # THEN the broken page is withheld (in each language), named with its problem, and its last good copy stays live
+    withheld, in_german = result.withheld
     assert (withheld.key, withheld.incident_id) == ("incidents/01resolved000001.html", "01resolved000001")
+    assert (in_german.key, in_german.incident_id) == ("de/incidents/01resolved000001.html", "01resolved000001")
     assert "runbooks/01resolved000001.html" in withheld.problems[0]
     after = bucket_objects(bucket)
     assert after["incidents/01resolved000001.html"] == before["incidents/01resolved000001.html"]
@@ -256,4 +259,4 @@ def test_a_problem_confined_to_one_incident_page_withholds_it_and_publishes_the_
     # AND the problem is logged and counted for the alarm
     assert any("incidents/01resolved000001.html was not published" in r.getMessage() for r in caplog.records)
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert [m["PageObjectsWithheld"] for m in metrics if "PageObjectsWithheld" in m] == [[1.0]]
+    assert [m["PageObjectsWithheld"] for m in metrics if "PageObjectsWithheld" in m] == [[2.0]]

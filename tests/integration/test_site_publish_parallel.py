@@ -189,8 +189,8 @@ def test_a_full_publish_deletes_the_page_of_a_deleted_incident_after_the_entry_p
     later = noon + timedelta(minutes=1)
     without = render(example_site, later, incidents=5, dropped=("0past00000000003",))
     result = publisher(table, bucket, s3).publish(without, now=later, complete=True)
-    # THEN its page is deleted, after the entry points went up, and the hand-placed object stays
-    assert result.deleted == [gone]
+    # THEN its page (in each language) is deleted, after the entry points went up, and the hand-placed object stays
+    assert result.deleted == [f"de/{gone}", gone]
     live = bucket_objects(bucket)
     assert live == {**{o.key: o.body for o in without}, "hand/notes.html": b"placed by hand"}
     summary_put = next(ended for op, key, _, ended in s3.calls if op == "put" and key == ENTRY_POINTS[-1])
@@ -319,7 +319,7 @@ def test_a_render_failing_half_way_through_its_stream_changes_no_entry_point_and
     # THEN only incident pages (and the hashed script) went up; the index and all it lists are the previous ones
     during = bucket_objects(bucket)
     changed = {key for key in during if previous.get(key) != during[key]}
-    assert changed and all(key.startswith(("incidents/", "assets/")) for key in changed)
+    assert changed and all(key.removeprefix("de/").startswith(("incidents/", "assets/")) for key in changed)
     assert not _broken_links("index.html", during["index.html"].decode(), set(during))
     # AND they were recorded: the next publish uploads only the rest and ends equal to a full render
     after = render(example_site, later, incidents=60)

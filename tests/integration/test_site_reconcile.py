@@ -56,8 +56,8 @@ def test_a_healthy_bucket_costs_a_reconciling_publish_no_extra_upload(published_
     assert publish_site(now=noon, reconcile=True).uploaded == []
     # WHEN only the clock moved, it uploads what a plain publish would: the page's timestamp
     moved = publish_site(now=noon + timedelta(minutes=1), reconcile=True)
-    assert moved.uploaded == ["index.html"] and moved.restored == []
-    assert publish_site(now=noon + timedelta(minutes=2)).uploaded == ["index.html"]
+    assert moved.uploaded == ["de/index.html", "index.html"] and moved.restored == []
+    assert publish_site(now=noon + timedelta(minutes=2)).uploaded == ["de/index.html", "index.html"]
 
 
 def test_an_object_uploaded_in_parts_by_hand_is_replaced_once_by_a_single_put(published_site_with_facebook_down,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chalicelib.config import SiteConfigError, load_site
+from chalicelib.config import SiteConfigError, load_site, missing_translations
 
 
 def _check_site(args: argparse.Namespace) -> int:
@@ -16,7 +16,15 @@ def _check_site(args: argparse.Namespace) -> int:
     except SiteConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"{args.path}: valid ({len(site.components)} components in {len(site.groups)} groups)")
+    print(f"{args.path}: valid ({len(site.components)} components in {len(site.groups)} groups, "
+          f"languages {', '.join(site.languages)})")
+    # Untranslated texts show the default language's: worth a warning, never a refusal.
+    for language, paths in missing_translations(site).items():
+        if paths:
+            texts = "1 text has" if len(paths) == 1 else f"{len(paths)} texts have"
+            print(f"warning: {language}: {texts} no translation into {language!r}, readers see the "
+                  f"{site.default_language!r} text:", file=sys.stderr)
+            print("\n".join(f"  - {path}" for path in paths), file=sys.stderr)
     return 0
 
 

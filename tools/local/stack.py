@@ -415,6 +415,14 @@ def _chalice_config(stage: str):
     return CLIFactory(str(PROJECT_ROOT)).create_config_obj(chalice_stage_name=stage)
 
 
+def _other_languages(site_config, port: int) -> str:
+    """The page in the site's other languages, as ``make run`` lists them beside the default one."""
+    from chalicelib.config import load_site
+
+    others = load_site(site_config).languages[1:]
+    return "".join(f"   /{code}/: http://127.0.0.1:{port}/{code}/" for code in others)
+
+
 def _chalice_stage_environment(stage: str) -> dict[str, str]:
     return dict(_chalice_config(stage).environment_variables)
 
@@ -473,7 +481,7 @@ def main() -> int:
     console, sign_in = console_links(f"http://127.0.0.1:{ports.page}/", os.environ["BEACON_ADMIN_KEY"])
     print(
         "\nBeacon is running locally. Ctrl-C stops everything.\n"
-        f"  status page   http://127.0.0.1:{ports.page}/\n"
+        f"  status page   http://127.0.0.1:{ports.page}/{_other_languages(stack.site_config, ports.page)}\n"
         f"  console       {console}   (the marketer console; sign in with an API key)\n"
         f"  sign-in link  {sign_in}   (one-time link for the local admin key)\n"
         f"  demo upstream http://127.0.0.1:{os.environ['DEMO_PORT']}/_demo   "

@@ -7,7 +7,7 @@ that plans and delivers notifications never names a channel. Each channel says:
   (recipients per queue message) and ``rate`` (sends per second for one consumer);
 * for channels people sign up to (``signup_field``, the form field, is set): ``offered``,
   ``normalise``, ``signups_per_ip``, ``confirm_hours``, ``confirmation`` (the opt-in
-  message, sent with ``send``), ``confirms_by_code`` (a code typed on the page, or a link),
+  message in the sign-up's language, sent with ``send``), ``confirms_by_code`` (a code typed on the page, or a link),
   ``confirmation_place`` (where it arrives) and ``paid_confirmations`` (page and country
   ceilings apply);
 * ``hears(event, policy)``: whether the event goes out on this channel at all;
@@ -18,7 +18,8 @@ that plans and delivers notifications never names a channel. Each channel says:
 * ``mask(destination)``: what an answer may show of it (listings too when
   ``destination_is_secret``: a Slack/Teams/Discord URL is its own secret); ``target_url(destination, policy)``:
   the URL the target guard checks before the subscriber is saved (``None``: no URL);
-* ``render(event, context)``: the payload, pure; ``send(payload, subscriber, senders)``:
+* ``render(event, context)``: the payload, pure, in ``context.language`` (the subscriber's;
+  chat channels are the brand's own and read the default); ``send(payload, subscriber, senders)``:
   the provider's id for it, or ``Permanent`` / ``Transient`` (``senders``) when it fails;
 * ``refusal(subscriber, senders)``: a reason the provider will refuse this recipient now
   (an SMS opt-out), checked before the claim, or ``None``.
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RenderContext:
-    """What a message is built from, besides the event itself."""
+    """What a message is built from, besides the event itself: all of it read in ``language``."""
 
     site: Site
     incident: Incident | None
@@ -53,6 +54,7 @@ class RenderContext:
     subscriber: Subscriber
     templates_dir: Path
     email_source: str = ""
+    language: str = "en"
 
 
 class Channel(Protocol):

@@ -27,11 +27,11 @@ class Email(BaseChannel):
         return policy.confirm_email_days * 24
 
     def confirmation(self, site, destination: str, confirm_url: str, code: str | None, component_names: list[str],
-                     templates_dir, email_source: str) -> tuple[str, bytes]:
+                     templates_dir, email_source: str, language: str) -> tuple[str, bytes]:
         from chalicelib.notify import content
 
         mail = content.confirmation_email(site, confirm_url, component_names, site.subscriptions.confirm_email_days,
-                                          templates_dir)
+                                          templates_dir, language=language)
         return email_source, content.raw_email(email_source, site.brand.name, destination, mail, {})
 
     def rate(self, settings) -> float:
@@ -46,7 +46,8 @@ class Email(BaseChannel):
     def render(self, event, context) -> tuple[str, bytes]:
         from chalicelib.notify import content
 
-        mail = content.notification_email(event, context.site, context.incident, context.links, context.templates_dir)
+        mail = content.notification_email(event, context.site, context.incident, context.links, context.templates_dir,
+                                          language=context.language)
         headers = {**content.unsubscribe_headers(context.links.unsubscribe_url), "X-Beacon-Notification": event.id}
         return context.email_source, content.raw_email(context.email_source, context.site.brand.name,
                                                        context.subscriber.destination, mail, headers)

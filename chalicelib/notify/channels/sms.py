@@ -29,10 +29,10 @@ class Sms(BaseChannel):
         return policy.confirm_sms_hours
 
     def confirmation(self, site, destination: str, confirm_url: str, code: str | None, component_names: list[str],
-                     templates_dir, email_source: str) -> str:
+                     templates_dir, email_source: str, language: str) -> str:
         from chalicelib.notify import content
 
-        return content.confirmation_sms(site, code or "", confirm_url, templates_dir)
+        return content.confirmation_sms(site, code or "", confirm_url, templates_dir, language=language)
 
     def rate(self, settings) -> float:
         return settings.sms_send_rate / settings.notify_consumers
@@ -46,7 +46,8 @@ class Sms(BaseChannel):
     def render(self, event, context) -> str:
         from chalicelib.notify import content
 
-        return content.notification_sms(event, context.site, context.incident, context.links, context.templates_dir)
+        return content.notification_sms(event, context.site, context.incident, context.links, context.templates_dir,
+                                        language=context.language)
 
     def send(self, payload: str, subscriber, senders) -> str:
         return senders.sms.send(subscriber.destination, payload)
