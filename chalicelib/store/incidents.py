@@ -133,12 +133,7 @@ class IncidentStore:
 
     def save_incident(self, incident: Incident) -> Incident:
         """Write what changed: new and edited updates, then the header (``Conflict`` if it moved)."""
-        header = incident.model_dump(mode="json", exclude={"version", "updates"})
-        inline = [update.model_dump(mode="json") for update in incident.updates]
-        small = len(json.dumps(inline, separators=(",", ":"))) <= INLINE_BYTES
-        updates = {} if small else {_update_key(incident.id, update): update for update in incident.updates}
-        if small:
-            header["updates"] = inline
+        header, updates = stored_form(incident)
         stored = None
         if incident.version:
             stored = self.table.get(INCIDENT, incident.id)
@@ -288,6 +283,16 @@ def _incident(header: Item, items: dict[str, Item]) -> Incident:
         # save deleted the update's replaced revision: it misses that update for this read.
         updates = [items[key].data for key in header.children if key in items]
     return Incident.model_validate({**header.data, "updates": updates, "version": header.version})
+
+
+def stored_form(incident: Incident) -> tuple[dict, dict[str, IncidentUpdate]]:
+    """What an incident is stored as: its header's data (its updates inside while small) and its
+    update items by key (none while they fit in the header)."""
+    header = incident.model_dump(mode="json", exclude={"version", "updates"})
+    inline = [update.model_dump(mode="json") for update in incident.updates]
+    if len(json.dumps(inline, separators=(",", ":"))) <= INLINE_BYTES:
+        return {**header, "updates": inline}, {}
+    return header, {_update_key(incident.id, update): update for update in incident.updates}
 
 
 def _update_key(incident_id: str, update: IncidentUpdate) -> str:
