@@ -25,7 +25,7 @@ from chalicelib.api import http
 from chalicelib.api.http import NotFoundError, Unprocessable
 from chalicelib.api.openapi import Call, documented
 from chalicelib.config import get_site
-from chalicelib.i18n import language_name, negotiate, translations
+from chalicelib.i18n import SOURCE, language_name, negotiate, translations
 from chalicelib.notify import channels, service
 from chalicelib.notify.destinations import InvalidDestination, mask
 from chalicelib.notify.model import Subscriber, SubscriberStatus
@@ -147,6 +147,26 @@ def reader_language(request, chosen: str | None = None) -> str:
     return negotiate(request.headers.get("accept-language"), site.languages, site.default_language)
 
 
+def told(exc: Exception, language: str) -> str:
+    """An error of the sign-up steps as its reader reads it: the API's precise English message for
+    English, Beacon's sentence in the reader's language for the others (the field it names stays)."""
+    english = exc.message if isinstance(exc, InvalidDestination) else str(exc)
+    if language == SOURCE:
+        return english
+    _ = translations(language).gettext
+    if isinstance(exc, WrongCode):
+        if exc.attempts_left:
+            return _("That code is not right; {n} tries left.").format(n=exc.attempts_left)
+        return _("Too many wrong codes; subscribe again to get a new code.")
+    if isinstance(exc, TooMany):
+        return _("Too many attempts just now; try again in {minutes} minutes.").format(
+            minutes=max(1, -(-exc.retry_after // 60)))
+    if isinstance(exc, ConfirmationNotSent):
+        return _("We could not send the confirmation just now; try again in a minute.")
+    words = getattr(exc, "words", None)
+    return _(words).format(**exc.params) if words else english
+
+
 def page(http_status: int, title: str, view: str, language: str, /, **values) -> Response:
     site = get_site()
     home = site.brand.page_url.rstrip("/") + "/"
@@ -237,12 +257,14 @@ def subscribe(call: Call):
                                                        components=wanted.components,
                                                        source_ip=http.source_ip(call.request), language=language)
         except InvalidDestination as exc:
-            raise Unprocessable(exc.message, [{"field": exc.field, "problem": exc.message}]) from None
+            said = told(exc, language)
+            raise Unprocessable(said, [{"field": exc.field, "problem": said}]) from None
         except TooMany as exc:
-            raise TooManyRequests(str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
-        except ConfirmationNotSent:
-            raise Unavailable("we could not send the confirmation just now; try again in a minute",
-                              headers={"Retry-After": "60"}) from None
+            raise TooManyRequests(told(exc, language), headers={"Retry-After": str(exc.retry_after)}) from None
+        except ConfirmationNotSent as exc:
+            message = told(exc, language) if language != SOURCE else \
+                "we could not send the confirmation just now; try again in a minute"
+            raise Unavailable(message, headers={"Retry-After": "60"}) from None
     out = _subscribe_answer(answer, language)
     log.info("sign-up: %s pending confirmation", answer.channel.value)
     if wants_html(call.request):
@@ -277,7 +299,7 @@ def confirm_page(call: Call):
     try:
         optin = service.subscriptions().pending(call.params["optin_id"])
     except InvalidLink as exc:
-        raise NotFoundError(str(exc)) from None
+        raise NotFoundError(told(exc, reader_language(call.request))) from None
     if wants_html(call.request):
         language = reader_language(call.request, optin.language)
         return page(200, translations(language).gettext("Confirm your subscription"), "confirm", language,
@@ -292,7 +314,7 @@ def confirm(call: Call):
     try:
         subscriber = service.subscriptions().confirm_link(call.params["optin_id"], call.query.token)
     except InvalidLink as exc:
-        raise NotFoundError(str(exc)) from None
+        raise NotFoundError(told(exc, reader_language(call.request))) from None
     log.info("sign-up: %s %s", subscriber.channel.value, subscriber.status.value)
     return _subscribed(call, subscriber)
 
@@ -318,10 +340,11 @@ def verify(call: Call):
         if wants_html(call.request):
             language = _optin_language(call)
             return page(422, translations(language).gettext("Enter your code"), "verify", language,
-                        verify_url=self_url(call.request, query=False), error=str(exc))
-        raise Unprocessable(str(exc), [{"field": "code", "problem": str(exc)}]) from None
+                        verify_url=self_url(call.request, query=False), error=told(exc, language))
+        said = told(exc, reader_language(call.request))
+        raise Unprocessable(said, [{"field": "code", "problem": said}]) from None
     except InvalidLink as exc:
-        raise NotFoundError(str(exc)) from None
+        raise NotFoundError(told(exc, reader_language(call.request))) from None
     log.info("sign-up: %s %s", subscriber.channel.value, subscriber.status.value)
     return _subscribed(call, subscriber)
 
@@ -370,7 +393,7 @@ def unsubscribe(call: Call):
     try:
         gone = service.subscriptions().unsubscribe(call.params["subscriber_id"], call.query.token)
     except InvalidLink as exc:
-        raise NotFoundError(str(exc)) from None
+        raise NotFoundError(told(exc, reader_language(call.request))) from None
     language = reader_language(call.request, gone.language if gone else None)
     _ = translations(language).gettext
     brand = get_site().in_language(language).brand.name
@@ -396,9 +419,9 @@ def manage(call: Call):
         subscriber = service.subscriptions().update_components(subscriber.id, call.query.token,
                                                                call.body.components, call.body.language)
     except InvalidLink as exc:
-        raise NotFoundError(str(exc)) from None
+        raise NotFoundError(told(exc, reader_language(call.request))) from None
     except ValueError as exc:
-        error = exc.message if isinstance(exc, InvalidDestination) else str(exc)
+        error = told(exc, reader_language(call.request, subscriber.language))
         if not wants_html(call.request):
             field = exc.field if isinstance(exc, InvalidDestination) else "components"
             raise Unprocessable(error, [{"field": field, "problem": error}]) from None
@@ -426,7 +449,7 @@ def _by_token(call: Call) -> Subscriber:
     try:
         return service.subscriptions().by_token(call.params["subscriber_id"], call.query.token)
     except InvalidLink as exc:
-        raise NotFoundError(str(exc)) from None
+        raise NotFoundError(told(exc, reader_language(call.request))) from None
 
 
 def _done(call: Call, title: str, status: str, message: str, language: str):

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from chalicelib.i18n import N_
 from chalicelib.notify.policy import SubscriptionPolicy
 
 
 class InvalidDestination(ValueError):
-    def __init__(self, field: str, message: str):
+    """What was typed cannot be used: ``field`` names it, ``message`` says the fix (English, for the API).
+
+    ``words`` is the same for a reader of the page: a catalogue message (``i18n``) with
+    ``{placeholders}`` filled from ``params``, so the sign-up pages say it in the reader's language.
+    """
+
+    def __init__(self, field: str, message: str, words: str | None = None, **params):
         self.field = field
         super().__init__(f"{field}: {message}")
         self.message = message
+        self.words, self.params = words, params
 
 
 def normalise_email(raw: str, *, check_domain: bool = False) -> str:
@@ -24,7 +32,9 @@ def normalise_email(raw: str, *, check_domain: bool = False) -> str:
     try:
         checked = validate_email(raw.strip(), check_deliverability=check_domain)
     except EmailNotValidError as exc:
-        raise InvalidDestination("email", f"{exc}; enter an address such as name@example.com") from None
+        raise InvalidDestination("email", f"{exc}; enter an address such as name@example.com",
+                                 N_("This email address cannot be used; enter an address such as "
+                                    "name@example.com.")) from None
     # One address, one subscriber: Ana@Example.com and ana@example.com are the same mailbox at
     # every provider people use, whatever RFC 5321 allows.
     return checked.normalized.lower()
@@ -38,17 +48,23 @@ def normalise_phone(raw: str, policy: SubscriptionPolicy) -> str:
     try:
         number = phonenumbers.parse(raw.strip(), countries[0])
     except phonenumbers.NumberParseException:
-        raise InvalidDestination("phone", "not a phone number; enter it with its country code, e.g. +49 151 12345678"
-                                 ) from None
+        raise InvalidDestination("phone", "not a phone number; enter it with its country code, e.g. +49 151 12345678",
+                                 N_("This is not a phone number; enter it with its country code, e.g. "
+                                    "+49 151 12345678.")) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidDestination("phone", "this number does not exist; check the digits and the country code")
+        raise InvalidDestination("phone", "this number does not exist; check the digits and the country code",
+                                 N_("This number does not exist; check the digits and the country code."))
     region = phonenumbers.region_code_for_number(number)
     if region not in countries:
         raise InvalidDestination("phone", f"we cannot send text messages to numbers of {region or 'that country'}; "
-                                          f"numbers of {', '.join(countries)} can subscribe, or subscribe by email")
+                                          f"numbers of {', '.join(countries)} can subscribe, or subscribe by email",
+                                 N_("We cannot send text messages to numbers of {region}; numbers of {countries} "
+                                    "can subscribe, or subscribe by email."),
+                                 region=region or "?", countries=", ".join(countries))
     if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
                                                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        raise InvalidDestination("phone", "this is not a mobile number; enter a number that can receive texts")
+        raise InvalidDestination("phone", "this is not a mobile number; enter a number that can receive texts",
+                                 N_("This is not a mobile number; enter a number that can receive texts."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from chalicelib.config import Site
+from chalicelib.i18n import N_
 from chalicelib.model import new_id
 from chalicelib.notify import channels
 from chalicelib.notify.destinations import InvalidDestination, calling_code, limit_key
@@ -39,7 +40,13 @@ log = logging.getLogger("beacon.notify")
 
 
 class InvalidLink(Exception):
-    """A confirmation, unsubscribe or manage link that is unknown, used, expired or tampered with."""
+    """A confirmation, unsubscribe or manage link that is unknown, used, expired or tampered with.
+
+    The message is English (the API's); ``words`` says it for a reader of the page (``i18n``)."""
+
+    def __init__(self, message: str, words: str | None = None):
+        super().__init__(message)
+        self.words, self.params = words, {}
 
 
 class WrongCode(Exception):
@@ -87,12 +94,13 @@ class Subscriptions:
         typed = {"email": (email or "").strip(), "phone": (phone or "").strip()}
         given = [(kind, typed[kind.signup_field]) for kind in channels.signup() if typed.get(kind.signup_field)]
         if len(given) != 1:
-            raise InvalidDestination("email", "give an email address or a phone number (one of the two)")
+            raise InvalidDestination("email", "give an email address or a phone number (one of the two)",
+                                     N_("Enter an email address or a phone number (one of the two)."))
         components = self.check_components(components)
         language = self.check_language(language)
         kind, raw = given[0]
         if not kind.offered(self.policy):
-            raise InvalidDestination(kind.signup_field, kind.not_offered)
+            raise InvalidDestination(kind.signup_field, kind.not_offered, kind.not_offered)
         channel, destination = kind.name, kind.normalise(raw, self.policy)
         now = self.clock()
         limits = self.policy.limits
@@ -140,7 +148,8 @@ class Subscriptions:
         unknown = [c for c in wanted if c not in self.site.component_ids]
         if unknown:
             raise InvalidDestination("components", f"no component {unknown[0]!r}; use ids such as "
-                                                   f"{', '.join(sorted(self.site.component_ids)[:4])}")
+                                                   f"{', '.join(sorted(self.site.component_ids)[:4])}",
+                                     N_("There is no component {component} on this page."), component=unknown[0])
         # Every component chosen is the same as none chosen: future components included.
         return [] if set(wanted) == set(self.site.component_ids) else wanted
 
@@ -175,19 +184,23 @@ class Subscriptions:
     def pending(self, optin_id: str) -> OptIn:
         optin = self.store.get_optin(optin_id)
         if optin is None or optin.expires_at <= self.clock():
-            raise InvalidLink("this confirmation has expired or was used already; subscribe again for a new one")
+            raise InvalidLink("this confirmation has expired or was used already; subscribe again for a new one",
+                              N_("This confirmation has expired or was used already; subscribe again for a new one."))
         return optin
 
     def confirm_link(self, optin_id: str, token: str) -> Subscriber:
         optin = self.pending(optin_id)
         if not hmac.compare_digest(optin.token_hash, token_hash(token or "")):
-            raise InvalidLink("this confirmation link is not valid; use the newest link we sent, or subscribe again")
+            raise InvalidLink("this confirmation link is not valid; use the newest link we sent, or subscribe again",
+                              N_("This confirmation link is not valid; use the newest link we sent, or subscribe "
+                                 "again."))
         return self._confirm(optin)
 
     def confirm_code(self, optin_id: str, code: str) -> Subscriber:
         optin = self.pending(optin_id)
         if optin.code_hash is None:
-            raise InvalidLink("this sign-up is confirmed by the link in its email, not by a code")
+            raise InvalidLink("this sign-up is confirmed by the link in its email, not by a code",
+                              N_("This sign-up is confirmed by the link in its email, not by a code."))
         allowed = self.policy.limits.code_attempts
         # The try is taken before the code is compared: parallel guesses cannot share a count.
         counted = self.store.take_code_try(optin.id, allowed)
@@ -202,7 +215,7 @@ class Subscriptions:
         try:
             self.store.use_optin(optin)
         except Conflict:
-            raise InvalidLink("this confirmation was used already") from None
+            raise InvalidLink("this confirmation was used already", N_("This confirmation was used already.")) from None
         now = self.clock()
 
         def confirmed(subscriber: Subscriber) -> Subscriber:
@@ -219,7 +232,8 @@ class Subscriptions:
     def by_token(self, subscriber_id: str, token: str) -> Subscriber:
         subscriber = self.store.get(subscriber_id)
         if subscriber is None or not hmac.compare_digest(subscriber.manage_token, token or ""):
-            raise InvalidLink("this link is not valid; use the link in the newest message we sent you")
+            raise InvalidLink("this link is not valid; use the link in the newest message we sent you",
+                              N_("This link is not valid; use the link in the newest message we sent you."))
         return subscriber
 
     def unsubscribe(self, subscriber_id: str, token: str) -> Subscriber | None:
@@ -243,7 +257,8 @@ class Subscriptions:
         self.by_token(subscriber_id, token)
         chosen = self.check_components(components)
         if not [c for c in components if c.strip()]:
-            raise InvalidDestination("components", "choose at least one component, or unsubscribe instead")
+            raise InvalidDestination("components", "choose at least one component, or unsubscribe instead",
+                                     N_("Choose at least one component, or unsubscribe instead."))
         language = self.check_language(language)
         now = self.clock()
         change = {"components": chosen, "updated_at": now} | ({"language": language} if language else {})
@@ -253,7 +268,8 @@ class Subscriptions:
         for _ in range(5):
             current = self.store.get(subscriber_id)
             if current is None:
-                raise InvalidLink("this subscription no longer exists; subscribe again")
+                raise InvalidLink("this subscription no longer exists; subscribe again",
+                                  N_("This subscription no longer exists; subscribe again."))
             changed = change(current)
             if changed == current:
                 return current

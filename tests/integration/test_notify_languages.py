@@ -74,6 +74,14 @@ def test_one_trigger_tells_each_subscriber_in_the_language_they_signed_up_in(not
     verify = re.search(r"/subscribers/verify/\w+", english_phone.json_body["verify_url"]).group(0)
     assert post_json(client, verify, {"code": code}).status_code == 200
 
+    # AND the preview shows each language's SMS as it will go out, with its size, and who reads it
+    preview = client.http.get("/playbooks/facebook-outage/preview", headers=marketer).json_body
+    german, english = preview["languages"]["de"], preview["languages"]["en"]
+    assert (german["recipients"], english["recipients"], german["translated"]) == (2, 2, True)
+    assert "sind gestört" in german["sms"]["text"] and german["sms"]["encoding"] == "GSM-7"
+    assert german["sms"]["segments"] == 1 and german["sms"]["characters"] == len(german["sms"]["text"])
+    assert english["sms"] == preview["sms"] and "Bestätigen" not in german["email"]["subject"]
+
     # WHEN the marketer triggers the Facebook playbook once, and the queue is drained
     triggered = client.http.post("/playbooks/facebook-outage/trigger", headers=marketer,
                                  body=json.dumps({"variables": {}}))
@@ -92,6 +100,7 @@ def test_one_trigger_tells_each_subscriber_in_the_language_they_signed_up_in(not
     assert "status updates" in english_mail[0].text and f"{PAGE}/incidents/{incident['id']}.html" in english_mail[0].text
     german_sms = sms_to(moto_endpoint, "+4915112345678")[-1].message
     english_sms = sms_to(moto_endpoint, "+4915198765432")[-1].message
+    assert german_sms == german["sms"]["text"] and german_mail[0].subject == german["email"]["subject"]
     assert len(sms_to(moto_endpoint, "+4915112345678")) == 2 and len(sms_to(moto_endpoint, "+4915198765432")) == 2
     assert "Facebook & Messenger sind gestört" in german_sms and "(nicht übersetzt)" not in german_sms
     assert "Facebook & Messenger are down" in english_sms
@@ -132,3 +141,21 @@ def test_a_text_written_in_one_language_reaches_the_others_with_a_notice(notifie
     refused = client.http.post("/incidents", headers=marketer, body=json.dumps({
         "name": "x", "body": "y", "translations": {"fr": {"name": "x"}}}))
     assert refused.status_code == 422 and "translations" in refused.body.decode()
+
+
+def test_sign_up_errors_read_in_the_language_of_the_page_they_came_from(notifier, aws, moto_endpoint):
+    client, _ = notifier
+    # WHEN a number that is no mobile number is sent from the German page
+    refused = client.http.post("/subscribers", headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                        "Origin": PAGE}, body="phone=%2B493012345678&language=de")
+    # THEN the answer page says why in German, and a script asking in English gets the API's English
+    assert refused.status_code == 422 and "Das ist keine Handynummer" in refused.body.decode()
+    as_json = post_json(client, "/subscribers", {"phone": "+493012345678"})
+    assert as_json.json_body["fields"] == [
+        {"field": "phone", "problem": "this is not a mobile number; enter a number that can receive texts"}]
+    # AND a wrong code typed on the German code page is told in German
+    answer = sign_up_from_the_page(client, "de", phone="%2B4915112345670")
+    verify = re.search(r'action="https://api\.beacon\.test(/subscribers/verify/\w+)"', answer).group(1)
+    wrong = client.http.post(verify, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                              "Accept": "text/html"}, body="code=000000")
+    assert wrong.status_code == 422 and "Dieser Code ist nicht richtig; noch 4 Versuche." in wrong.body.decode()

@@ -1,6 +1,7 @@
 """Email: raw MIME (text and HTML from ``templates/email``) through SES, with one-click unsubscribe."""
 from __future__ import annotations
 
+from chalicelib.i18n import N_
 from chalicelib.notify.channels.base import BaseChannel
 from chalicelib.notify.model import Channel as ChannelName
 
@@ -10,7 +11,7 @@ class Email(BaseChannel):
     batch_size = 25
     confirmation_place = "inbox"
     signup_field = "email"
-    not_offered = "this page does not offer email updates; subscribe by SMS"
+    not_offered = N_("this page does not offer email updates; subscribe by SMS")
 
     def offered(self, policy) -> bool:
         return policy.email

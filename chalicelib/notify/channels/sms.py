@@ -1,6 +1,7 @@
 """SMS: one segment where possible (``templates/sms``) through SNS; carrier opt-outs (STOP) are honoured."""
 from __future__ import annotations
 
+from chalicelib.i18n import N_
 from chalicelib.notify.channels.base import BaseChannel
 from chalicelib.notify.model import Channel as ChannelName
 
@@ -12,7 +13,7 @@ class Sms(BaseChannel):
     confirmation_place = "phone"
     paid_confirmations = True
     signup_field = "phone"
-    not_offered = "this page does not offer SMS updates; subscribe by email"
+    not_offered = N_("this page does not offer SMS updates; subscribe by email")
 
     def offered(self, policy) -> bool:
         return policy.sms
