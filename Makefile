@@ -40,6 +40,7 @@ package: $(STAMP) check-site
 	rm -rf $(BUILD)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
 		--merge-template infra/resources.json $(BUILD)
+	$(BIN)/python -m tools.package $(BUILD)/deployment.zip
 	$(BIN)/cfn-lint $(BUILD)/sam.json
 	@echo "packaged: $(BUILD)/sam.json and $(BUILD)/deployment.zip"
 

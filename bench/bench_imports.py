@@ -6,7 +6,8 @@ import statements (read from app.py by tools.handlers); for the API
 function, ``import app`` plus the first read of the route table, which registers the blueprints.
 Each is set beside a bare ``import boto3`` measured in the same run (target: at most 1.5x),
 as is the floor under every function: the libraries each one needs before Beacon's own code.
-The zip is ``chalice package`` output for the dev stage, with its largest parts.
+The zip is ``make package``'s for the dev stage (``chalice package``, then ``tools.package``'s
+trim of Babel's locale data), with its largest parts.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from bench.table import Row, median_seconds_in_subprocess
 from tools.handlers import handler_imports
+from tools.package import trim
 
 ROOT = Path(__file__).resolve().parent.parent
 _TIMED = """
@@ -69,6 +71,7 @@ def package_parts() -> Counter | None:
         if done.returncode != 0:
             print(f"zip size skipped: chalice package failed:\n{done.stderr}", file=sys.stderr)
             return None
+        trim(Path(out) / "deployment.zip")  # as `make package` does
         parts: Counter = Counter()
         for info in zipfile.ZipFile(Path(out) / "deployment.zip").infolist():
             top = info.filename.split("/")[0]

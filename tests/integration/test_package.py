@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tools.package import trim
 
 pytestmark = pytest.mark.package
 BIN = Path(sys.executable).parent
@@ -27,6 +28,7 @@ def package(stage: str, out: Path) -> Path:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr
+    trim(out / "deployment.zip")  # as `make package` does
     return out
 
 
@@ -64,6 +66,10 @@ def test_zip_contains_every_template_and_the_site_config(packaged):
     assert {"app.py", "site.yml", "chalicelib/config.py"} <= names
     # The beacon command and the local stack are tools, never deployed.
     assert not {name for name in names if name.startswith("tools/")}
+    # Beacon's languages travel with their catalogues and their locale data, and no other language's data.
+    assert {"chalicelib/locales/de/LC_MESSAGES/messages.po", "babel/locale-data/root.dat",
+            "babel/locale-data/de.dat", "babel/locale-data/en.dat", "babel/locale-data/de_AT.dat"} <= names
+    assert "babel/locale-data/fr.dat" not in names and "babel/locale-data/ja.dat" not in names
 
 
 def test_a_page_renders_from_the_unpacked_zip_alone(packaged, tmp_path):
