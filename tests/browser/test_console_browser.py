@@ -79,6 +79,11 @@ def test_a_marketer_triggers_the_facebook_playbook_from_its_preview_and_resolves
     assert "Facebook is down: email or text us instead" in shown and "Update 15:00." in shown
     assert re.search(r"\d+ characters · 1 segment \(GSM-7\)", shown)
     assert re.search(r"1 email · 1 SMS", shown)
+    # AND what German readers get, with its own size, one tap away
+    german = preview.locator("details", has_text="In de:")
+    german.locator("summary").click()
+    assert "sind gestört" in german.inner_text() and "Update 15:00." in german.inner_text()
+    assert re.search(r"\d+ characters · 1 segment \(GSM-7\)", german.inner_text())
     assert api(urls, "GET", "/incidents", params={"status": "open"}).json()["data"] == []
     no_axe_violations(page)
     page.screenshot(path=str(shots / "playbook-preview-375.png"), full_page=True)
