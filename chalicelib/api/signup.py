@@ -10,6 +10,10 @@ comes from another site (``Origin``, or ``Referer`` when there is no ``Origin``)
 visitors' browsers sign numbers up. A request with neither header comes from no browser
 (curl, a script), which no other site can drive; the limits still apply to it. Answers
 carry CORS for the status page's origins only. Every link in a message points here.
+
+Each page and message is in its reader's language (``reader_language``): the one the form sent
+(the page's), the sign-up's or subscriber's, else the browser's ``Accept-Language``, else the
+site's default; errors too (``told``), while JSON for English readers keeps the API's precise words.
 """
 from __future__ import annotations
 

@@ -18,6 +18,11 @@ what that write changed (``Only``):
 - one month's incidents (and its neighbours in ``snapshot.months``): its history page and its
   sitemap (``month_keys``).
 
+The pages are rendered in each language of the site (``_Reader``): the default language's at the
+root, each other's under ``<language>/`` from the snapshot read in that language
+(``Snapshot.in_language``), each page linking its own language's pages and the site's shared
+objects (the JSON, the badges, the sitemaps, the script and the console, in one language).
+
 It renders through the one Jinja environment (``chalicelib.text.environment``): every value a
 template prints passes ``cleantext.xml_safe`` before it is escaped, so no record, however old,
 puts a character XML forbids into a feed, a sitemap or a badge; relative links in bodies lead
@@ -95,12 +100,11 @@ class SiteRender:
     def __init__(self, snapshot: Snapshot, templates_dir: Path, only: Only | None = None):
         script = _script(templates_dir)
         languages = snapshot.site.languages
-        wanted = {i.id for i in snapshot.incidents if only is None or i.id in only.incidents}
         months = tuple(m for m in snapshot.months if only is None or m in only.months)
         self._readers = [_Reader(snapshot.in_language(language), templates_dir, script.key, languages)
                          for language in languages]
         home = self._readers[0]
-        self._incidents = [i.id for i in snapshot.incidents if i.id in wanted]
+        self._incidents = [i.id for i in snapshot.incidents if only is None or i.id in only.incidents]
         self._components = snapshot.components
         self._badge = functools.partial(_text, home.env, "badges/badge.svg", content_type="image/svg+xml",
                                         common=home.common)
@@ -225,7 +229,7 @@ _CELLS = {ComponentStatus.OPERATIONAL: "<i></i>"}
 
 
 def month_name(month: str, language: str = "en") -> str:
-    """``2026-04`` as a reader says it: ``April 2026``, ``April 2026`` in German too, ``März 2026``."""
+    """A month (``YYYY-MM``) as a reader of ``language`` says it: ``March 2026``, in German ``März 2026``."""
     from babel.dates import format_date
 
     return format_date(datetime.strptime(month, "%Y-%m").date(), "LLLL y", locale=language)
