@@ -154,7 +154,10 @@ def reader_language(request, chosen: str | None = None) -> str:
 def told(exc: Exception, language: str) -> str:
     """An error of the sign-up steps as its reader reads it: the API's precise English message for
     English, Beacon's sentence in the reader's language for the others (the field it names stays)."""
-    english = exc.message if isinstance(exc, InvalidDestination) else str(exc)
+    if isinstance(exc, ConfirmationNotSent):
+        english = "we could not send the confirmation just now; try again in a minute"  # the provider's reason is ours
+    else:
+        english = exc.message if isinstance(exc, InvalidDestination) else str(exc)
     if language == SOURCE:
         return english
     _ = translations(language).gettext
@@ -251,24 +254,20 @@ class ManageAnswer(BaseModel):
 def subscribe(call: Call):
     wanted = call.body
     language = reader_language(call.request, wanted.language)
-    if wanted.language and wanted.language != language:
-        problem = f"this page is written in {', '.join(get_site().languages)}; choose one of those"
-        raise Unprocessable(problem, [{"field": "language", "problem": problem}])
     # An operation of its own, so the metrics it counts (SmsCeilingReached) are flushed.
     with operation("SignUp", (call.request.context or {}).get("requestId")):
         try:
             answer = service.subscriptions().subscribe(email=wanted.email, phone=wanted.phone,
                                                        components=wanted.components,
-                                                       source_ip=http.source_ip(call.request), language=language)
+                                                       source_ip=http.source_ip(call.request),
+                                                       language=wanted.language or language)
         except InvalidDestination as exc:
             said = told(exc, language)
             raise Unprocessable(said, [{"field": exc.field, "problem": said}]) from None
         except TooMany as exc:
             raise TooManyRequests(told(exc, language), headers={"Retry-After": str(exc.retry_after)}) from None
         except ConfirmationNotSent as exc:
-            message = told(exc, language) if language != SOURCE else \
-                "we could not send the confirmation just now; try again in a minute"
-            raise Unavailable(message, headers={"Retry-After": "60"}) from None
+            raise Unavailable(told(exc, language), headers={"Retry-After": "60"}) from None
     out = _subscribe_answer(answer, language)
     log.info("sign-up: %s pending confirmation", answer.channel.value)
     if wants_html(call.request):

@@ -87,6 +87,7 @@ class Deliverer:
     sleep: Callable[[float], None] = time.sleep
     _events: dict[str, NotificationEvent | None] = field(default_factory=dict)
     _incidents: dict[str, Incident | None] = field(default_factory=dict)
+    _readings: dict[tuple[str, str], tuple] = field(default_factory=dict)   # (event id, language): ``_read_in``
     _tally: Counter = field(default_factory=Counter)     # EmailSent, SmsRetried, ... emitted per batch
 
     def __post_init__(self):
@@ -248,16 +249,24 @@ class Deliverer:
     def _prepare(self, event: NotificationEvent, subscriber: Subscriber) -> Callable[[], str]:
         """Render the recipient's message once; the returned call sends it (the bucket paces each call)."""
         channel = channels.get(subscriber.channel)
-        default = self.site.default_language
         language = subscriber.reads(self.site.languages)
-        incident = self.incident(event.incident_id)
-        context = channels.RenderContext(site=self.site.in_language(language),
-                                         incident=incident and incident_in(incident, language, default),
+        read, incident = self._read_in(event, language)
+        context = channels.RenderContext(site=self.site.in_language(language), incident=incident,
                                          links=self.links(event, subscriber), subscriber=subscriber,
                                          templates_dir=self.templates_dir, email_source=self.email_source,
                                          language=language)
-        payload = channel.render(event_in(event, language, default), context)
+        payload = channel.render(read, context)
         return lambda: channel.send(payload, subscriber, self.senders)
+
+    def _read_in(self, event: NotificationEvent, language: str) -> tuple[NotificationEvent, Incident | None]:
+        """The event and its incident as readers of ``language`` get them: made once per batch, not per recipient."""
+        key = (event.id, language)
+        if key not in self._readings:
+            default = self.site.default_language
+            incident = self.incident(event.incident_id)
+            self._readings[key] = (event_in(event, language, default),
+                                   incident and incident_in(incident, language, default))
+        return self._readings[key]
 
     def links(self, event: NotificationEvent, subscriber: Subscriber) -> content.Links:
         return subscriber_links(self.api_url, self.site, event, subscriber, subscriber.reads(self.site.languages))

@@ -157,7 +157,9 @@ class Subscriptions:
         if language is None or language in self.site.languages:
             return language
         raise InvalidDestination("language", f"this page is written in {', '.join(self.site.languages)}; "
-                                             f"choose one of those, not {language!r}")
+                                             f"choose one of those, not {language!r}",
+                                 N_("This page is written in {languages}; choose one of those."),
+                                 languages=", ".join(self.site.languages))
 
     def _limit(self, key: str, limit, now: datetime, what: str) -> None:
         counted, resets_in = self.store.count_in_window(key, now, limit.window_seconds)

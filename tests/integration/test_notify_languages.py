@@ -153,6 +153,9 @@ def test_sign_up_errors_read_in_the_language_of_the_page_they_came_from(notifier
     as_json = post_json(client, "/subscribers", {"phone": "+493012345678"})
     assert as_json.json_body["fields"] == [
         {"field": "phone", "problem": "this is not a mobile number; enter a number that can receive texts"}]
+    # AND a language the page is not written in is refused, naming the field
+    french = post_json(client, "/subscribers", {"email": "zoe@example.fr", "language": "fr"})
+    assert french.status_code == 422 and french.json_body["fields"][0]["field"] == "language"
     # AND a wrong code typed on the German code page is told in German
     answer = sign_up_from_the_page(client, "de", phone="%2B4915112345670")
     verify = re.search(r'action="https://api\.beacon\.test(/subscribers/verify/\w+)"', answer).group(1)
