@@ -52,7 +52,7 @@ from chalicelib.store.table import Table
 
 LATENCY_SECONDS = 0.02
 GOAL_SECONDS = 2.5
-CONCURRENCY = 16
+CONCURRENCY = 32
 CLIENT_CONFIG = Config(max_pool_connections=CONCURRENCY, retries={"mode": "standard", "max_attempts": 4},
                        s3={"addressing_style": "path"})  # the stand-in knows no virtual-hosted buckets
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}

@@ -8,7 +8,7 @@ republished, the way the API does after a write: each figure is snapshot read + 
 checks + upload of the changed objects + manifest, through ``publish_site``. The baseline
 is the same republish rendering everything (what every write did before), measured after
 another new incident in the same run. The first publish of the 5,000-incident site is timed
-too (read, render and upload of every object, 16 uploads at a time), and at each size
+too (read, render and upload of every object, 32 uploads at a time), and at each size
 ``POST /incidents`` through the local API server (validate, authorize, save, audit, the
 republish of what it changed), beside ``GET /health``.
 

@@ -38,7 +38,7 @@ class Settings:
     notify_consumers: int
     page_url: str
     # Uploads a publish keeps in flight at once; the bucket's client keeps as many connections open.
-    publish_concurrency: int = 16
+    publish_concurrency: int = 32
     # Where this function probes from (one of probe_settings.locations; empty: the home location),
     # and the region of the table when it is another region's (the regional probe stack).
     probe_location: str = ""
@@ -66,7 +66,7 @@ class Settings:
             sms_send_rate=float(env.get("SMS_SEND_RATE", "20")),
             notify_consumers=max(1, int(env.get("NOTIFY_CONSUMERS", "2"))),
             page_url=env.get("PAGE_URL", "").rstrip("/"),
-            publish_concurrency=max(1, int(env.get("PUBLISH_CONCURRENCY", "16"))),
+            publish_concurrency=max(1, int(env.get("PUBLISH_CONCURRENCY", "32"))),
             probe_location=env.get("PROBE_LOCATION", ""),
             table_region=env.get("TABLE_REGION", ""),
         )

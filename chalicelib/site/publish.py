@@ -38,8 +38,10 @@ then is the part it replaced deleted, so a head never lists a part that is gone 
 between the switch and the delete re-reads the head). A checkpoint in the middle of a
 publish writes only what went up since the last write, as one more part listed last (a
 later part's entry wins over an earlier one's), so recording progress costs what it
-records, not the whole manifest; the publish's last write is whole again and drops those
-parts. A head stored before parts existed holds ``objects`` inline and is read as such
+records, not the whole manifest. A partial publish (the republish after a write: a few
+objects) ends the same way, with one small part; a full publish's last write is whole again
+and drops those parts, as is any write once the head lists ``MAX_PARTS`` of them. Parts are
+read with one batch request. A head stored before parts existed holds ``objects`` inline and is read as such
 until the next write.
 
 Deletes: a full render (``complete=True``) deletes what the manifest lists and the render
@@ -224,15 +226,15 @@ class Publisher:
             head = self._table.get(MANIFEST_PK, MANIFEST_SK)
             if head is None or not head.children:
                 return Manifest(head)
-            parts = [(sk, self._table.get(MANIFEST_PK, sk)) for sk in head.children]
-            if all(item is not None for _, item in parts):
-                return Manifest(head, tuple((sk, item.data) for sk, item in parts))
+            found = self._table.get_many(MANIFEST_PK, head.children)  # one request for up to 100 parts
+            if all(sk in found for sk in head.children):
+                return Manifest(head, tuple((sk, found[sk].data) for sk in head.children))
             # A newer publish switched the head and deleted a part it replaced, between our two reads.
         raise Conflict(f"{MANIFEST_PK}/{MANIFEST_SK} kept changing while it was read")
 
     def publish(self, objects: Iterable[SiteObject], now: datetime | None = None, *, reconcile: bool = False,
                 complete: bool = False, remove: Collection[str] = (), keep: Collection[str] = (),
-                rendered: Collection[str] | None = None) -> PublishResult:
+                rendered: Collection[str] | None = None, manifest: Manifest | None = None) -> PublishResult:
         """Upload what changed since the manifest; with ``reconcile``, also what the bucket lost or altered.
 
         ``complete``: ``objects`` is the whole site, and what the manifest lists beyond it and
@@ -240,6 +242,9 @@ class Publisher:
         ``rendered``: every key of the render, when ``objects`` is a stream (``checked_stream``)
         uploaded as it is consumed; a key it names that the stream withholds is kept, as ``keep``
         keeps it. Without it, ``objects`` is read whole first.
+        ``manifest``: the manifest as the caller read it for this publish (``read_manifest``), not read
+        again; every write of it is conditional on that read, so a publish that finished meanwhile
+        still makes this one's writes fail with ``Conflict``.
         """
         if rendered is None:
             objects = list(objects)
@@ -247,7 +252,7 @@ class Publisher:
         rendered = set(rendered)
         if clash := rendered & set(remove):
             raise ValueError(f"remove names keys that are also published: {', '.join(sorted(clash))}")
-        manifest = self.read_manifest()
+        manifest = manifest or self.read_manifest()
         live = manifest.objects
         stored = self.stored_etags() if reconcile else None
         gone = {key for key in remove if key in live}
@@ -263,7 +268,8 @@ class Publisher:
                 progress.check()
             deleted = self._delete(sorted(gone))
             progress.forget(deleted)
-        progress.save()
+        # A partial publish changed a few objects: recorded as one more part, as a checkpoint is.
+        progress.save(checkpoint=not complete)
         if sent.restored:
             log.warning("restored %d object(s) the bucket had lost or altered: %s", len(sent.restored),
                         ", ".join(sent.restored))
@@ -404,6 +410,14 @@ def checked_stream(rendered: SiteRender, published: Collection[str] = ()) -> Che
     return CheckedStream(rendered, published)
 
 
+def _appended_to(written: Manifest) -> bool:
+    """Whether the manifest ends with small parts appended after its last whole write (a full
+    publish folds them in, even when it changed nothing)."""
+    parts = written.parts
+    return (len(parts) > 1 and _json_size(parts[-1][1]) < PART_BYTES // 4
+            and len(parts) > len(split_manifest(written.objects)))
+
+
 class _Progress:
     """What this publish has made live, and the manifest writes that record it."""
 
@@ -438,15 +452,16 @@ class _Progress:
     def save(self, checkpoint: bool = False) -> bool:
         """Write the manifest as it stands now, if it differs from what was read or last written.
 
-        A ``checkpoint`` (progress in the middle of a publish) writes only what changed since the
-        last write, as one more part (see the module docstring), while the head lists fewer than
-        ``MAX_PARTS``; every other write is whole, and drops the parts it replaces.
+        A ``checkpoint`` (progress in the middle of a publish, or the end of a partial one) writes
+        only what changed since the last write, as one more part (see the module docstring), while
+        the head lists fewer than ``MAX_PARTS`` and nothing was taken out; every other write is
+        whole, and drops the parts it replaces.
         """
         self._pending, self._last = 0, self._monotonic()
         data = {"since": self._since} if self._since else {}
         written = self._written
         if written.head is not None and written.head.children is not None and written.head.data == data \
-                and written.objects == self._objects:
+                and written.objects == self._objects and (checkpoint or not _appended_to(written)):
             return False
         if checkpoint and written.head is not None and written.head.children is not None \
                 and written.head.data == data and len(written.parts) < MAX_PARTS:

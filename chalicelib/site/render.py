@@ -196,12 +196,17 @@ class _Reader:
         """What depends on the front, but the index: the history, the uptime page and the feeds."""
         snapshot = self.snapshot
         feed = _feed_entries(snapshot)
+        # Each entry's timeline as HTML, made once for both feeds.
+        entry = self.env.get_template("feeds/entry.html").make_module(self.common).entry
+        timelines = {i.id: str(entry(i)) for i in feed}
         feeds = "application/atom+xml; charset=utf-8", "application/rss+xml; charset=utf-8"
         return [
             self.page("page/history.html", self.key("history.html"), months=_recent_by_month(snapshot)),
             self.page("page/uptime.html", self.key(UPTIME_PAGE)),
-            _text(self.env, "feeds/history.atom", self.key("history.atom"), feeds[0], self.common, entries=feed),
-            _text(self.env, "feeds/history.rss", self.key("history.rss"), feeds[1], self.common, entries=feed),
+            _text(self.env, "feeds/history.atom", self.key("history.atom"), feeds[0], self.common, entries=feed,
+                  timelines=timelines),
+            _text(self.env, "feeds/history.rss", self.key("history.rss"), feeds[1], self.common, entries=feed,
+                  timelines=timelines),
         ]
 
 

@@ -31,7 +31,7 @@ class S3FailingAfter:
     """The real emulator-backed client; ``put_object`` fails once ``puts`` of them have succeeded."""
 
     def __init__(self, puts: int, error: BaseException | None = None):
-        self.real = aws_clients.client("s3", max_pool_connections=16)
+        self.real = aws_clients.client("s3", max_pool_connections=32)
         self.left = puts
         self.error = error or ClientError({"Error": {"Code": "InternalError", "Message": "injected"}}, "PutObject")
         self.lock = threading.Lock()
@@ -51,7 +51,7 @@ class S3Recording:
     """The real client, each upload taking 20 ms as over a network; records calls and uploads in flight."""
 
     def __init__(self):
-        self.real = aws_clients.client("s3", max_pool_connections=16)
+        self.real = aws_clients.client("s3", max_pool_connections=32)
         self.lock = threading.Lock()
         self.in_flight = self.most_in_flight = 0
         self.calls: list[tuple[str, str, float, float]] = []  # (operation, key, started, ended)
@@ -95,7 +95,7 @@ def render(example_site, noon, incidents=60, dropped=()):
 
 
 def publisher(table, bucket, s3=None, **options) -> Publisher:
-    return Publisher(s3 or aws_clients.client("s3", max_pool_connections=16), bucket, table, **options)
+    return Publisher(s3 or aws_clients.client("s3", max_pool_connections=32), bucket, table, **options)
 
 
 def recorded(table) -> dict[str, str]:
@@ -125,11 +125,12 @@ def test_a_publish_stopped_without_warning_resumes_from_its_last_recorded_progre
     # GIVEN a publish killed half-way, recording its progress every 10 uploads
     site = render(example_site, noon)
     half = len(site) // 2
+    killed = publisher(table, bucket, S3FailingAfter(half, Killed()), checkpoint_objects=10)
     with pytest.raises(Killed):
-        publisher(table, bucket, S3FailingAfter(half, Killed()), checkpoint_objects=10).publish(site, now=noon)
+        killed.publish(site, now=noon)
     done = {key for key, value in recorded(table).items() if value == digest(next(o for o in site if o.key == key))}
-    # THEN progress up to its last record survived the kill, and no entry point went up
-    assert half - 10 - 16 <= len(done) <= half and not set(ENTRY_POINTS) & set(bucket_objects(bucket))
+    # THEN progress up to its last record survived the kill (all but what was in flight), and no entry point went up
+    assert half - 10 - killed.concurrency <= len(done) <= half and not set(ENTRY_POINTS) & set(bucket_objects(bucket))
     # WHEN the next publish runs, it uploads only what was not recorded
     result = publisher(table, bucket).publish(site, now=noon)
     assert len(result.uploaded) == len(site) - len(done)
@@ -203,7 +204,7 @@ def test_a_partial_publish_keeps_what_it_did_not_render_and_removes_only_recorde
     # GIVEN the site published, and an object placed by hand
     site = render(example_site, noon, incidents=5)
     publisher(table, bucket).publish(site, now=noon, complete=True)
-    s3 = aws_clients.client("s3", max_pool_connections=16)
+    s3 = aws_clients.client("s3", max_pool_connections=32)
     s3.put_object(Bucket=bucket, Key="hand/notes.html", Body=b"placed by hand")
     page = "incidents/0past00000000002.html"
     changed = SiteObject("incidents/0past00000000001.html", b"<p>new</p>", "text/html; charset=utf-8")
@@ -255,7 +256,7 @@ class S3CountingStream:
     """The real client; at each upload notes how many objects the stream had handed on by then."""
 
     def __init__(self):
-        self.real = aws_clients.client("s3", max_pool_connections=16)
+        self.real = aws_clients.client("s3", max_pool_connections=32)
         self.handed = 0
         self.lock = threading.Lock()
         self.puts: list[tuple[int, int]] = []  # (objects handed on, uploads started before this one)
@@ -333,18 +334,45 @@ def test_checkpoints_record_only_what_went_up_since_the_last_and_the_publish_end
         table, bucket, example_site, noon):
     # GIVEN a publish killed half-way, recording its progress every 10 uploads
     site = render(example_site, noon)
+    killed = publisher(table, bucket, S3FailingAfter(len(site) // 2, Killed()), checkpoint_objects=10)
     with pytest.raises(Killed):
-        publisher(table, bucket, S3FailingAfter(len(site) // 2, Killed()), checkpoint_objects=10).publish(site,
-                                                                                                          now=noon)
+        killed.publish(site, now=noon)
     # THEN each checkpoint wrote one more part holding only its own uploads (about 10), none repeated
     head = table.get(MANIFEST_PK, "published")
     parts = [table.get(MANIFEST_PK, sk).data for sk in head.children]
-    assert len(parts) >= 3 and all(len(part) <= 10 + 16 for part in parts)
+    assert len(parts) >= 3 and all(len(part) <= 10 + killed.concurrency for part in parts)
     assert sum(len(part) for part in parts) == len(recorded(table))
-    # WHEN the next publish completes the site
-    publisher(table, bucket).publish(site, now=noon)
+    # WHEN the next publish completes the site, as a full publish
+    publisher(table, bucket).publish(site, now=noon, complete=True)
     # THEN the manifest is whole again: as many parts as its size asks, exactly the part items stored
     head = table.get(MANIFEST_PK, "published")
     stored = [item.sk for item in table.query_all(MANIFEST_PK, prefix=PART_PREFIX)]
     assert len(head.children) == len(split_manifest(recorded(table))) and sorted(head.children) == sorted(stored)
     assert recorded(table) == {o.key: digest(o) for o in site}
+
+
+def test_a_partial_publish_records_its_few_objects_as_one_small_part_and_a_full_one_compacts(
+        table, bucket, example_site, noon):
+    # GIVEN the site published whole
+    site = render(example_site, noon)
+    publisher(table, bucket).publish(site, now=noon, complete=True)
+    whole = table.get(MANIFEST_PK, "published").children
+    # WHEN two partial publishes each change one object (the republish after a write)
+    changed = []
+    for n in range(2):
+        page = SiteObject(f"incidents/new{n}.html", f"<p>{n}</p>".encode(), "text/html; charset=utf-8")
+        publisher(table, bucket).publish([page], now=noon)
+        changed.append(page)
+    # THEN each appended one part holding only its object; the parts written before are untouched
+    head = table.get(MANIFEST_PK, "published")
+    assert list(head.children[:len(whole)]) == list(whole) and len(head.children) == len(whole) + 2
+    assert [table.get(MANIFEST_PK, sk).data for sk in head.children[len(whole):]] == [
+        {page.key: digest(page)} for page in changed]
+    assert recorded(table) == {o.key: digest(o) for o in [*site, *changed]}
+    # WHEN a full publish follows
+    publisher(table, bucket).publish([*site, *changed], now=noon, complete=True)
+    # THEN the manifest is whole again, its small parts gone
+    head = table.get(MANIFEST_PK, "published")
+    stored = [item.sk for item in table.query_all(MANIFEST_PK, prefix=PART_PREFIX)]
+    assert len(head.children) == len(split_manifest(recorded(table))) and sorted(head.children) == sorted(stored)
+    assert recorded(table) == {o.key: digest(o) for o in [*site, *changed]}
