@@ -4,8 +4,9 @@ The example site (``site.yml``) with 0, 1,000 and 5,000 past incidents (each wit
 updates, one every 18 hours back from now, so 5,000 reach back ten years and about 120 are
 on the front: changed within the 90 days the page shows) is published once whole to the
 emulator (moto, server mode, on 127.0.0.1). Then one new incident is opened and the page
-republished, the way the API does after a write: each figure is snapshot read + render +
-checks + upload of the changed objects + manifest, through ``publish_site``. The baseline
+republished, the way the API does after a write, five times over: each figure is the median
+republish (snapshot read + render + checks + upload of the changed objects + manifest, through
+``publish_site``), and its counts are that republish's. The baseline
 is the same republish rendering everything (what every write did before), measured after
 another new incident in the same run. The first publish of the 5,000-incident site is timed
 too (read, render and upload of every object, 32 uploads at a time), and at each size
@@ -45,6 +46,7 @@ from chalicelib.settings import PROJECT_ROOT
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 SIZES = (0, 1000, 5000)
 GOAL_SECONDS = 0.25  # at 5,000 past
+REPUBLISHES = 5  # each after one new incident; the median is the figure
 HOURS_APART = 18
 
 
@@ -67,7 +69,7 @@ def run() -> list[Row]:
         for size in SIZES:
             first, incremental, everything, post, health = _measure(endpoint, size, PROJECT_ROOT / "site.yml")
             figures[size] = incremental.seconds
-            label = f"republish after one new incident, {size:,} past"
+            label = f"republish after one new incident, {size:,} past (median of {REPUBLISHES})"
             rows += [
                 Row(f"{label}: rendering what it changed", incremental.seconds, "s", everything.seconds,
                     "rendering everything"),
@@ -93,7 +95,7 @@ def run() -> list[Row]:
     rows.append(Row(f"republish after one new incident, {max(SIZES):,} past vs none, on the emulator (goal ≤ 1.5x)",
                     figures[max(SIZES)], "s", figures[0], "no past incidents"))
     for size, measured in english_figures.items():
-        label = f"republish after one new incident, {size:,} past, the site in English only"
+        label = f"republish after one new incident, {size:,} past, the site in English only (median of {REPUBLISHES})"
         rows += [Row(f"{label}: rendering what it changed", measured.seconds, "s", GOAL_SECONDS, "goal at 5,000"),
                  Row(f"{label}: time outside the table", measured.outside, "s"),
                  Row(f"{label}: items read from the table", measured.items, "items")]
@@ -217,8 +219,11 @@ def _measure(endpoint: str, size: int, site_config: Path, whole: bool = True
         service.open_incident(name=name, body="Checkout answers slowly.", impact=Impact.MINOR, notify=False,
                               actor="bench", components={"website": ComponentStatus.DEGRADED_PERFORMANCE})
 
-    one_new_incident("Checkout is slow")
-    incremental = meter.measure(lambda: publish_site(now=clock[0], changes=Changes.taken()))
+    runs = []
+    for n in range(REPUBLISHES):
+        one_new_incident(f"Checkout is slow ({n + 1})")
+        runs.append(meter.measure(lambda: publish_site(now=clock[0], changes=Changes.taken())))
+    incremental = sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
     if not whole:
         return first, incremental, None, 0.0, 0.0
     one_new_incident("Checkout is slow again")

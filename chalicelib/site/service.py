@@ -50,7 +50,7 @@ from chalicelib.observability import count, metrics
 from chalicelib.settings import get_settings
 from chalicelib.site.publish import Publisher, PublishResult, checked_stream
 from chalicelib.site.render import Only, SiteRender, incident_key, month_keys, render_site
-from chalicelib.site.snapshot import HISTORY_DAYS, month_of, read_snapshot
+from chalicelib.site.snapshot import HISTORY_DAYS, SnapshotReads, month_of, read_snapshot
 from chalicelib.site.validate import Withheld, check_site
 from chalicelib.store.history import HistoryStore
 from chalicelib.store.incidents import LISTED_MARK, Changed, IncidentStore, take_changes
@@ -234,10 +234,12 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
     history = _history(table, former)
     for attempt in range(1, ATTEMPTS + 1):
         moment = now or utcnow()
-        manifest = fronted = None
+        manifest = fronted = reads = None
         if changes is not None:
-            # The manifest is read while the changed incidents and the front are: neither waits for the other.
-            with ThreadPoolExecutor(1, thread_name_prefix="manifest") as pool:
+            # The manifest and what the page reads besides incidents are read while the changed incidents
+            # and the front are: none waits for another.
+            with ThreadPoolExecutor(5, thread_name_prefix="read") as pool:
+                reads = SnapshotReads(pool, site, StateStore(table), moment, history)
                 reading = pool.submit(publisher.read_manifest)
                 fronted = _changed_and_front(IncidentStore(table), site, moment, changes)
                 manifest = reading.result()
@@ -262,8 +264,8 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
         else:
             live = manifest.objects
             incidents, months, known = _with_neighbours(IncidentStore(table), site, *fronted, live)
-            snapshot = read_snapshot(site, StateStore(table), moment, incidents=incidents, known_months=known,
-                                     **common)
+            snapshot = reads.snapshot(incidents, known_months=known,
+                                      **{key: value for key, value in common.items() if key != "history"})
             only = Only(incidents=frozenset(c.incident_id for c in changes.incidents), months=frozenset(months))
             objects = render_site(snapshot, settings.templates_dir, only=only)
             rendered = {obj.key for obj in objects}
