@@ -39,7 +39,6 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -50,7 +49,7 @@ from chalicelib.observability import count, metrics
 from chalicelib.settings import get_settings
 from chalicelib.site.publish import Publisher, PublishResult, checked_stream
 from chalicelib.site.render import Only, SiteRender, incident_key, month_keys, render_site
-from chalicelib.site.snapshot import HISTORY_DAYS, SnapshotReads, month_of, read_snapshot
+from chalicelib.site.snapshot import HISTORY_DAYS, month_of, read_snapshot
 from chalicelib.site.validate import Withheld, check_site
 from chalicelib.store.history import HistoryStore
 from chalicelib.store.incidents import LISTED_MARK, Changed, IncidentStore, take_changes
@@ -234,15 +233,7 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
     history = _history(table, former)
     for attempt in range(1, ATTEMPTS + 1):
         moment = now or utcnow()
-        manifest = fronted = reads = None
-        if changes is not None:
-            # The manifest and what the page reads besides incidents are read while the changed incidents
-            # and the front are: none waits for another.
-            with ThreadPoolExecutor(5, thread_name_prefix="read") as pool:
-                reads = SnapshotReads(pool, site, StateStore(table), moment, history)
-                reading = pool.submit(publisher.read_manifest)
-                fronted = _changed_and_front(IncidentStore(table), site, moment, changes)
-                manifest = reading.result()
+        manifest = publisher.read_manifest() if changes is not None else None
         since = (manifest.first_published_at if manifest else publisher.first_published_at()) or moment
         common = dict(history=history, since=since, api_url=settings.api_url,
                       probe_interval_seconds=settings.probe_interval_seconds,
@@ -263,9 +254,9 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
             kwargs = dict(complete=True, rendered=checked.keys)
         else:
             live = manifest.objects
-            incidents, months, known = _with_neighbours(IncidentStore(table), site, *fronted, live)
-            snapshot = reads.snapshot(incidents, known_months=known,
-                                      **{key: value for key, value in common.items() if key != "history"})
+            incidents, months, known = _changed_records(IncidentStore(table), site, moment, changes, live)
+            snapshot = read_snapshot(site, StateStore(table), moment, incidents=incidents, known_months=known,
+                                     **common)
             only = Only(incidents=frozenset(c.incident_id for c in changes.incidents), months=frozenset(months))
             objects = render_site(snapshot, settings.templates_dir, only=only)
             rendered = {obj.key for obj in objects}
@@ -303,8 +294,13 @@ def _history(table: Table, former: str | None) -> HistoryStore:
 _MONTH_PAGE = re.compile(r"^history/(\d{4}-\d{2})\.html$")
 
 
-def _changed_and_front(store: IncidentStore, site, now: datetime, changes: Changes) -> tuple[dict, set[str]]:
-    """The front, the changed incidents and their months' incidents, by id; and those months."""
+def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes, live: dict[str, str]):
+    """What an incremental publish renders from: the front, the changed incidents and their months' incidents;
+    the months to render; and every month with incidents (the manifest's month pages, corrected by these).
+
+    A month that gains its first incident or loses its last changes its neighbours' links too,
+    so they are rendered as well.
+    """
     zone = site.brand.zone
     changed = store.by_ids(c.incident_id for c in changes.incidents)
     months = {month_of(incident, zone) for incident in changed}
@@ -312,14 +308,6 @@ def _changed_and_front(store: IncidentStore, site, now: datetime, changes: Chang
     by_id = {i.id: i for i in store.front(now - timedelta(days=HISTORY_DAYS))}
     by_id.update({i.id: i for i in _of_months(store, months, zone, known=by_id.values())})
     by_id.update({i.id: i for i in changed})  # strongly consistent: as saved last
-    return by_id, months
-
-
-def _with_neighbours(store: IncidentStore, site, by_id: dict, months: set[str], live: dict[str, str]):
-    """What an incremental publish renders from (``_changed_and_front``'s incidents, and those of the
-    months beside a month that gained its first incident or lost its last, whose links change too);
-    the months to render; and every month with incidents (the manifest's month pages, corrected by these)."""
-    zone = site.brand.zone
     filled = {month_of(i, zone) for i in by_id.values()} & months
     before = {m.group(1) for key in live if (m := _MONTH_PAGE.match(key))}
     after = (before - months) | filled

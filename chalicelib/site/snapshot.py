@@ -25,7 +25,6 @@ incident and that month alone.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
@@ -341,32 +340,13 @@ def read_snapshot(site: Site, store: StateStore, now: datetime, *, history=None,
     listed notices, the history's known days and slots), so with ``incidents`` given the read
     does not grow with the history.
     """
-    with ThreadPoolExecutor(4, thread_name_prefix="snapshot") as pool:
-        reads = SnapshotReads(pool, site, store, now, history)
-        return reads.snapshot(store.incidents() if incidents is None else incidents, since=since, api_url=api_url,
-                              probe_interval_seconds=probe_interval_seconds,
-                              publish_interval_seconds=publish_interval_seconds, known_months=known_months)
-
-
-class SnapshotReads:
-    """The reads of a snapshot that do not depend on its incidents (the components' states, the listed
-    notices, the history's days and slots), started side by side in ``pool`` when made, so they run
-    while the caller reads the incidents; ``snapshot`` waits for them and builds the snapshot."""
-
-    def __init__(self, pool, site: Site, store: StateStore, now: datetime, history=None):
-        ids = [c.id for c in site.components]
-        self._site, self._now = site, now
-        self._days = pool.submit(history.days, ids, now.astimezone(timezone.utc).date(), HISTORY_DAYS) \
-            if history else None
-        self._latency = pool.submit(history.latency, ids, now) if history else None
-        self._states = pool.submit(store.component_states, ids)
-        self._notices = pool.submit(store.listed_notices)
-
-    def snapshot(self, incidents: list[Incident], **options) -> Snapshot:
-        """``options``: ``build_snapshot``'s (``since``, ``api_url``, ``known_months``, …)."""
-        return build_snapshot(self._site, self._states.result(), incidents, self._notices.result(), self._now,
-                              days=self._days.result() if self._days else None,
-                              latency=self._latency.result() if self._latency else None, **options)
+    ids = [c.id for c in site.components]
+    days = history.days(ids, now.astimezone(timezone.utc).date(), HISTORY_DAYS) if history else None
+    latency = history.latency(ids, now) if history else None
+    return build_snapshot(site, store.component_states(ids), store.incidents() if incidents is None else incidents,
+                          store.listed_notices(), now, days=days, latency=latency, since=since, api_url=api_url,
+                          probe_interval_seconds=probe_interval_seconds,
+                          publish_interval_seconds=publish_interval_seconds, known_months=known_months)
 
 
 def stale_after(probe_interval_seconds: int, publish_interval_seconds: int = 0) -> int:

@@ -64,9 +64,7 @@ class Table:
         self.clock = clock
 
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
-        # Through the client, as batches are: clients may be shared across threads, resources may not.
-        response = self._table.meta.client.get_item(TableName=self._table.name, Key={"pk": pk, "sk": sk},
-                                                    ConsistentRead=consistent)
+        response = self._table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent)
         raw = response.get("Item")
         if raw is None or self._expired(raw):
             return None
