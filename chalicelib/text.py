@@ -105,10 +105,39 @@ def _environment(templates_dir: Path, language: str) -> jinja2.Environment:
         pct=functools.partial(format_percent, language=language),
         utc=functools.partial(format_utc, language=language),
         day_range=functools.partial(format_day_range, language=language),
+        month_title=functools.partial(month_title, language=language),
     )
     env.globals.update(sparkline=sparkline, badge_width=badge_width, faq_ld=faq_structured_data, Kind=IncidentKind,
-                       Status=ComponentStatus, language=language)
+                       Status=ComponentStatus, language=language, memo=Memo)
     return env
+
+
+def month_title(month: str, language: str = SOURCE) -> str:
+    """A month (``YYYY-MM``) as CLDR's ``LLLL y`` says it: ``March 2026``, ``März 2026``; from the
+    language's month names, read once, not a date pattern applied at each call (the history pages
+    name every month that has an incident)."""
+    return f"{_month_names(language)[int(month[5:7])]} {int(month[:4])}"
+
+
+@functools.cache
+def _month_names(language: str):
+    from babel.dates import get_month_names
+
+    return get_month_names("wide", "stand-alone", locale=language)
+
+
+class Memo(dict):
+    """``memo(make)[key]`` is ``make(key)``, made at its first use: a template's words for a status or an
+    impact (a macro's output) made once a page or a list, not once for each of the hundreds of items that
+    repeat them. ``make`` must depend on ``key`` alone."""
+
+    def __init__(self, make):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key):
+        value = self[key] = self._make(key)
+        return value
 
 
 def printable(value):

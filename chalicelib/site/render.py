@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from collections.abc import Iterator
 from itertools import groupby
 from pathlib import Path
@@ -165,15 +165,11 @@ class _Reader:
         zone = snapshot.site.brand.zone
         self.common = {"snap": snapshot, "site": snapshot.site, "script": script, "page_url": _base(snapshot),
                        "local": functools.partial(format_local, zone=zone, language=self.language),
-                       "month_name": self.month_name,
                        "day_cells": day_cells, "languages": languages, "prefix": self.prefix,
                        "language_names": {code: language_name(code) for code in languages}}
 
     def key(self, key: str) -> str:
         return self.prefix + key
-
-    def month_name(self, month: str) -> str:
-        return month_name(month, self.language)
 
     def page(self, template: str, key: str, root: str | None = None, shared: str | None = None,
              **context) -> SiteObject:
@@ -231,13 +227,6 @@ def day_cells(view: ComponentView) -> Markup:
 
 
 _CELLS = {ComponentStatus.OPERATIONAL: "<i></i>"}
-
-
-def month_name(month: str, language: str = "en") -> str:
-    """A month (``YYYY-MM``) as a reader of ``language`` says it: ``March 2026``, in German ``März 2026``."""
-    from babel.dates import format_date
-
-    return format_date(datetime.strptime(month, "%Y-%m").date(), "LLLL y", locale=language)
 
 
 _PAGE_TEMPLATES = ("page", "feeds", "badges")
