@@ -41,8 +41,8 @@ later part's entry wins over an earlier one's), so recording progress costs what
 records, not the whole manifest. A partial publish (the republish after a write: a few
 objects) ends the same way, with one small part; a full publish's last write is whole again
 and drops those parts, as is any write once the head lists ``MAX_PARTS`` of them. Parts are
-read with one batch request. A head stored before parts existed holds ``objects`` inline and is read as such
-until the next write.
+read with one batch request. A head stored before parts existed holds ``objects`` inline
+and is read as such until the next write.
 
 Deletes: a full render (``complete=True``) deletes what the manifest lists and the render
 no longer has (a deleted incident's page), except what ``keep`` names, or for a stream what
