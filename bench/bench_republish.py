@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -62,10 +63,11 @@ def run() -> list[Row]:
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        english = _english_only(PROJECT_ROOT / "site.yml")
         english_figures = {}
-        for size in (0, max(SIZES)):
-            english_figures[size] = _measure(endpoint, size, english, whole=False)[1]
+        with tempfile.TemporaryDirectory(prefix="beacon-bench-") as scratch:
+            english = _english_only(PROJECT_ROOT / "site.yml", Path(scratch))
+            for size in (0, max(SIZES)):
+                english_figures[size] = _measure(endpoint, size, english, whole=False)[1]
         for size in SIZES:
             first, incremental, everything, post, health = _measure(endpoint, size, PROJECT_ROOT / "site.yml")
             figures[size] = incremental.seconds
@@ -105,11 +107,9 @@ def run() -> list[Row]:
     return rows
 
 
-def _english_only(path: Path) -> Path:
-    """A copy of the site file in its default language alone: each translation map replaced by its
-    default text, ``languages`` left out. Written beside the bench's other scratch files."""
-    import tempfile
-
+def _english_only(path: Path, folder: Path) -> Path:
+    """A copy of the site file in ``folder``, in its default language alone: each translation map
+    replaced by its default text, ``languages`` left out."""
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -124,7 +124,7 @@ def _english_only(path: Path) -> Path:
             return [read(item) for item in value]
         return value
 
-    copy = Path(tempfile.mkdtemp(prefix="beacon-bench-")) / "site.yml"
+    copy = folder / "site.yml"
     copy.write_text(yaml.safe_dump(read(data), allow_unicode=True, sort_keys=False), encoding="utf-8")
     return copy
 

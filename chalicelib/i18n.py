@@ -177,6 +177,22 @@ def format_day_range(first: date, last: date, language: str = SOURCE) -> str:
     return f"{start}–{format_day(last)}"
 
 
+def format_month(month: str, language: str = SOURCE) -> str:
+    """A month (``YYYY-MM``) as CLDR's ``LLLL y`` says it: "March 2026", "März 2026" (from the
+    language's month names, read once: the history pages name every month that has an incident)."""
+    year, number = int(month[:4]), int(month[5:7])
+    if language == SOURCE:
+        return f"{date(year, number, 1):%B} {year}"
+    return f"{_month_names(language)[number]} {year}"
+
+
+@functools.cache
+def _month_names(language: str):
+    from babel.dates import get_month_names
+
+    return get_month_names("wide", "stand-alone", locale=language)
+
+
 def format_percent(value: float | None, language: str = SOURCE) -> str:
     """An uptime: floored to two decimals (never round 99.996 % up to a perfect 100 %), whole ones without
     decimals: "99.95%", "100%"; "99,95 %"; "no data" when there is none."""

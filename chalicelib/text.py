@@ -31,7 +31,7 @@ import jinja2
 from markupsafe import Markup
 
 from chalicelib.cleantext import xml_safe
-from chalicelib.i18n import SOURCE, format_day_range, format_percent, format_utc, translations
+from chalicelib.i18n import SOURCE, format_day_range, format_month, format_percent, format_utc, translations
 from chalicelib.model import ComponentStatus, IncidentKind, isoformat
 
 ALLOWED_TAGS = frozenset({"p", "em", "strong", "a", "ul", "ol", "li", "br"})
@@ -105,25 +105,11 @@ def _environment(templates_dir: Path, language: str) -> jinja2.Environment:
         pct=functools.partial(format_percent, language=language),
         utc=functools.partial(format_utc, language=language),
         day_range=functools.partial(format_day_range, language=language),
-        month_title=functools.partial(month_title, language=language),
+        month_title=functools.partial(format_month, language=language),
     )
     env.globals.update(sparkline=sparkline, badge_width=badge_width, faq_ld=faq_structured_data, Kind=IncidentKind,
                        Status=ComponentStatus, language=language, memo=Memo)
     return env
-
-
-def month_title(month: str, language: str = SOURCE) -> str:
-    """A month (``YYYY-MM``) as CLDR's ``LLLL y`` says it: ``March 2026``, ``März 2026``; from the
-    language's month names, read once, not a date pattern applied at each call (the history pages
-    name every month that has an incident)."""
-    return f"{_month_names(language)[int(month[5:7])]} {int(month[:4])}"
-
-
-@functools.cache
-def _month_names(language: str):
-    from babel.dates import get_month_names
-
-    return get_month_names("wide", "stand-alone", locale=language)
 
 
 class Memo(dict):

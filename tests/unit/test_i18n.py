@@ -138,3 +138,15 @@ def test_a_german_email_and_sms(example_site):
     confirm = content.confirmation_sms(example_site, "123456", "https://example.com/v", TEMPLATES, language="de")
     assert "Oder bestätigen" in confirm and "Antwort STOP" in confirm
     assert content.sms_length(confirm)[1] == content.GSM_SEGMENT
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_month_is_named_as_cldr_says_it_in_each_language(language):
+    from babel.dates import format_date
+
+    # GIVEN every month of three years far apart; THEN each name is CLDR's "LLLL y" for the language
+    for year in (1999, 2026, 2200):
+        for number in range(1, 13):
+            assert i18n.format_month(f"{year}-{number:02d}", language) == format_date(
+                date(year, number, 1), "LLLL y", locale=language)
+    assert i18n.format_month("2026-03", "de") == "März 2026"
