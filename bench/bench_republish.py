@@ -3,15 +3,17 @@
 The example site (``site.yml``) with 0, 1,000 and 5,000 past incidents (each with four
 updates, one every 18 hours back from now, so 5,000 reach back ten years and about 120 are
 on the front: changed within the 90 days the page shows) is published once whole to the
-emulator (moto, server mode, on 127.0.0.1). Then one new incident is opened and the page
+emulator (moto, server mode, on 127.0.0.1, in a process of its own, as the table is not in the
+function's: the items it holds are not in the heap the republish collects, and the requests it
+answers do not wait for the republish's lock). Then one new incident is opened and the page
 republished, the way the API does after a write, five times over: each figure is the median
 republish (snapshot read + render + checks + upload of the changed objects + manifest, through
 ``publish_site``), and its counts are that republish's. The baseline
 is the same republish rendering everything (what every write did before), measured after
 another new incident in the same run. The first publish of the 5,000-incident site is timed
-too (read, render and upload of every object, 32 uploads at a time), and at each size
-``POST /incidents`` through the local API server (validate, authorize, save, audit, the
-republish of what it changed), beside ``GET /health``.
+too (read, render and upload of every object, ``PUBLISH_CONCURRENCY`` uploads at a time), and
+at each size ``POST /incidents`` through the local API server (validate, authorize, save,
+audit, the republish of what it changed), beside ``GET /health``.
 
 The emulator answers every DynamoDB query by walking the whole table, so on it any read
 grows with the history, however few items it returns; DynamoDB reads by key. Beside each
@@ -28,7 +30,6 @@ out of a copy) is measured at 0 and 5,000 past beside it, like with like.
 """
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import threading
@@ -40,6 +41,7 @@ from pathlib import Path
 import boto3
 import requests
 
+from bench.processes import emulator
 from bench.table import Row, median_ms
 from chalicelib.model import ComponentChange, ComponentStatus, Impact, Incident, IncidentUpdate
 from chalicelib.settings import PROJECT_ROOT
@@ -52,17 +54,12 @@ HOURS_APART = 18
 
 
 def run() -> list[Row]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = emulator()
     saved = dict(os.environ)
     rows: list[Row] = []
     figures = {}
     try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
+        endpoint = server.endpoint
         english_figures = {}
         with tempfile.TemporaryDirectory(prefix="beacon-bench-") as scratch:
             english = _english_only(PROJECT_ROOT / "site.yml", Path(scratch))

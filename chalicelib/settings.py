@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A first publish of ~1,100 objects 20 ms away is bound by boto3's CPU: 64 uploads in flight
+# take about 0.3 s less than 32, 128 no less than 64 (bench/bench_publish.py measures both).
+PUBLISH_CONCURRENCY = 64
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Settings:
     notify_consumers: int
     page_url: str
     # Uploads a publish keeps in flight at once; the bucket's client keeps as many connections open.
-    publish_concurrency: int = 32
+    publish_concurrency: int = PUBLISH_CONCURRENCY
     # Where this function probes from (one of probe_settings.locations; empty: the home location),
     # and the region of the table when it is another region's (the regional probe stack).
     probe_location: str = ""
@@ -66,7 +69,7 @@ class Settings:
             sms_send_rate=float(env.get("SMS_SEND_RATE", "20")),
             notify_consumers=max(1, int(env.get("NOTIFY_CONSUMERS", "2"))),
             page_url=env.get("PAGE_URL", "").rstrip("/"),
-            publish_concurrency=max(1, int(env.get("PUBLISH_CONCURRENCY", "32"))),
+            publish_concurrency=max(1, int(env.get("PUBLISH_CONCURRENCY", PUBLISH_CONCURRENCY))),
             probe_location=env.get("PROBE_LOCATION", ""),
             table_region=env.get("TABLE_REGION", ""),
         )

@@ -2,7 +2,8 @@
 
 The manifest of what is live (object key → SHA-256 of its bytes and headers) is kept in
 the table. Changed objects go up in an order that never shows a reader a link to a
-missing object: hashed assets, incident pages and badges first, then the month pages,
+missing object: hashed assets (the console's modules too), icons, incident pages and badges
+first, then the month pages,
 ``history.html``, the feeds and the JSON, the month sitemaps before the sitemaps that list
 them, and the entry points (``ENTRY_POINTS``) last.
 Up to ``concurrency`` uploads are in flight at once (setting ``PUBLISH_CONCURRENCY``), through
@@ -87,8 +88,11 @@ PART_PREFIX = "published#"
 ENTRY_POINTS = ("index.html", "api/v2/summary.json")
 # Lower goes up first: what others link to before what links to it.
 # The first prefix a key starts with gives its rank.
-_RANKS = (("assets/", 0), ("incidents/", 0), ("badges/", 0), ("history/", 2), ("history", 3), ("uptime.html", 3),
-          ("api/", 3),
+# The console's modules (``admin/<contents>/``) and the icons link to nothing: they go up with the
+# assets, and the console's page, which names its modules' folder, after them.
+_RANKS = (("assets/", 0), ("incidents/", 0), ("badges/", 0), ("badge.svg", 0), ("favicon.svg", 0),
+          ("admin/index.html", 5), ("admin/", 0),
+          ("history/", 2), ("history", 3), ("uptime.html", 3), ("api/", 3),
           ("sitemap-pages.xml", 4), ("sitemap-", 3), ("sitemap.xml", 5), ("robots.txt", 6))
 _ENTRY_RANK = 9
 _LANGUAGE_FOLDER = re.compile(r"^[a-z]{2}/")
@@ -514,9 +518,10 @@ class _Progress:
             log.warning("could not record the progress of a failed publish; the next one redoes it", exc_info=True)
 
     def _drop(self, sks: list[str]) -> None:
-        for sk in sks:
-            try:
-                self._table.delete(MANIFEST_PK, sk)
-            except Exception:
-                log.warning("could not delete the replaced manifest part %s; it is never read again", sk,
-                            exc_info=True)
+        if not sks:
+            return
+        try:
+            self._table.delete_many(MANIFEST_PK, sks)  # one request for up to 25 parts
+        except Exception:
+            log.warning("could not delete the replaced manifest part(s) %s; they are never read again",
+                        ", ".join(sks), exc_info=True)

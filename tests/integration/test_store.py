@@ -75,6 +75,18 @@ def test_query_pages_with_an_opaque_cursor(table):
         table.query("NOTICE", cursor="not-a-cursor")
 
 
+def test_delete_many_removes_exactly_the_keys_named_across_several_batches(table):
+    # GIVEN 60 parts (three batch requests of at most 25) and a neighbour in the same partition
+    for n in range(60):
+        table.create("SITE", f"published#{n:02d}", {"n": n})
+    table.create("SITE", "published", {"head": True})
+    # WHEN 55 of the parts are deleted, one named twice
+    table.delete_many("SITE", [f"published#{n:02d}" for n in range(55)] + ["published#00"])
+    # THEN exactly the named items are gone
+    assert [item.sk for item in table.query_all("SITE")] == [
+        "published", *(f"published#{n}" for n in range(55, 60))]
+
+
 def test_records_round_trip_with_their_version(table, noon):
     store = StateStore(table)
     state = store.save_component_state(

@@ -111,9 +111,11 @@ def test_the_distribution_serves_admin_paths_with_the_console_policy_through_the
     assert "connect-src https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix} ${ApiUrl};" in source
 
 
-def test_the_console_files_go_up_no_later_than_the_entry_points():
+def test_the_console_page_goes_up_after_its_modules_and_before_the_entry_points():
     ranks = {obj.key: upload_rank(obj.key) for obj in console_objects(TEMPLATES, API)}
-    assert all(rank <= upload_rank("index.html") for rank in ranks.values())
+    page = ranks.pop("admin/index.html")
+    assert ranks and all(rank < page for rank in ranks.values())
+    assert page < upload_rank("index.html")
 
 
 def test_the_local_sign_in_link_carries_the_key_in_the_fragment_only():
