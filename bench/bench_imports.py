@@ -4,13 +4,15 @@ Chalice imports app.py in every function; a handler imports its capability insid
 A function's cold import is, in a fresh interpreter, ``import app`` plus the handler's own
 import statements (read from app.py by tools.handlers); for the API
 function, ``import app`` plus the first read of the route table, which registers the blueprints.
-Each is set beside a bare ``import boto3`` measured in the same run (target: at most 1.5x),
+Each runs with the environment ``.chalice/config.json`` gives every function, and is set beside
+a bare ``import boto3`` measured in the same run (target: at most 1.5x),
 as is the floor under every function: the libraries each one needs before Beacon's own code.
 The zip is ``make package``'s for the dev stage (``chalice package``, then ``tools.package``'s
 trim of Babel's locale data), with its largest parts.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,17 +42,24 @@ class First(BaseModel):
     name: str"""
 
 
+def function_environment() -> dict[str, str]:
+    """This environment with what ``.chalice/config.json`` sets for every function (as Lambda starts
+    them: ``PYDANTIC_DISABLE_PLUGINS`` among it)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return {**os.environ, **config.get("environment_variables", {})}
+
+
 def run() -> list[Row]:
-    cwd = str(ROOT)
-    boto3 = median_seconds_in_subprocess(_TIMED.format(statements="import boto3"), cwd=cwd) * 1000
+    cwd, env = str(ROOT), function_environment()
+    boto3 = median_seconds_in_subprocess(_TIMED.format(statements="import boto3"), cwd=cwd, env=env) * 1000
     functions = {"api_handler": API_IMPORTS}
     functions |= {name: ["import app", *imports] for name, imports in handler_imports().items()
                   if name != "correlate_requests"}
-    floor = median_seconds_in_subprocess(_TIMED.format(statements=FLOOR), cwd=cwd) * 1000
+    floor = median_seconds_in_subprocess(_TIMED.format(statements=FLOOR), cwd=cwd, env=env) * 1000
     rows = [Row("cold import floor: boto3 + chalice + powertools + pydantic (one model)", floor, "ms", boto3,
                 "import boto3")]
     for name, statements in functions.items():
-        cold = median_seconds_in_subprocess(_TIMED.format(statements="\n".join(statements)), cwd=cwd) * 1000
+        cold = median_seconds_in_subprocess(_TIMED.format(statements="\n".join(statements)), cwd=cwd, env=env) * 1000
         rows.append(Row(f"cold import: {name}", cold, "ms", boto3, "import boto3"))
     parts = package_parts()
     if parts:
