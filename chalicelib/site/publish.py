@@ -117,6 +117,8 @@ class PublishResult:
     unchanged: int
     restored: list[str] = field(default_factory=list)  # uploaded only because the bucket had lost or altered them
     deleted: list[str] = field(default_factory=list)  # removed from the bucket: no longer rendered, or asked to
+    # The manifest's head as this publish left it (None: not known, or nothing ever published).
+    manifest_head: Item | None = field(default=None, repr=False)
 
 
 def digest(obj: SiteObject) -> str:
@@ -277,7 +279,7 @@ class Publisher:
         if sent.restored:
             log.warning("restored %d object(s) the bucket had lost or altered: %s", len(sent.restored),
                         ", ".join(sent.restored))
-        return PublishResult(sent.uploaded, sent.unchanged, sent.restored, deleted)
+        return PublishResult(sent.uploaded, sent.unchanged, sent.restored, deleted, progress.head)
 
     def _upload(self, objects: Iterable[SiteObject], live: dict[str, str], stored: dict[str, str] | None,
                 progress: _Progress, sent: _Sent) -> None:
@@ -433,6 +435,11 @@ class _Progress:
         self._pending = 0
         self._last = monotonic()
         self._lost = False  # another publisher wrote the manifest: record nothing more
+
+    @property
+    def head(self) -> Item | None:
+        """The manifest's head as read, or as this publish last wrote it."""
+        return self._written.head
 
     def uploaded(self, key: str, digested: str) -> None:
         self._objects[key] = digested

@@ -15,7 +15,9 @@ state wins, and the objects either of them uploaded are recorded only once they 
 A publish after writes is incremental (``changes``): it reads the front (open incidents,
 and those changed in the last 90 days), the changed incidents and the incidents of their
 months (before and after the write), all by key through the store's listings
-(``store.incidents``), so what it reads does not grow with the history, and renders the
+(``store.incidents``), so what it reads does not grow with the history; on the function
+whose publish wrote the manifest last, the front is the one that publish kept (``FRONT``),
+and only the changed incidents and their months are read. It renders the
 objects that depend on the front, those incidents' pages and those months' pages
 (``render.Only``); every other object is as the last publish left it, and the same
 render of everything (``changes=None``: the schedule, ``POST /publish``) gives the same
@@ -38,23 +40,24 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import aws
 from chalicelib.config import get_site
-from chalicelib.model import isoformat, new_id, utcnow
+from chalicelib.model import Incident, isoformat, new_id, utcnow
 from chalicelib.observability import count, metrics
 from chalicelib.settings import get_settings
 from chalicelib.site.publish import Publisher, PublishResult, checked_stream
 from chalicelib.site.render import Only, SiteRender, incident_key, month_keys, render_site
-from chalicelib.site.snapshot import HISTORY_DAYS, month_of, read_snapshot
+from chalicelib.site.snapshot import HISTORY_DAYS, month_of, on_the_front, read_snapshot
 from chalicelib.site.validate import Withheld, check_site
 from chalicelib.store.history import HistoryStore
 from chalicelib.store.incidents import LISTED_MARK, Changed, IncidentStore, take_changes
 from chalicelib.store.records import StateStore
-from chalicelib.store.table import AlreadyExists, Conflict, Table
+from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
 log = logging.getLogger("beacon.site")
 ATTEMPTS = 4
@@ -180,6 +183,44 @@ class PublishTurn:
         return int(self.table.clock().timestamp()) + self.seconds
 
 
+class LastFront:
+    """The front's incidents as this process's last publish had them, for its next publish after
+    writes to start from instead of reading them again (on a warm function: one batch read of
+    every open or recent incident fewer, about 120 items for a busy page).
+
+    They hold only while the manifest is as that publish left it: same head version, same parts.
+    Part keys are random, so no other publish's manifest, not even one in a table made again under
+    the same name, has the same parts. Any publish elsewhere writes the manifest, and the front is
+    read again; so does a publish that fails (its changes may be lost with it). The changed
+    incidents are always read again, strongly consistent. What the kept front can miss is an
+    incident saved since by a write whose own publish has not run yet: that publish brings it
+    (it is handed to the holder of the publishing turn when one runs), and if it never runs
+    (the write's process died first), the publish of everything (the schedule's, every 5
+    minutes, which reads everything and keeps its front afresh) does.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: tuple[str, int, tuple[str, ...] | None, tuple[Incident, ...]] | None = None
+
+    def keep(self, table: str, head: Item | None, incidents: Iterable[Incident]) -> None:
+        with self._lock:
+            self._kept = None if head is None else (table, head.version, head.children, tuple(incidents))
+
+    def get(self, table: str, head: Item | None) -> list[Incident] | None:
+        with self._lock:
+            kept = self._kept
+        if kept is None or head is None or kept[:3] != (table, head.version, head.children):
+            return None
+        return list(kept[3])
+
+    def forget(self) -> None:
+        self.keep("", None, ())
+
+
+FRONT = LastFront()
+
+
 def publish_site(now: datetime | None = None, *, s3=None, reconcile: bool = False, coalesce: bool = False,
                  changes: Changes | None = None) -> SitePublished:
     """Publish the current state; ``reconcile`` also restores what the bucket lost or altered (the schedule's
@@ -218,6 +259,15 @@ def publish_site(now: datetime | None = None, *, s3=None, reconcile: bool = Fals
 
 def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile: bool,
              changes: Changes | None) -> SitePublished:
+    try:
+        return _publish_once(publisher, table, now, reconcile, changes)
+    except BaseException:
+        FRONT.forget()  # its changes may be lost with it: the next publish reads the front again
+        raise
+
+
+def _publish_once(publisher: Publisher, table: Table, now: datetime | None, reconcile: bool,
+                  changes: Changes | None) -> SitePublished:
     settings = get_settings()
     site = get_site()
     mark = table.get(*LISTED_MARK)
@@ -254,7 +304,8 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
             kwargs = dict(complete=True, rendered=checked.keys)
         else:
             live = manifest.objects
-            incidents, months, known = _changed_records(IncidentStore(table), site, moment, changes, live)
+            incidents, months, known = _changed_records(IncidentStore(table), site, moment, changes, live,
+                                                        front=FRONT.get(table.name, manifest.head))
             snapshot = read_snapshot(site, StateStore(table), moment, incidents=incidents, known_months=known,
                                      **common)
             only = Only(incidents=frozenset(c.incident_id for c in changes.incidents), months=frozenset(months))
@@ -274,6 +325,7 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
                 raise
             log.info("another publish finished first; publishing again from fresh state (attempt %d)", attempt + 1)
             continue
+        FRONT.keep(table.name, result.manifest_head, [i for i in incidents if on_the_front(i, moment)])
         report_withheld(checked.withheld)
         log.info("publish: %s uploaded, %s unchanged", f"{len(result.uploaded):,}", f"{result.unchanged:,}")
         return SitePublished(**vars(result), withheld=checked.withheld)
@@ -294,18 +346,25 @@ def _history(table: Table, former: str | None) -> HistoryStore:
 _MONTH_PAGE = re.compile(r"^history/(\d{4}-\d{2})\.html$")
 
 
-def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes, live: dict[str, str]):
+def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes, live: dict[str, str],
+                     front: list[Incident] | None = None):
     """What an incremental publish renders from: the front, the changed incidents and their months' incidents;
     the months to render; and every month with incidents (the manifest's month pages, corrected by these).
 
-    A month that gains its first incident or loses its last changes its neighbours' links too,
-    so they are rendered as well.
+    ``front``: the front as the last publish had it (``FRONT``), taken instead of reading it; the
+    changed incidents are read again whatever it holds. A month that gains its first incident or
+    loses its last changes its neighbours' links too, so they are rendered as well.
     """
     zone = site.brand.zone
-    changed = store.by_ids(c.incident_id for c in changes.incidents)
+    ids = {c.incident_id for c in changes.incidents}
+    changed = store.by_ids(ids)
     months = {month_of(incident, zone) for incident in changed}
     months |= {c.start_before.astimezone(zone).strftime("%Y-%m") for c in changes.incidents if c.start_before}
-    by_id = {i.id: i for i in store.front(now - timedelta(days=HISTORY_DAYS))}
+    if front is None:
+        front = store.front(now - timedelta(days=HISTORY_DAYS))
+    else:  # as it was kept, less what aged out since; the changed ones are read again above
+        front = [i for i in front if i.id not in ids and on_the_front(i, now)]
+    by_id = {i.id: i for i in front}
     by_id.update({i.id: i for i in _of_months(store, months, zone, known=by_id.values())})
     by_id.update({i.id: i for i in changed})  # strongly consistent: as saved last
     filled = {month_of(i, zone) for i in by_id.values()} & months

@@ -12,7 +12,7 @@ from chalicelib import aws as aws_clients
 from chalicelib.config import get_site
 from chalicelib.incidents import IncidentService
 from chalicelib.model import ComponentStatus, Impact
-from chalicelib.site.service import Changes, publish_site
+from chalicelib.site.service import FRONT, Changes, publish_site
 from chalicelib.store.incidents import take_changes
 from chalicelib.store.table import Table
 from tests.site_scenarios import bucket  # noqa: F401
@@ -43,12 +43,17 @@ class TableCalls:
         return operations, self.items
 
 
-def open_and_publish(service: IncidentService, clock: list[datetime], calls: TableCalls, name: str):
+def open_and_publish(service: IncidentService, clock: list[datetime], calls: TableCalls, name: str, *,
+                     warm: bool = False):
+    """``warm``: the publish starts from the front the last one kept (``FRONT``), as on a warm
+    function that published last; otherwise it reads the front, as a cold one does."""
     clock[0] += timedelta(minutes=5)
     take_changes()
     write = calls.record(lambda: service.open_incident(
         name=name, body="Checkout answers slowly.", impact=Impact.MINOR, notify=False, actor="test",
         components={"website": ComponentStatus.DEGRADED_PERFORMANCE}))
+    if not warm:
+        FRONT.forget()
     publish = calls.record(lambda: publish_site(now=clock[0], changes=Changes.taken()))
     return write, publish
 
@@ -78,3 +83,29 @@ def test_a_write_and_its_publish_read_by_key_whatever_the_history(aws, bucket):
     # one's incident (open, on the front: one item, its updates inside) and nothing else more
     assert (write_ops_2, publish_ops_2) == (write_ops, publish_ops)
     assert (write_items_2 - write_items, publish_items_2 - publish_items) == (1, 1)
+
+
+def test_a_warm_publish_reads_the_changed_incident_and_not_the_front(aws, bucket):
+    clock = [START]
+    table = Table(aws_clients.get_table(), clock=lambda: clock[0])
+    service = IncidentService(table, get_site(), lambda: clock[0])
+    calls = TableCalls(aws_clients.get_table().meta.client)
+    for n in range(5):
+        service.open_incident(name=f"Open {n}", body="Looking.", impact=Impact.MINOR, notify=False, actor="test",
+                              components={"x": ComponentStatus.PARTIAL_OUTAGE})
+    publish_site(now=clock[0])  # everything: it keeps the front for the next publish
+    # GIVEN the same write published by a cold function and by the warm one that published last
+    _, (cold_ops, cold_items) = open_and_publish(service, clock, calls, "Cold")
+    _, (warm_ops, warm_items) = open_and_publish(service, clock, calls, "Warm", warm=True)
+    # THEN the warm one did not read the front: its listing and its 6 incidents, one request each. It
+    # read the written incident among its month's instead (one request: the cold one knew it from the
+    # front), and one manifest part more (each publish after a write appends one).
+    assert cold_ops - warm_ops == Counter({"GetItem": 1})
+    assert cold_items - warm_items == (1 + 6) - 1 - 1
+    # WHEN another publisher writes the manifest (a cold function's publish), the kept front no longer holds
+    kept = FRONT._kept
+    open_and_publish(service, clock, calls, "Elsewhere")
+    FRONT._kept = kept
+    _, (after_ops, _) = open_and_publish(service, clock, calls, "After", warm=True)
+    # THEN the next publish reads the front again, as a cold one does
+    assert after_ops == cold_ops
