@@ -156,22 +156,22 @@ def deliver_notifications(event):
 
 @app.on_sns_message(topic="ses-feedback", name="ses_feedback")
 def ses_feedback(event):
-    from chalicelib.notify import service as notify
+    from chalicelib.notify import upkeep
     from chalicelib.observability import count, operation
 
     with operation("SesFeedback"):
-        result = notify.ses_feedback(event.message)
+        result = upkeep.ses_feedback(event.message)
         count("SubscribersSuppressed", result.suppressed)
         count("TransientBounces", result.transient)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="subscriber_upkeep")
 def subscriber_upkeep(event):
-    from chalicelib.notify import service as notify
+    from chalicelib.notify import upkeep
     from chalicelib.observability import count, operation
 
     with operation("SubscriberUpkeep", trigger="schedule"):
-        done = notify.subscriber_upkeep()
+        done = upkeep.subscriber_upkeep()
         count("SubscribersSuppressed", done["suppressed"])
         count("UnconfirmedSignupsErased", done["purged"])
     return done

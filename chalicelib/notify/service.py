@@ -1,16 +1,18 @@
-"""This container's notifier: the pieces of ``notify`` bound to the settings, the site and AWS."""
+"""This container's notifier: the pieces of ``notify`` bound to the settings, the site and AWS.
+
+SES feedback and the hourly upkeep are bound in ``upkeep``, which loads none of delivery.
+"""
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from chalicelib import aws
 from chalicelib.config import get_site
 from chalicelib.model import utcnow
 from chalicelib.notify.channels import CHANNELS
 from chalicelib.notify.delivery import Deliverer, Senders
-from chalicelib.notify.feedback import FeedbackResult, apply_feedback, purge_unconfirmed, sync_opt_outs
 from chalicelib.notify.limits import TokenBucket
 from chalicelib.notify.model import Channel
 from chalicelib.notify.senders import EmailSender, NotificationQueue, SmsSender, WebhookSender
@@ -62,20 +64,6 @@ def deliver_notifications(records: list[dict], remaining_ms: Callable[[], int]) 
     """The queue handler's work: the ``ReportBatchItemFailures`` answer for one SQS batch."""
     failures = deliverer().handle(records, remaining_ms)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
-
-
-def ses_feedback(message: str) -> FeedbackResult:
-    return apply_feedback(SubscriberStore(table()), message, utcnow())
-
-
-def subscriber_upkeep(now: datetime | None = None) -> dict[str, int]:
-    """Hourly: suppress numbers that replied STOP; erase sign-ups unconfirmed past their window."""
-    now = now or utcnow()
-    store = SubscriberStore(table())
-    policy = get_site().subscriptions
-    window = max(timedelta(days=policy.confirm_email_days), timedelta(hours=policy.confirm_sms_hours))
-    return {"suppressed": sync_opt_outs(store, SmsSender(aws.client("sns")).opted_out_numbers(), now),
-            "purged": purge_unconfirmed(store, now - window - timedelta(days=1))}
 
 
 def notification_stats(notification_id: str) -> dict[str, dict[str, int]]:

@@ -30,6 +30,8 @@ PROBE_RUN = ("chalicelib.probes.runner", "chalicelib.probes.checks", "chalicelib
              "chalicelib.probes.service", "chalicelib.probes.shards")
 DELIVERY = ("chalicelib.notify.service", "chalicelib.notify.delivery", "chalicelib.notify.channels",
             "chalicelib.notify.senders", "chalicelib.notify.content")
+UPKEEP_NEVER = tuple(name for name in DELIVERY if name != "chalicelib.notify.senders") + (
+    "chalicelib.notify.planning", "chalicelib.text", "chalicelib.site")
 
 HANDLERS = {
     "scheduled_publish": (BASE | RENDERING, NEVER + PROBE_RUN + DELIVERY),
@@ -40,9 +42,9 @@ HANDLERS = {
                                                                     "chalicelib.site.publish")),
     "deliver_notifications": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS,
                               NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
-    "ses_feedback": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS, NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
-    "subscriber_upkeep": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS,
-                          NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
+    # Feedback and upkeep (notify.upkeep) load the SMS sender for the opt-out list, and none of delivery.
+    "ses_feedback": (BASE, NEVER + PROBE_RUN + UPKEEP_NEVER),
+    "subscriber_upkeep": (BASE, NEVER + PROBE_RUN + UPKEEP_NEVER),
 }
 
 
