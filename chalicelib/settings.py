@@ -13,7 +13,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A first publish of ~1,100 objects 20 ms away is bound by boto3's CPU: 64 uploads in flight
-# take about 0.3 s less than 32, 128 no less than 64 (bench/bench_publish.py measures both).
+# took 0.15-0.3 s less than 32 in most runs, 128 no less than 64 (bench/bench_publish.py
+# measures 64 and 32 side by side).
 PUBLISH_CONCURRENCY = 64
 
 
