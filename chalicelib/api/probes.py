@@ -120,7 +120,8 @@ def run_probes_now(call):
 def last_probe_run(call):
     report = latest_run()
     if report is None:
-        raise KeyError("no probe cycle has run yet")
+        raise http.NotFoundError("no probe cycle has run yet: the schedule runs one every minute, "
+                                 "POST /probes/run runs one now")
     return CycleOut.model_validate(report)
 
 

@@ -276,9 +276,12 @@ def test_marketers_run_a_cycle_through_the_api(world, table):
 
     secret, _ = create_key(table, name="ana", scope="marketer", created_by="test", now=world.clock())
     with Client(beacon.app) as client:
+        before = client.http.get("/probes/latest", headers={"Authorization": f"Bearer {secret}"})
         refused = client.http.post("/probes/run")
         ran = client.http.post("/probes/run", headers={"Authorization": f"Bearer {secret}"})
         latest = client.http.get("/probes/latest", headers={"Authorization": f"Bearer {secret}"})
+    assert (before.status_code, before.json_body["error"]) == (404, "not_found")
+    assert "POST /probes/run" in before.json_body["message"]
     assert refused.status_code == 401
     assert ran.status_code == 200, ran.body
     # The API's cycle probes the real targets of site.yml: without PROBE_OVERRIDES they are public names,
