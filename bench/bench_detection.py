@@ -74,9 +74,17 @@ def _outage_to_notification(interval: int) -> tuple[float, float]:
         enqueued = datetime.fromisoformat(event["created_at"]).timestamp()
         return enqueued - started, sms_at - started
     finally:
-        # The emulator keeps its state per process: the next row starts from an empty one.
-        stack.scheduler.stop(timeout=30)
-        requests.post(f"http://127.0.0.1:{stack.ports.aws}/moto-api/reset", timeout=10)
         stack.stop()
+        # The emulator keeps its state per process: the next row starts from an empty one. It is reset
+        # once the stack has stopped, so no step of it (a queue poll, a probe) meets tables gone.
+        from moto.server import ThreadedMotoServer
+
+        eraser = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        eraser.start()
+        try:
+            host, port = eraser.get_host_and_port()
+            requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10).raise_for_status()
+        finally:
+            eraser.stop()
         os.environ.clear()
         os.environ.update(saved)
