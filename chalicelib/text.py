@@ -142,16 +142,19 @@ def body_html(context, text: str | None) -> Markup:
     return markdown_html(text, links_from=site.brand.website if site else None)
 
 
+_STATUS_CLASSES = {
+    None: "n",
+    ComponentStatus.OPERATIONAL: "o",
+    ComponentStatus.DEGRADED_PERFORMANCE: "d",
+    ComponentStatus.PARTIAL_OUTAGE: "p",
+    ComponentStatus.MAJOR_OUTAGE: "m",
+    ComponentStatus.UNDER_MAINTENANCE: "u",
+}
+
+
 def status_class(status: ComponentStatus | None) -> str:
-    """One short CSS class per status: the page's colours and icons hang on it."""
-    return {
-        None: "n",
-        ComponentStatus.OPERATIONAL: "o",
-        ComponentStatus.DEGRADED_PERFORMANCE: "d",
-        ComponentStatus.PARTIAL_OUTAGE: "p",
-        ComponentStatus.MAJOR_OUTAGE: "m",
-        ComponentStatus.UNDER_MAINTENANCE: "u",
-    }[status]
+    """One short CSS class per status: the page's colours and icons hang on it (every day of every bar)."""
+    return _STATUS_CLASSES[status]
 
 
 def sparkline(latency: tuple[float | None, ...], width: int = 24, height: int = 12) -> tuple[str, str, str]:
