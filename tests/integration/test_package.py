@@ -101,8 +101,8 @@ LOGS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
 SEND = {"ses:SendRawEmail", "sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"}
 # Publishing reads incidents in batches, takes and gives back the publishing turn, rewrites
-# manifest parts and deletes pages the site no longer has.
-PUBLISH = TABLE_RW | {"dynamodb:BatchGetItem", "s3:PutObject", "s3:DeleteObject"}
+# manifest parts (deleting the parts it replaced in one batch) and deletes pages the site no longer has.
+PUBLISH = TABLE_RW | {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "s3:PutObject", "s3:DeleteObject"}
 # Writers of incidents and component states read the open incidents and the components' states
 # by key, in batches (``store.incidents``); no function reads a secondary index (the table has none).
 WRITE_INCIDENTS = TABLE_RW | {"dynamodb:BatchGetItem"}
