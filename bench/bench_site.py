@@ -16,13 +16,14 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import requests
+from botocore.config import Config
 
 from bench.table import Row, median_ms
 from chalicelib.config import Site, load_site
 from chalicelib.model import (
     ComponentChange, ComponentState, ComponentStatus, DayHistory, Impact, Incident, IncidentUpdate,
 )
-from chalicelib.settings import PROJECT_ROOT
+from chalicelib.settings import PROJECT_ROOT, PUBLISH_CONCURRENCY
 from chalicelib.site.publish import Publisher
 from chalicelib.site.render import render_site
 from chalicelib.site.snapshot import build_snapshot
@@ -214,7 +215,8 @@ def _publish_rows(objects, large_snapshot, snapshot) -> list[Row]:
                 os.environ.pop("AWS_ENDPOINT_URL", None)
             else:
                 os.environ["AWS_ENDPOINT_URL"] = saved
-        s3 = session.client("s3", endpoint_url=endpoint)
+        # As the publish function makes it: as many connections as uploads in flight.
+        s3 = session.client("s3", endpoint_url=endpoint, config=Config(max_pool_connections=PUBLISH_CONCURRENCY))
         table = Table(session.resource("dynamodb", endpoint_url=endpoint).Table(names["TABLE_NAME"]))
         publisher = Publisher(s3, names["BUCKET_NAME"], table)
 
