@@ -12,7 +12,6 @@ trim of Babel's locale data), with its largest parts.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from bench.table import Row, median_seconds_in_subprocess
 from tools.handlers import handler_imports
+from tools.local.stack import _chalice_stage_environment
 from tools.package import trim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +43,9 @@ class First(BaseModel):
 
 
 def function_environment() -> dict[str, str]:
-    """This environment with what ``.chalice/config.json`` sets for every function (as Lambda starts
-    them: ``PYDANTIC_DISABLE_PLUGINS`` among it)."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return {**os.environ, **config.get("environment_variables", {})}
+    """This environment with what Chalice gives every function of the dev stage from
+    ``.chalice/config.json`` (``PYDANTIC_DISABLE_PLUGINS`` among it), as Lambda starts them."""
+    return {**os.environ, **_chalice_stage_environment("dev")}
 
 
 def run() -> list[Row]:

@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -200,22 +199,20 @@ class LastFront:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Replaced whole, never changed in place: threads that publish at once each read one value.
         self._kept: tuple[str, int, tuple[str, ...] | None, tuple[Incident, ...]] | None = None
 
     def keep(self, table: str, head: Item | None, incidents: Iterable[Incident]) -> None:
-        with self._lock:
-            self._kept = None if head is None else (table, head.version, head.children, tuple(incidents))
+        self._kept = None if head is None else (table, head.version, head.children, tuple(incidents))
 
     def get(self, table: str, head: Item | None) -> list[Incident] | None:
-        with self._lock:
-            kept = self._kept
+        kept = self._kept
         if kept is None or head is None or kept[:3] != (table, head.version, head.children):
             return None
         return list(kept[3])
 
     def forget(self) -> None:
-        self.keep("", None, ())
+        self._kept = None
 
 
 FRONT = LastFront()

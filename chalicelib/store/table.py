@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,10 +39,8 @@ class Item:
 # written then still carry them; they are not data, and their next save drops them.
 _FORMER_INDEX_ATTRIBUTES = frozenset({"front", "front_at", "month", "month_at"})
 # BatchGetItem takes 100 keys a call; independent calls run side by side (botocore keeps 10
-# connections a client by default). BatchWriteItem takes 25.
+# connections a client by default).
 BATCH_KEYS, BATCH_CONCURRENCY = 100, 8
-BATCH_WRITES = 25
-UNPROCESSED_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -204,23 +201,11 @@ class Table:
             raise
 
     def delete_many(self, pk: str, sks: Sequence[str]) -> None:
-        """Delete the items of one partition at these sort keys, unconditionally, ``BATCH_WRITES`` a
-        request; keys DynamoDB leaves unprocessed (throttling) are sent again, a few times, after a
-        growing pause, as DynamoDB asks."""
-        client, name = self._table.meta.client, self._table.name
-        keys = list(dict.fromkeys(sks))
-        for start in range(0, len(keys), BATCH_WRITES):
-            request = {name: [{"DeleteRequest": {"Key": {"pk": pk, "sk": sk}}}
-                              for sk in keys[start:start + BATCH_WRITES]]}
-            for attempt in range(UNPROCESSED_ATTEMPTS):
-                if attempt:
-                    time.sleep(0.05 * 2 ** attempt)
-                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-                if not request:
-                    break
-            else:
-                left = [entry["DeleteRequest"]["Key"]["sk"] for entry in request.get(name, [])]
-                raise RuntimeError(f"DynamoDB left {len(left)} delete(s) unprocessed in {pk}: {', '.join(left)}")
+        """Delete the items of one partition at these sort keys, unconditionally: boto3's batch writer
+        sends 25 a request and sends again what DynamoDB leaves unprocessed."""
+        with self._table.batch_writer() as batch:
+            for sk in dict.fromkeys(sks):  # a key named twice in one request is refused
+                batch.delete_item(Key={"pk": pk, "sk": sk})
 
     def claim(self, pk: str, sk: str, *, expires_at: int, data: dict[str, Any] | None = None) -> bool:
         """Take a key once: True for the first caller, False for every later one until it expires."""
