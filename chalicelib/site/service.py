@@ -12,12 +12,20 @@ When another publisher wrote the manifest
 in between (``Conflict``), the whole pipeline runs again from a fresh read: the newer
 state wins, and the objects either of them uploaded are recorded only once they are live.
 
-A publish after writes is incremental (``changes``): it reads the front (open incidents,
-and those changed in the last 90 days), the changed incidents and the incidents of their
-months (before and after the write), all by key through the store's listings
-(``store.incidents``), so what it reads does not grow with the history; on the function
-whose publish wrote the manifest last, the front is the one that publish kept (``FRONT``),
-and only the changed incidents and their months are read. It renders the
+A publish after writes is incremental (``changes``): it starts from the front (open
+incidents, and those changed in the last 90 days) as the publish that wrote the manifest
+last rendered it, which each publish keeps in the table tagged with the manifest it wrote
+(``front_tag``; ``IncidentStore.keep_front``), and reads the changed incidents (strongly
+consistent) and the incidents of their months (before and after the write), all by key
+through the store's listings (``store.incidents``), so what it reads does not grow with the
+history. When the kept front is another manifest's (the publish that wrote the manifest
+died before keeping its front, or its front was too large to keep) or was dropped (by a
+publish that failed: the changes it took may be lost with it), the front is read from its
+listing instead. What the kept front can miss is an incident saved by a write whose own
+publish has not run yet: that publish brings it (it is handed to the holder of the
+publishing turn when one runs), and if it never runs (the write's process died first),
+the publish of everything (the schedule's, every 5 minutes, which reads everything and
+keeps its front afresh) does. It renders the
 objects that depend on the front, those incidents' pages and those months' pages
 (``render.Only``); every other object is as the last publish left it, and the same
 render of everything (``changes=None``: the schedule, ``POST /publish``) gives the same
@@ -182,42 +190,6 @@ class PublishTurn:
         return int(self.table.clock().timestamp()) + self.seconds
 
 
-class LastFront:
-    """The front's incidents as this process's last publish had them, for its next publish after
-    writes to start from instead of reading them again (on a warm function: one batch read of
-    every open or recent incident fewer, about 120 items for a busy page).
-
-    They hold only while the manifest is as that publish left it: same head version, same parts.
-    Part keys are random, so no other publish's manifest, not even one in a table made again under
-    the same name, has the same parts. Any publish elsewhere writes the manifest, and the front is
-    read again; so does a publish that fails (its changes may be lost with it). The changed
-    incidents are always read again, strongly consistent. What the kept front can miss is an
-    incident saved since by a write whose own publish has not run yet: that publish brings it
-    (it is handed to the holder of the publishing turn when one runs), and if it never runs
-    (the write's process died first), the publish of everything (the schedule's, every 5
-    minutes, which reads everything and keeps its front afresh) does.
-    """
-
-    def __init__(self) -> None:
-        # Replaced whole, never changed in place: threads that publish at once each read one value.
-        self._kept: tuple[str, int, tuple[str, ...] | None, tuple[Incident, ...]] | None = None
-
-    def keep(self, table: str, head: Item | None, incidents: Iterable[Incident]) -> None:
-        self._kept = None if head is None else (table, head.version, head.children, tuple(incidents))
-
-    def get(self, table: str, head: Item | None) -> list[Incident] | None:
-        kept = self._kept
-        if kept is None or head is None or kept[:3] != (table, head.version, head.children):
-            return None
-        return list(kept[3])
-
-    def forget(self) -> None:
-        self._kept = None
-
-
-FRONT = LastFront()
-
-
 def publish_site(now: datetime | None = None, *, s3=None, reconcile: bool = False, coalesce: bool = False,
                  changes: Changes | None = None) -> SitePublished:
     """Publish the current state; ``reconcile`` also restores what the bucket lost or altered (the schedule's
@@ -259,7 +231,10 @@ def _publish(publisher: Publisher, table: Table, now: datetime | None, reconcile
     try:
         return _publish_once(publisher, table, now, reconcile, changes)
     except BaseException:
-        FRONT.forget()  # its changes may be lost with it: the next publish reads the front again
+        try:  # its changes may be lost with it: the next publish reads the front's listing again
+            IncidentStore(table).forget_front()
+        except Exception:
+            log.warning("could not drop the kept front after a failed publish", exc_info=True)
         raise
 
 
@@ -301,11 +276,12 @@ def _publish_once(publisher: Publisher, table: Table, now: datetime | None, reco
             kwargs = dict(complete=True, rendered=checked.keys)
         else:
             live = manifest.objects
-            incidents, months, known = _changed_records(IncidentStore(table), site, moment, changes, live,
-                                                        front=FRONT.get(table.name, manifest.head))
+            store = IncidentStore(table)
+            kept = store.kept_front(front_tag(manifest.head)) if manifest.head else None
+            incidents, pages, months, known = _changed_records(store, site, moment, changes, live, front=kept)
             snapshot = read_snapshot(site, StateStore(table), moment, incidents=incidents, known_months=known,
                                      **common)
-            only = Only(incidents=frozenset(c.incident_id for c in changes.incidents), months=frozenset(months))
+            only = Only(incidents=frozenset(pages), months=frozenset(months))
             objects = render_site(snapshot, settings.templates_dir, only=only)
             rendered = {obj.key for obj in objects}
             prefixes = [""] + [f"{language}/" for language in site.languages[1:]]
@@ -322,11 +298,29 @@ def _publish_once(publisher: Publisher, table: Table, now: datetime | None, reco
                 raise
             log.info("another publish finished first; publishing again from fresh state (attempt %d)", attempt + 1)
             continue
-        FRONT.keep(table.name, result.manifest_head, [i for i in incidents if on_the_front(i, moment)])
+        _keep_front(table, result.manifest_head, [i for i in incidents if on_the_front(i, moment)])
         report_withheld(checked.withheld)
         log.info("publish: %s uploaded, %s unchanged", f"{len(result.uploaded):,}", f"{result.unchanged:,}")
         return SitePublished(**vars(result), withheld=checked.withheld)
     raise AssertionError("unreachable")
+
+
+def front_tag(head: Item) -> str:
+    """What names one write of the manifest: its head's version and its parts, whose keys are random,
+    so no other publish's manifest, not even one in a table made again, has the same."""
+    return f"{head.version}:{','.join(head.children or ())}"
+
+
+def _keep_front(table: Table, head: Item | None, front: list[Incident]) -> None:
+    """Keep the front this publish rendered from, for the next publish after writes (see the module docstring)."""
+    if head is None:
+        return
+    try:
+        if not IncidentStore(table).keep_front(front_tag(head), front):
+            log.info("the front (%d incidents) is too large to keep; publishes read its listing", len(front))
+    except Exception:
+        # The page is live; the next publish reads the front's listing instead.
+        log.warning("could not keep the front for the next publish", exc_info=True)
 
 
 def history_store(table: Table) -> HistoryStore:
@@ -346,10 +340,12 @@ _MONTH_PAGE = re.compile(r"^history/(\d{4}-\d{2})\.html$")
 def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes, live: dict[str, str],
                      front: list[Incident] | None = None):
     """What an incremental publish renders from: the front, the changed incidents and their months' incidents;
-    the months to render; and every month with incidents (the manifest's month pages, corrected by these).
+    the incidents whose pages to render: the changed ones, and those on the front whose page is not live
+    (saved by a write whose publish failed, which took its changes with it); the months to render; and
+    every month with incidents (the manifest's month pages, corrected by these).
 
-    ``front``: the front as the last publish had it (``FRONT``), taken instead of reading it; the
-    changed incidents are read again whatever it holds. A month that gains its first incident or
+    ``front``: the front as the publish that wrote the manifest last had it (the kept front), taken
+    instead of reading it; the changed incidents are read again whatever it holds. A month that gains its first incident or
     loses its last changes its neighbours' links too, so they are rendered as well.
     """
     zone = site.brand.zone
@@ -361,6 +357,8 @@ def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes
         front = store.front(now - timedelta(days=HISTORY_DAYS))
     else:  # as it was kept, less what aged out since; the changed ones are read again above
         front = [i for i in front if i.id not in ids and on_the_front(i, now)]
+    unpublished = {i.id for i in front if incident_key(i.id) not in live}
+    months |= {month_of(i, zone) for i in front if i.id in unpublished}
     by_id = {i.id: i for i in front}
     by_id.update({i.id: i for i in _of_months(store, months, zone, known=by_id.values())})
     by_id.update({i.id: i for i in changed})  # strongly consistent: as saved last
@@ -374,7 +372,7 @@ def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes
     neighbours &= after
     neighbours -= months
     by_id.update({i.id: i for i in _of_months(store, neighbours, zone, known=by_id.values()) if i.id not in by_id})
-    return list(by_id.values()), months | neighbours, tuple(sorted(after, reverse=True))
+    return list(by_id.values()), ids | unpublished, months | neighbours, tuple(sorted(after, reverse=True))
 
 
 def _of_months(store: IncidentStore, months: set[str], zone, known=()) -> list:

@@ -46,16 +46,27 @@ started in one month, or live notices.
 
 Each save also notes, for this thread of work, which incidents changed and where their
 start was before (``take_changes``): a publish after the write renders just those.
+
+The kept front (``KEPT_FRONT``, one item) is the front as the publish that wrote the page's
+manifest last rendered it, tagged with that manifest's head, so the next publish after a write,
+in whichever function it runs, starts from it instead of reading the listing and every incident
+on it (about 120 items on a busy page): ``keep_front``, ``kept_front``. It is compressed JSON;
+a front too large for one item is not kept, and publishes read the listing.
 """
 from __future__ import annotations
 
+import base64
 import contextvars
+import functools
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
+
+from pydantic import TypeAdapter
 
 from chalicelib.model import CLOSED_STATUSES, Incident, IncidentUpdate, Notice, Record, isoformat
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
@@ -67,6 +78,9 @@ FRONT, NOTICES = "front", "notices"
 # Written once the listings hold every incident and notice of a table written before they existed.
 LISTED_MARK = ("SITE", "incidents-listed")
 FRONT_DAYS = 90  # the page's bars (site.snapshot.HISTORY_DAYS)
+KEPT_FRONT = ("SITE", "front")
+# Encoded, within DynamoDB's 400 KB per item; about 2,000 incidents of a few updates each.
+KEPT_FRONT_BYTES = 350_000
 # Updates kept in the header while their JSON is at most this: with the header's own fields
 # (a name, translations, a postmortem of up to 10,000 characters) far within 400 KB.
 INLINE_BYTES = 100_000
@@ -173,6 +187,26 @@ class IncidentStore:
         self._take_out(listing, _members(listing) - set(kept))
         return list(kept.values())
 
+    def keep_front(self, tag: str, incidents: Iterable[Incident]) -> bool:
+        """Keep these incidents as the front the manifest ``tag`` names was rendered from (see the
+        module docstring); False when they are too large for one item, and none is kept."""
+        packed = base64.b64encode(zlib.compress(_incident_list().dump_json(list(incidents)), 6)).decode()
+        if len(packed) > KEPT_FRONT_BYTES:
+            self.forget_front()
+            return False
+        self.table.put(*KEPT_FRONT, {"tag": tag, "incidents": packed})
+        return True
+
+    def kept_front(self, tag: str) -> list[Incident] | None:
+        """The front kept for the manifest ``tag`` names; None when the one kept is another's, or none is."""
+        kept = self.table.get(*KEPT_FRONT)
+        if kept is None or kept.data.get("tag") != tag:
+            return None
+        return _incident_list().validate_json(zlib.decompress(base64.b64decode(kept.data["incidents"])))
+
+    def forget_front(self) -> None:
+        self.table.delete(*KEPT_FRONT)
+
     def of_months(self, months: Iterable[str], known: Iterable[Incident] = ()) -> list[Incident]:
         """Every incident that started in these UTC months (``YYYY-MM``; read by key, eventually consistent).
 
@@ -258,6 +292,11 @@ class IncidentStore:
 
 
 _CLOSED = frozenset(status.value for status in CLOSED_STATUSES)
+
+
+@functools.cache
+def _incident_list() -> TypeAdapter[list[Incident]]:
+    return TypeAdapter(list[Incident])
 
 
 def _members(listing: Item | None) -> set[str]:
