@@ -167,11 +167,12 @@ def ses_feedback(event):
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="subscriber_upkeep")
 def subscriber_upkeep(event):
+    from chalicelib.config import get_site
     from chalicelib.notify import upkeep
     from chalicelib.observability import count, operation
 
     with operation("SubscriberUpkeep", trigger="schedule"):
-        done = upkeep.subscriber_upkeep()
+        done = upkeep.subscriber_upkeep(get_site().subscriptions)
         count("SubscribersSuppressed", done["suppressed"])
         count("UnconfirmedSignupsErased", done["purged"])
     return done

@@ -6,10 +6,13 @@ load on first use (about 35 ms between them), so the routes and functions that o
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chalicelib.i18n import N_
-from chalicelib.notify.policy import SubscriptionPolicy
+
+if TYPE_CHECKING:
+    from chalicelib.notify.policy import SubscriptionPolicy
 
 
 class InvalidDestination(ValueError):

@@ -42,8 +42,9 @@ HANDLERS = {
                                                                     "chalicelib.site.publish")),
     "deliver_notifications": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS,
                               NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
-    # Feedback and upkeep (notify.upkeep) load the SMS sender for the opt-out list, and none of delivery.
-    "ses_feedback": (BASE, NEVER + PROBE_RUN + UPKEEP_NEVER),
+    # Feedback and upkeep (notify.upkeep) load the SMS sender for the opt-out list, and none of delivery;
+    # feedback reads no site, so it loads neither the site's configuration nor YAML.
+    "ses_feedback": (BASE - {"yaml"}, NEVER + PROBE_RUN + UPKEEP_NEVER + ("chalicelib.config",)),
     "subscriber_upkeep": (BASE, NEVER + PROBE_RUN + UPKEEP_NEVER),
 }
 
