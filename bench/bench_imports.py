@@ -6,7 +6,10 @@ import statements (read from app.py by tools.handlers); for the API
 function, ``import app`` plus the first read of the route table, which registers the blueprints.
 Each runs with the environment ``.chalice/config.json`` gives every function, and is set beside
 a bare ``import boto3`` measured in the same run (target: at most 1.5x),
-as is the floor under every function: the libraries each one needs before Beacon's own code.
+as is the floor under every function (boto3, chalice, powertools and pydantic with one model),
+and, under each function, its own floor: that floor and the third-party packages the function
+loads (read from ``sys.modules`` after its cold import, in a fresh interpreter), with none of
+Beacon's modules or models. What a function takes above its own floor is Beacon's.
 The zip is ``make package``'s for the dev stage (``chalice package``, then ``tools.package``'s
 trim of Babel's locale data), with its largest parts.
 """
@@ -42,6 +45,17 @@ class First(BaseModel):
     name: str"""
 
 
+# Prints the third-party packages the statements loaded, as test_handler_imports reads them (less
+# what a Cython extension registers, which no statement can import).
+_PACKAGES = """
+import sys
+{statements}
+tops = {{name.split(".")[0] for name in sys.modules}}
+print(" ".join(sorted(top for top in tops if not top.startswith("_") and top not in sys.stdlib_module_names
+                      and top not in ("app", "chalicelib") and getattr(sys.modules.get(top), "__spec__", None))))
+"""
+
+
 def function_environment() -> dict[str, str]:
     """This environment with what Chalice gives every function of the dev stage from
     ``.chalice/config.json`` (``PYDANTIC_DISABLE_PLUGINS`` among it), as Lambda starts them."""
@@ -57,14 +71,30 @@ def run() -> list[Row]:
     floor = median_seconds_in_subprocess(_TIMED.format(statements=FLOOR), cwd=cwd, env=env) * 1000
     rows = [Row("cold import floor: boto3 + chalice + powertools + pydantic (one model)", floor, "ms", boto3,
                 "import boto3")]
+    common = set(packages_loaded(FLOOR, cwd, env))
     for name, statements in functions.items():
         cold = median_seconds_in_subprocess(_TIMED.format(statements="\n".join(statements)), cwd=cwd, env=env) * 1000
-        rows.append(Row(f"cold import: {name}", cold, "ms", boto3, "import boto3"))
+        packages = packages_loaded("\n".join(statements), cwd, env)
+        own_floor = median_seconds_in_subprocess(_TIMED.format(statements=f"{FLOOR}\nimport {', '.join(packages)}"),
+                                                 cwd=cwd, env=env) * 1000
+        beyond = ", ".join(sorted(set(packages) - common)) or "nothing"
+        rows += [Row(f"cold import: {name}", cold, "ms", boto3, "import boto3"),
+                 Row(f"  {name}'s packages alone (the floor's and {beyond})", own_floor, "ms", boto3,
+                     "import boto3"),
+                 Row(f"  {name} above its packages (Beacon's modules and models)", cold - own_floor, "ms", boto3,
+                     "import boto3")]
     parts = package_parts()
     if parts:
         rows.append(Row("deployment zip size", sum(parts.values()) / 1e6, "MB", 50.0, "Lambda direct-upload limit"))
         rows += [Row(f"  zip part: {part}", size / 1e6, "MB") for part, size in parts.most_common(8)]
     return rows
+
+
+def packages_loaded(statements: str, cwd: str, env: dict[str, str]) -> list[str]:
+    """The third-party packages a fresh interpreter has loaded once ``statements`` ran."""
+    done = subprocess.run([sys.executable, "-c", _PACKAGES.format(statements=statements)], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=True)
+    return done.stdout.split()
 
 
 def package_parts() -> Counter | None:
