@@ -345,8 +345,8 @@ def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes
     every month with incidents (the manifest's month pages, corrected by these).
 
     ``front``: the front as the publish that wrote the manifest last had it (the kept front), taken
-    instead of reading it; the changed incidents are read again whatever it holds. A month that gains its first incident or
-    loses its last changes its neighbours' links too, so they are rendered as well.
+    instead of reading it; the changed incidents are read again whatever it holds. A month that gains
+    its first incident or loses its last changes its neighbours' links too, so they are rendered as well.
     """
     zone = site.brand.zone
     ids = {c.incident_id for c in changes.incidents}

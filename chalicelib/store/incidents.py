@@ -60,6 +60,7 @@ import contextvars
 import functools
 import hashlib
 import json
+import logging
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ from pydantic import TypeAdapter
 from chalicelib.model import CLOSED_STATUSES, Incident, IncidentUpdate, Notice, Record, isoformat
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
 
+log = logging.getLogger("beacon.store")
 INCIDENT, NOTICE = "INCIDENT", "NOTICE"
 _UPDATE = "#"
 LISTED, MEMBERS = "LISTED", "ids"
@@ -79,7 +81,8 @@ FRONT, NOTICES = "front", "notices"
 LISTED_MARK = ("SITE", "incidents-listed")
 FRONT_DAYS = 90  # the page's bars (site.snapshot.HISTORY_DAYS)
 KEPT_FRONT = ("SITE", "front")
-# Encoded, within DynamoDB's 400 KB per item; about 2,000 incidents of a few updates each.
+# Encoded, within DynamoDB's 400 KB per item: about 400 incidents of three 60-word updates each
+# (a busy page has about 120 on its front).
 KEPT_FRONT_BYTES = 350_000
 # Updates kept in the header while their JSON is at most this: with the header's own fields
 # (a name, translations, a postmortem of up to 10,000 characters) far within 400 KB.
@@ -202,7 +205,11 @@ class IncidentStore:
         kept = self.table.get(*KEPT_FRONT)
         if kept is None or kept.data.get("tag") != tag:
             return None
-        return _incident_list().validate_json(zlib.decompress(base64.b64decode(kept.data["incidents"])))
+        try:
+            return _incident_list().validate_json(zlib.decompress(base64.b64decode(kept.data["incidents"])))
+        except (ValueError, KeyError, zlib.error) as exc:  # kept by a release whose incidents read otherwise
+            log.warning("the kept front cannot be read (%s); reading the front's listing instead", exc)
+            return None
 
     def forget_front(self) -> None:
         self.table.delete(*KEPT_FRONT)

@@ -132,6 +132,13 @@ def test_a_publish_starts_from_the_front_the_last_one_kept_and_reads_the_listing
     _, (after_ops, _) = open_and_publish(service, clock, calls, "After")
     # THEN the kept front is another manifest's: the next publish reads the listing
     assert after_ops == listed_ops
+    # WHEN the kept front cannot be read (kept by a release whose incidents read otherwise)
+    current = table.get(*KEPT_FRONT)
+    table.put(*KEPT_FRONT, {**current.data, "incidents": "not what a front is kept as"})
+    _, (unreadable_ops, _) = open_and_publish(service, clock, calls, "Unreadable")
+    # THEN the publish reads the listing too, and the next keeps a front it can read
+    assert unreadable_ops == listed_ops
+    assert IncidentStore(table).kept_front(front_tag(table.get("SITE", "published"))) is not None
     # WHEN a publish fails half-way, taking its changes with it
     clock[0] += timedelta(minutes=5)
     lost = service.open_incident(name="Lost", body="Down.", impact=Impact.MINOR, notify=False, actor="test",
