@@ -192,10 +192,10 @@ class IncidentStore:
 
     def keep_front(self, tag: str, incidents: Iterable[Incident]) -> bool:
         """Keep these incidents as the front the manifest ``tag`` names was rendered from (see the
-        module docstring); False when they are too large for one item, and none is kept."""
+        module docstring); False when they are too large for one item, and none is kept (the one
+        kept before names another manifest, so no publish takes it)."""
         packed = base64.b64encode(zlib.compress(_incident_list().dump_json(list(incidents)), 6)).decode()
         if len(packed) > KEPT_FRONT_BYTES:
-            self.forget_front()
             return False
         self.table.put(*KEPT_FRONT, {"tag": tag, "incidents": packed})
         return True

@@ -63,10 +63,6 @@ class Table:
         self._table = table
         self.clock = clock
 
-    @property
-    def name(self) -> str:
-        return self._table.name
-
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
         response = self._table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent)
         raw = response.get("Item")

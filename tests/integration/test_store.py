@@ -167,6 +167,26 @@ def test_the_front_listing_keeps_open_and_recent_incidents_and_lets_old_ones_go(
     assert sorted(i.id for i in store.of_months([f"{long_ago:%Y-%m}"])) == ["old", "open"]
 
 
+def test_the_kept_front_is_read_only_for_the_manifest_it_names_and_not_kept_past_its_bound(
+        table, noon, monkeypatch):
+    from chalicelib.store import incidents as incidents_module
+    from chalicelib.store.incidents import IncidentStore
+
+    store = IncidentStore(table)
+    front = [_incident("open", noon), _incident("recent", noon - timedelta(days=2), "resolved")]
+    # GIVEN a front kept for the manifest write "3:a,b"
+    assert store.keep_front("3:a,b", front) is True
+    # THEN it reads back whole for that write, and for no other
+    assert store.kept_front("3:a,b") == front
+    assert store.kept_front("4:a,c") is None
+    # WHEN the next front is larger than an item may hold
+    monkeypatch.setattr(incidents_module, "KEPT_FRONT_BYTES", 10)
+    # THEN it is not kept, and the one kept before still names only its own write
+    assert store.keep_front("4:a,c", front) is False
+    assert store.kept_front("4:a,c") is None
+    assert store.kept_front("3:a,b") == front
+
+
 def test_a_listing_read_before_a_save_takes_nothing_out(table, noon):
     from chalicelib.store.incidents import LISTED, IncidentStore
 
