@@ -1,17 +1,20 @@
-"""Each function's cold import, and what the deployment zip holds.
+"""Each function's cold import as Lambda runs it, and what the deployment zip holds.
 
-Chalice imports app.py in every function; a handler imports its capability inside its body.
-A function's cold import is, in a fresh interpreter, ``import app`` plus the handler's own
-import statements (read from app.py by tools.handlers); for the API
-function, ``import app`` plus the first read of the route table, which registers the blueprints.
-Each runs with the environment ``.chalice/config.json`` gives every function, and is set beside
-a bare ``import boto3`` measured in the same run (target: at most 1.5x),
-as is the floor under every function (boto3, chalice, powertools and pydantic with one model),
-and, under each function, its own floor: that floor and the third-party packages the function
-loads (read from ``sys.modules`` after its cold import, in a fresh interpreter), with none of
-Beacon's modules or models. What a function takes above its own floor is Beacon's.
-The zip is ``make package``'s for the dev stage (``chalice package``, then ``tools.package``'s
-trim of Babel's locale data), with its largest parts.
+Every figure is taken in the dev stage's deployment zip as ``make package`` builds it
+(``chalice package``, then ``tools.package``: Babel's locale data trimmed, every module
+compiled), unpacked as Lambda unpacks it: a fresh interpreter without site-packages (``-S``)
+whose working directory and only import path is the unpacked zip, which writes nothing back
+(Lambda's file system is read-only), in the environment ``.chalice/config.json`` gives every function.
+
+A function's cold import is ``import app`` plus the handler's own import statements (read from
+app.py by tools.handlers); for the API function, ``import app`` plus the first read of the route
+table, which registers the blueprints. Each is set beside a bare ``import boto3`` from the same
+zip (target: at most 1.5x), and is also timed in the zip without its bytecode, as ``chalice
+package`` alone ships it and Lambda then compiles every module at each cold start. Under each
+function: its own floor, which is the floor under every function (boto3, chalice, powertools and
+pydantic with one model) and the third-party packages the function loads (read from
+``sys.modules`` after its cold import), with none of Beacon's modules or models. What a function
+takes above its own floor is Beacon's.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from pathlib import Path
 from bench.table import Row, median_seconds_in_subprocess
 from tools.handlers import handler_imports
 from tools.local.stack import _chalice_stage_environment
-from tools.package import trim
+from tools.package import finish
 
 ROOT = Path(__file__).resolve().parent.parent
 _TIMED = """
@@ -56,63 +59,94 @@ print(" ".join(sorted(top for top in tops if not top.startswith("_") and top not
 """
 
 
-def function_environment() -> dict[str, str]:
-    """This environment with what Chalice gives every function of the dev stage from
-    ``.chalice/config.json`` (``PYDANTIC_DISABLE_PLUGINS`` among it), as Lambda starts them."""
-    return {**os.environ, **_chalice_stage_environment("dev")}
+class Unpacked:
+    """The deployment zip unpacked at ``root``, run as Lambda runs a function from it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        # What Chalice gives every function of the dev stage (``PYDANTIC_DISABLE_PLUGINS`` among it).
+        self.env = {**os.environ, **_chalice_stage_environment("dev"), "PYTHONPATH": str(root),
+                    "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def cold_ms(self, statements: str) -> float:
+        return median_seconds_in_subprocess(_TIMED.format(statements=statements), cwd=str(self.root),
+                                            env=self.env, flags=("-S",)) * 1000
+
+    def packages_loaded(self, statements: str) -> list[str]:
+        """The third-party packages a fresh interpreter has loaded once ``statements`` ran."""
+        done = subprocess.run([sys.executable, "-S", "-c", _PACKAGES.format(statements=statements)],
+                              cwd=self.root, env=self.env, capture_output=True, text=True, check=True)
+        return done.stdout.split()
 
 
 def run() -> list[Row]:
-    cwd, env = str(ROOT), function_environment()
-    boto3 = median_seconds_in_subprocess(_TIMED.format(statements="import boto3"), cwd=cwd, env=env) * 1000
+    with tempfile.TemporaryDirectory() as out:
+        deployment = package(Path(out))
+        if deployment is None:
+            return []
+        compiled = Unpacked(unpack(deployment, Path(out) / "task"))
+        sources = Unpacked(unpack(deployment, Path(out) / "sources", bytecode=False))
+        return cold_imports(compiled, sources) + zip_rows(deployment)
+
+
+def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
     functions = {"api_handler": API_IMPORTS}
     functions |= {name: ["import app", *imports] for name, imports in handler_imports().items()
                   if name != "correlate_requests"}
-    floor = median_seconds_in_subprocess(_TIMED.format(statements=FLOOR), cwd=cwd, env=env) * 1000
-    rows = [Row("cold import floor: boto3 + chalice + powertools + pydantic (one model)", floor, "ms", boto3,
+    boto3 = compiled.cold_ms("import boto3")
+    floor = compiled.cold_ms(FLOOR)
+    rows = [Row("bare import boto3 without bytecode", sources.cold_ms("import boto3"), "ms", boto3,
+                "import boto3"),
+            Row("cold import floor: boto3 + chalice + powertools + pydantic (one model)", floor, "ms", boto3,
                 "import boto3")]
-    common = set(packages_loaded(FLOOR, cwd, env))
+    common = set(compiled.packages_loaded(FLOOR))
     for name, statements in functions.items():
-        cold = median_seconds_in_subprocess(_TIMED.format(statements="\n".join(statements)), cwd=cwd, env=env) * 1000
-        packages = packages_loaded("\n".join(statements), cwd, env)
-        own_floor = median_seconds_in_subprocess(_TIMED.format(statements=f"{FLOOR}\nimport {', '.join(packages)}"),
-                                                 cwd=cwd, env=env) * 1000
+        code = "\n".join(statements)
+        cold = compiled.cold_ms(code)
+        packages = compiled.packages_loaded(code)
+        own_floor = compiled.cold_ms(f"{FLOOR}\nimport {', '.join(packages)}")
         beyond = ", ".join(sorted(set(packages) - common)) or "nothing"
         rows += [Row(f"cold import: {name}", cold, "ms", boto3, "import boto3"),
+                 Row(f"  {name} without bytecode (chalice package alone)", sources.cold_ms(code), "ms", cold,
+                     "with bytecode"),
                  Row(f"  {name}'s packages alone (the floor's and {beyond})", own_floor, "ms", boto3,
                      "import boto3"),
                  Row(f"  {name} above its packages (Beacon's modules and models)", cold - own_floor, "ms", boto3,
                      "import boto3")]
-    parts = package_parts()
-    if parts:
-        rows.append(Row("deployment zip size", sum(parts.values()) / 1e6, "MB", 50.0, "Lambda direct-upload limit"))
-        rows += [Row(f"  zip part: {part}", size / 1e6, "MB") for part, size in parts.most_common(8)]
     return rows
 
 
-def packages_loaded(statements: str, cwd: str, env: dict[str, str]) -> list[str]:
-    """The third-party packages a fresh interpreter has loaded once ``statements`` ran."""
-    done = subprocess.run([sys.executable, "-c", _PACKAGES.format(statements=statements)], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=True)
-    return done.stdout.split()
+def package(out: Path) -> Path | None:
+    """The dev stage's deployment zip, built as ``make package`` builds it, or None when Chalice fails."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    chalice = Path(sys.executable).parent / "chalice"
+    done = subprocess.run(
+        [str(chalice), "package", "--stage", "dev", "--merge-template", "infra/resources.json", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        print(f"import bench skipped: chalice package failed:\n{done.stderr}", file=sys.stderr)
+        return None
+    finish(out / "deployment.zip")
+    return out / "deployment.zip"
 
 
-def package_parts() -> Counter | None:
-    """Compressed bytes of the dev stage's deployment zip by part (a top-level package or file)."""
-    with tempfile.TemporaryDirectory() as out:
-        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-        chalice = Path(sys.executable).parent / "chalice"
-        done = subprocess.run(
-            [str(chalice), "package", "--stage", "dev", "--merge-template", "infra/resources.json", out],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-        )
-        if done.returncode != 0:
-            print(f"zip size skipped: chalice package failed:\n{done.stderr}", file=sys.stderr)
-            return None
-        trim(Path(out) / "deployment.zip")  # as `make package` does
-        parts: Counter = Counter()
-        for info in zipfile.ZipFile(Path(out) / "deployment.zip").infolist():
-            top = info.filename.split("/")[0]
-            part = top.split("-")[0] if top.endswith((".dist-info", ".libs")) else top
-            parts[part] += info.compress_size
-        return parts
+def unpack(deployment: Path, root: Path, bytecode: bool = True) -> Path:
+    with zipfile.ZipFile(deployment) as archive:
+        archive.extractall(root, [name for name in archive.namelist() if bytecode or not name.endswith(".pyc")])
+    return root
+
+
+def zip_rows(deployment: Path) -> list[Row]:
+    """The zip's size, unpacked size and largest parts (a top-level package or file, compressed)."""
+    parts: Counter = Counter()
+    infos = zipfile.ZipFile(deployment).infolist()
+    for info in infos:
+        top = info.filename.split("/")[0]
+        part = top.split("-")[0] if top.endswith((".dist-info", ".libs")) else top
+        parts[part] += info.compress_size
+    bytecode = sum(info.compress_size for info in infos if info.filename.endswith(".pyc"))
+    rows = [Row("deployment zip size", deployment.stat().st_size / 1e6, "MB", 50.0, "Lambda direct-upload limit"),
+            Row("  of which compiled bytecode", bytecode / 1e6, "MB"),
+            Row("  unpacked", sum(info.file_size for info in infos) / 1e6, "MB", 250.0, "Lambda unpacked limit")]
+    return rows + [Row(f"  zip part: {part}", size / 1e6, "MB") for part, size in parts.most_common(8)]

@@ -1,24 +1,41 @@
-"""Trim the deployment zip ``chalice package`` wrote: Babel's locale data for Beacon's languages only.
+"""Finish the deployment zip ``chalice package`` wrote: trim Babel's locale data to Beacon's
+languages, and add every module's compiled bytecode.
 
 Babel ships CLDR data for about 1,150 locales (31 MB, 11 MB of the zip); Beacon formats dates
 and numbers in the languages it has catalogues for (``chalicelib.i18n.CATALOGUES``) and
 nothing else, so the zip keeps ``root.dat`` and each of those languages with its regional
-variants (``de.dat``, ``de_AT.dat`` …). Run by ``make package`` (and so ``make deploy``), the
-package test and the import bench, so what they check and measure is what is deployed::
+variants (``de.dat``, ``de_AT.dat`` …).
+
+``chalice package`` ships sources only, and Lambda unpacks the zip on a read-only file system,
+so without bytecode every cold start compiles each module it imports (botocore and pydantic
+included) and cannot keep the result: the dev stage's API function took 0.71 s to import
+instead of 0.30 s. The zip gets ``__pycache__/<module>.cpython-3XY.pyc`` beside every ``.py``,
+compiled by this interpreter (the one ``chalice package`` ran under, whose version Chalice
+names as the functions' runtime) and hash-based without a source check: the zip never changes
+after it is built, and Lambda's extraction keeps no usable modification times. A runtime of
+another version ignores these files by their magic number and compiles as before.
+
+Run by ``make package`` (and so ``make deploy``), the package test and the import bench, so
+what they check and measure is what is deployed::
 
     python -m tools.package build/dev/deployment.zip
 """
 from __future__ import annotations
 
+import compileall
 import os
+import py_compile
 import re
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 from chalicelib.i18n import CATALOGUES
 
 _LOCALE_DATA = re.compile(r"^babel/locale-data/(?P<locale>[^/]+)\.dat$")
+# Chalice dates every entry 1980-01-01 so that a build is reproducible; the bytecode is dated alike.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def kept(name: str, languages=CATALOGUES) -> bool:
@@ -30,25 +47,46 @@ def kept(name: str, languages=CATALOGUES) -> bool:
     return locale == "root" or locale.split("_")[0] in languages
 
 
-def trim(path: Path) -> tuple[int, int]:
-    """Rewrite the zip at ``path`` without the locale data Beacon never reads; (bytes before, after)."""
+def finish(path: Path) -> tuple[int, int]:
+    """Rewrite the zip at ``path`` as it is deployed: without the locale data Beacon never reads,
+    with every module compiled; (bytes before, after)."""
     before = path.stat().st_size
-    trimmed = path.with_suffix(".trimmed.zip")
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(trimmed, "w", zipfile.ZIP_DEFLATED) as target:
+    finished = path.with_suffix(".finished.zip")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(finished, "w", zipfile.ZIP_DEFLATED) as target:
+        # Compiled first: writing an entry to the target moves its ZipInfo's offsets, which reads share.
+        bytecode = compiled(source)
         for info in source.infolist():
             if kept(info.filename):
                 target.writestr(info, source.read(info.filename), compress_type=info.compress_type)
-    os.replace(trimmed, path)
+        for name, data in bytecode.items():
+            entry = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, data, compress_type=zipfile.ZIP_DEFLATED)
+    os.replace(finished, path)
     return before, path.stat().st_size
+
+
+def compiled(source: zipfile.ZipFile) -> dict[str, bytes]:
+    """The bytecode of every ``.py`` entry of the zip, by the entry name Python looks for it under."""
+    modules = [name for name in source.namelist() if name.endswith(".py")]
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for name in modules:
+            source.extract(name, root)
+        # A file that does not compile (none in today's zip) keeps no bytecode and compiles at import, as before.
+        compileall.compile_dir(root, quiet=2, workers=0, stripdir=str(root), prependdir="/var/task",
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        return {pyc.relative_to(root).as_posix(): pyc.read_bytes() for pyc in sorted(root.rglob("*.pyc"))}
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m tools.package <deployment.zip>", file=sys.stderr)
         return 2
-    before, after = trim(Path(argv[0]))
+    before, after = finish(Path(argv[0]))
     print(f"deployment zip: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB (Babel's locale data for "
-          f"{', '.join(CATALOGUES)} only)")
+          f"{', '.join(CATALOGUES)} only; every module compiled for Python "
+          f"{sys.version_info.major}.{sys.version_info.minor})")
     return 0
 
 

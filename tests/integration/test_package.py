@@ -1,5 +1,6 @@
 """The deployable artefacts: `chalice package` with the merge template, checked by cfn-lint,
-and a zip that holds every template and renders a page on its own."""
+and a zip that holds every template, renders a page on its own and ships its modules compiled."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tools.package import trim
+from tools.package import finish
 
 pytestmark = pytest.mark.package
 BIN = Path(sys.executable).parent
@@ -28,7 +29,7 @@ def package(stage: str, out: Path) -> Path:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    trim(out / "deployment.zip")  # as `make package` does
+    finish(out / "deployment.zip")  # as `make package` does
     return out
 
 
@@ -88,11 +89,44 @@ def test_a_page_renders_from_the_unpacked_zip_alone(packaged, tmp_path):
         "(index,) = [o for o in render_site(snap, Path('templates')) if o.key == 'index.html']\n"
         "print(index.body.decode())\n"
     )
-    done = subprocess.run([sys.executable, "-S", "-c", script], cwd=task, env={"PYTHONPATH": str(task)},
+    done = subprocess.run([sys.executable, "-S", "-c", script], cwd=task, env=lambda_environment(task),
                           capture_output=True, text=True)
     # THEN the page is there, from the zip's own templates and dependencies
     assert done.returncode == 0, done.stderr
     assert "Lumen Coffee Roasters" in done.stdout and "All Systems Operational" in done.stdout
+
+
+def lambda_environment(task: Path) -> dict[str, str]:
+    # Lambda's file system is read-only: nothing an import compiles is kept for the next cold start.
+    return {"PYTHONPATH": str(task), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def test_every_module_ships_compiled_for_the_runtime_and_a_cold_start_compiles_none(packaged, tmp_path):
+    # GIVEN the packaged zip and the runtime Chalice named for its functions
+    archive = zipfile.ZipFile(packaged / "deployment.zip")
+    names = set(archive.namelist())
+    template = json.loads((packaged / "sam.json").read_text())
+    runtimes = {r["Properties"]["Runtime"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::Serverless::Function"}
+    assert runtimes == {f"python{sys.version_info.major}.{sys.version_info.minor}"}
+    # THEN every module has its bytecode where that runtime looks for it, hash-based and not checked
+    # against its source (the zip's entries are all dated 1980, so a date could not tell a stale file)
+    modules = {name for name in names if name.endswith(".py")}
+    assert {"app.py", "chalicelib/config.py", "botocore/session.py", "pydantic/main.py"} <= modules
+    assert not {name for name in modules if importlib.util.cache_from_source(name) not in names}
+    header = archive.read(importlib.util.cache_from_source("chalicelib/config.py"))[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:], "little") == 0b01
+    # WHEN functions start from the unpacked zip, as Lambda starts them
+    task = tmp_path / "task"
+    archive.extractall(task)
+    script = "import app\napp.app.routes\nfrom chalicelib.notify import service\nfrom chalicelib.probes import service\n"
+    done = subprocess.run([sys.executable, "-S", "-v", "-c", script], cwd=task, env=lambda_environment(task),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # THEN every module of the zip they load comes from its bytecode, and none is compiled from source
+    loaded = [line for line in done.stderr.splitlines() if line.startswith(f"# code object from '{task}")]
+    compiled_now = [line for line in done.stderr.splitlines() if line.startswith(f"# code object from {task}")]
+    assert len(loaded) > 300 and not compiled_now, compiled_now[:5]
 
 
 # What each function may do, and nothing more: a function that gains a permission fails here.
