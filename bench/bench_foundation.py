@@ -1,5 +1,7 @@
 """Cold start of the API: a fresh interpreter imports ``app.py`` and answers its first request,
-against a bare ``import boto3`` in a fresh interpreter, both measured here in the same run.
+against a bare ``import boto3`` in a fresh interpreter, both measured here in the same run; and
+the site's first load in a fresh interpreter (read, parsed and validated, what every function
+but SES feedback does on its first call), with libyaml's parser against PyYAML's own.
 Every function's cold import and the deployment zip are in bench_imports.
 """
 from __future__ import annotations
@@ -29,6 +31,16 @@ response = app.app(event, None)
 assert response["statusCode"] == 200, response
 print(time.perf_counter() - t)
 """
+_LOAD_SITE = """
+import time
+from chalicelib import config
+{parser}
+t = time.perf_counter()
+config.load_site("site.yml")
+print(time.perf_counter() - t)
+"""
+# What the site was read with before: PyYAML's parser in Python, which config keeps for describing errors.
+_PYTHON_PARSER = "config._FastLoader = config._ExplainingLoader"
 _IMPORT_BOTO3 = """
 import time
 t = time.perf_counter()
@@ -42,8 +54,12 @@ def run() -> list[Row]:
     boto3_import = median_seconds_in_subprocess(_IMPORT_BOTO3, cwd=cwd)
     app_import = median_seconds_in_subprocess(_IMPORT_APP, cwd=cwd)
     first_request = median_seconds_in_subprocess(_FIRST_REQUEST, cwd=cwd)
+    site = median_seconds_in_subprocess(_LOAD_SITE.format(parser=""), cwd=cwd)
+    site_python = median_seconds_in_subprocess(_LOAD_SITE.format(parser=_PYTHON_PARSER), cwd=cwd)
     return [
         Row("cold start: import app.py", app_import * 1000, "ms", boto3_import * 1000, "import boto3"),
         Row("cold start: import + first GET /health", first_request * 1000, "ms", boto3_import * 1000, "import boto3"),
+        Row("first load of site.yml (read, libyaml parse, validate)", site * 1000, "ms", site_python * 1000,
+            "PyYAML's Python parser"),
     ]
 

@@ -309,7 +309,7 @@ def _duplicates(where: str, ids: list[str]) -> list[str]:
     return problems
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeys:
     """PyYAML keeps the last of two equal keys silently; an operator's typo deserves an error."""
 
     def construct_mapping(self, node, deep=False):
@@ -324,9 +324,25 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+class _FastLoader(_UniqueKeys, yaml.CSafeLoader):
+    """libyaml's parser: the example site reads in 2 ms instead of 20 at every cold start."""
+
+
+class _ExplainingLoader(_UniqueKeys, yaml.SafeLoader):
+    """PyYAML's own parser, whose errors also quote the line with a caret under the column."""
+
+
+def _read_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_FastLoader)
+    except yaml.YAMLError:
+        # A file that does not parse is read again, only to be described better.
+        return yaml.load(text, Loader=_ExplainingLoader)
+
+
 def parse_site(text: str, path: Path | str = "site.yml") -> Site:
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        data = _read_yaml(text)
     except yaml.YAMLError as exc:
         raise SiteConfigError(path, [f"YAML: {exc}"]) from None
     if not isinstance(data, dict):

@@ -87,6 +87,14 @@ def test_duplicate_yaml_keys_are_refused_with_the_line():
     assert "line" in str(caught.value)
 
 
+def test_a_yaml_error_quotes_the_line_with_a_caret_under_the_column():
+    text = EXAMPLE_SITE.read_text().replace("  time_zone: Europe/Berlin\n", "  time_zone: Europe/Berlin\n   bad: [\n", 1)
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site(text, "site.yml")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row == "   bad: [")
+    assert f"line {line}, column 7:\n       bad: [\n          ^" in str(caught.value)
+
+
 def test_a_file_that_is_not_a_mapping_is_refused():
     with pytest.raises(SiteConfigError, match="must be a mapping"):
         parse_site("- just\n- a list\n", "site.yml")
