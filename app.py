@@ -2,10 +2,13 @@
 
 Chalice imports this module in every function, so it stays light: each handler imports its
 capability inside its body, and the API's blueprints are registered the first time Chalice
-reads the route table (the API function's first request, ``chalice package``, ``chalice local``,
-``chalice.test.Client``), so the scheduled and queue functions never load the API.
-tests/unit/test_handler_imports.py holds each function to the modules it runs.
+reads the route table (``chalice package``, ``chalice local``, ``chalice.test.Client``), so the
+scheduled and queue functions never load the API. In Lambda, ``prepare`` runs those imports
+(and for the API, registers the blueprints) in the function's init, the one function Lambda
+names in ``_HANDLER``. tests/unit/test_handler_imports.py holds each function to the modules it runs.
 """
+import importlib
+import os
 import threading
 
 from chalice import Chalice, Rate
@@ -176,3 +179,37 @@ def subscriber_upkeep(event):
         count("SubscribersSuppressed", done["suppressed"])
         count("UnconfirmedSignupsErased", done["purged"])
     return done
+
+
+# What each function runs, by its handler's name. Lambda names the function's handler in
+# ``_HANDLER`` ("app.probe_cycle") before it imports this module, and runs that import, the
+# function's init, with a full vCPU; the function's calls get the share of one its memory buys
+# (about a seventh at 256 MB). So in Lambda a function imports what it runs here, in its init,
+# instead of in its first call. The handlers keep their own imports for chalice local, the local
+# stack and the tests, which call them without ``_HANDLER``; tests/unit/test_handler_imports.py
+# holds each function's init to load what its first call would.
+RUNS = {
+    "app": ("chalicelib.api.http", "chalicelib.observability"),  # and the routes, registered by reading them
+    "scheduled_publish": ("chalicelib.observability", "chalicelib.site.service"),
+    "publish_requested": ("chalicelib.observability", "chalicelib.site.service"),
+    "probe_cycle": ("chalicelib.observability", "chalicelib.probes.service"),
+    "probe_shard": ("chalicelib.observability", "chalicelib.probes.service"),
+    "scheduled_maintenance": ("chalicelib.maintenance", "chalicelib.observability"),
+    "deliver_notifications": ("chalicelib.notify.service", "chalicelib.observability"),
+    "ses_feedback": ("chalicelib.notify.upkeep", "chalicelib.observability"),
+    "subscriber_upkeep": ("chalicelib.config", "chalicelib.notify.upkeep", "chalicelib.observability"),
+}
+
+
+def prepare(handler: str | None) -> None:
+    """Import what the function whose handler is ``handler`` ("app.<name>") runs; nothing for any other."""
+    module, _, name = (handler or "").partition(".")
+    if module != __name__ or name not in RUNS:
+        return
+    for imported in RUNS[name]:
+        importlib.import_module(imported)
+    if name == "app":
+        app.routes  # the first read registers the blueprints
+
+
+prepare(os.environ.get("_HANDLER"))

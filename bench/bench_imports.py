@@ -6,9 +6,10 @@ compiled), unpacked as Lambda unpacks it: a fresh interpreter without site-packa
 whose working directory and only import path is the unpacked zip, which writes nothing back
 (Lambda's file system is read-only), in the environment ``.chalice/config.json`` gives every function.
 
-A function's cold import is ``import app`` plus the handler's own import statements (read from
-app.py by tools.handlers); for the API function, ``import app`` plus the first read of the route
-table, which registers the blueprints. Each is set beside a bare ``import boto3`` from the same
+A function's cold import is its init: ``import app`` with ``_HANDLER`` naming its handler, as
+Lambda sets it, so that app.py imports what the function runs (for the API, registering the
+blueprints); tests/unit/test_handler_imports.py holds that to the handler's own imports. Each
+is set beside a bare ``import boto3`` from the same
 zip (target: at most 1.5x), and is also timed in the zip without its bytecode, as ``chalice
 package`` alone ships it and Lambda then compiles every module at each cold start. Under each
 function: its own floor, which is the floor under every function (boto3, chalice, powertools and
@@ -38,7 +39,6 @@ t = time.perf_counter()
 {statements}
 print(time.perf_counter() - t)
 """
-API_IMPORTS = ["import app", "app.app.routes"]
 # What every function imports before any Beacon code: the SDK, the framework, structured logs
 # and metrics, and pydantic with the first model built (the site's config is validated by it).
 FLOOR = """import boto3, chalice
@@ -68,15 +68,20 @@ class Unpacked:
         self.env = {**os.environ, **_chalice_stage_environment("dev"), "PYTHONPATH": str(root),
                     "PYTHONDONTWRITEBYTECODE": "1"}
 
-    def cold_ms(self, statements: str) -> float:
+    def cold_ms(self, statements: str, handler: str | None = None) -> float:
+        """Median time of ``statements`` in a fresh interpreter, started for ``handler`` ("app.<name>")."""
         return median_seconds_in_subprocess(_TIMED.format(statements=statements), cwd=str(self.root),
-                                            env=self.env, flags=("-S",)) * 1000
+                                            env=self._started_for(handler), flags=("-S",)) * 1000
 
-    def packages_loaded(self, statements: str) -> list[str]:
+    def packages_loaded(self, statements: str, handler: str | None = None) -> list[str]:
         """The third-party packages a fresh interpreter has loaded once ``statements`` ran."""
         done = subprocess.run([sys.executable, "-S", "-c", _PACKAGES.format(statements=statements)],
-                              cwd=self.root, env=self.env, capture_output=True, text=True, check=True)
+                              cwd=self.root, env=self._started_for(handler), capture_output=True, text=True,
+                              check=True)
         return done.stdout.split()
+
+    def _started_for(self, handler: str | None) -> dict[str, str]:
+        return self.env if handler is None else {**self.env, "_HANDLER": handler}
 
 
 def run() -> list[Row]:
@@ -90,9 +95,9 @@ def run() -> list[Row]:
 
 
 def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
-    functions = {"api_handler": API_IMPORTS}
-    functions |= {name: ["import app", *imports] for name, imports in handler_imports().items()
-                  if name != "correlate_requests"}
+    # Chalice's name for each function, and the handler Lambda names in its _HANDLER.
+    functions = {"api_handler": "app.app"}
+    functions |= {name: f"app.{name}" for name in handler_imports() if name != "correlate_requests"}
     boto3 = compiled.cold_ms("import boto3")
     floor = compiled.cold_ms(FLOOR)
     rows = [Row("bare import boto3 without bytecode", sources.cold_ms("import boto3"), "ms", boto3,
@@ -100,15 +105,14 @@ def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
             Row("cold import floor: boto3 + chalice + powertools + pydantic (one model)", floor, "ms", boto3,
                 "import boto3")]
     common = set(compiled.packages_loaded(FLOOR))
-    for name, statements in functions.items():
-        code = "\n".join(statements)
-        cold = compiled.cold_ms(code)
-        packages = compiled.packages_loaded(code)
+    for name, handler in functions.items():
+        cold = compiled.cold_ms("import app", handler)
+        packages = compiled.packages_loaded("import app", handler)
         own_floor = compiled.cold_ms(f"{FLOOR}\nimport {', '.join(packages)}")
         beyond = ", ".join(sorted(set(packages) - common)) or "nothing"
         rows += [Row(f"cold import: {name}", cold, "ms", boto3, "import boto3"),
-                 Row(f"  {name} without bytecode (chalice package alone)", sources.cold_ms(code), "ms", cold,
-                     "with bytecode"),
+                 Row(f"  {name} without bytecode (chalice package alone)", sources.cold_ms("import app", handler),
+                     "ms", cold, "with bytecode"),
                  Row(f"  {name}'s packages alone (the floor's and {beyond})", own_floor, "ms", boto3,
                      "import boto3"),
                  Row(f"  {name} above its packages (Beacon's modules and models)", cold - own_floor, "ms", boto3,

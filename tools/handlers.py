@@ -1,8 +1,10 @@
 """The import statements each handler of app.py runs in its body, read from the source.
 
 A handler imports its capability inside its body, so these statements are what a function
-loads on its first call beyond ``import app``. tests/unit/test_handler_imports.py holds each
-function to its modules with them; bench/bench_imports.py times them.
+loads on its first call beyond ``import app`` where nothing names the function (chalice local,
+the tests); in Lambda, app.py's ``prepare`` loads the same in the function's init.
+tests/unit/test_handler_imports.py holds each function to its modules with them, and each
+function's init to them; bench/bench_imports.py times each function's init.
 """
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ def finish(path: Path) -> tuple[int, int]:
         # Compiled first: writing an entry to the target moves its ZipInfo's offsets, which reads share.
         bytecode = compiled(source)
         for info in source.infolist():
-            if kept(info.filename):
+            # Bytecode Chalice copied from a working tree is dated by its source and may be stale: replaced.
+            if kept(info.filename) and not info.filename.endswith(".pyc"):
                 target.writestr(info, source.read(info.filename), compress_type=info.compress_type)
         for name, data in bytecode.items():
             entry = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)

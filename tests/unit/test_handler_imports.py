@@ -4,8 +4,10 @@ Chalice imports app.py in every function; a handler imports its capability insid
 For each scheduled and queue handler, a fresh interpreter imports app, then runs the handler's
 own import statements (read from app.py, so the test follows the code), and lists what loaded.
 A handler fails when it loads a third-party package outside its allowed set, or a part of
-Beacon it does not run.
+Beacon it does not run. In Lambda, where ``_HANDLER`` names the function, its init (importing
+app) loads what its first call would, and nothing more.
 """
+import os
 import subprocess
 import sys
 
@@ -49,9 +51,15 @@ HANDLERS = {
 }
 
 
-def loaded_after(statements: list[str]) -> set[str]:
+def loaded_after(statements: list[str], handler: str | None = None) -> set[str]:
+    """What a fresh interpreter has loaded once it imported app and ran ``statements``; with
+    ``handler``, as Lambda starts that function (``_HANDLER`` set to ``app.<handler>``)."""
+    env = {name: value for name, value in os.environ.items() if name != "_HANDLER"}
+    if handler is not None:
+        env["_HANDLER"] = f"app.{handler}"
     code = "import sys\nimport app\n" + "\n".join(statements) + "\nprint('\\n'.join(sys.modules))"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 0, done.stderr
     return set(done.stdout.split())
 
@@ -82,3 +90,20 @@ def test_a_handler_loads_only_what_it_runs(handler):
     # THEN it loads no package outside its set and no part of Beacon it does not run
     assert third_party(loaded) - allowed == set()
     assert sorted(name for name in loaded if name.startswith(forbidden)) == []
+
+
+def beacon(modules: set[str]) -> set[str]:
+    return {name for name in modules if name == "app" or name.startswith("chalicelib")}
+
+
+@pytest.mark.parametrize("handler", sorted(HANDLERS) + ["app"])
+def test_in_lambda_a_function_imports_in_its_init_what_its_first_call_would(handler):
+    # The API's first request reads the route table (registering the blueprints) through the middleware.
+    first_call = (["app.app.routes", *handler_imports()["correlate_requests"]] if handler == "app"
+                  else handler_imports()[handler])
+    # GIVEN Lambda's name for the function's handler  WHEN its init imports app
+    at_init = loaded_after([], handler=handler)
+    # THEN Beacon's modules and the packages its first call would load are loaded, and nothing more
+    later = loaded_after(first_call)
+    assert beacon(at_init) == beacon(later) and len(beacon(at_init)) > 10
+    assert third_party(at_init) == third_party(later)
