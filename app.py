@@ -185,9 +185,11 @@ def subscriber_upkeep(event):
 # ``_HANDLER`` ("app.probe_cycle") before it imports this module, and runs that import, the
 # function's init, with a full vCPU; the function's calls get the share of one its memory buys
 # (about a seventh at 256 MB). So in Lambda a function imports what it runs here, in its init,
-# instead of in its first call. The handlers keep their own imports for chalice local, the local
-# stack and the tests, which call them without ``_HANDLER``; tests/unit/test_handler_imports.py
-# holds each function's init to load what its first call would.
+# instead of in its first call, and makes its table's client, which every function uses (botocore
+# reads DynamoDB's models and the endpoint rules for it: about 0.1 s at a full vCPU). The handlers
+# keep their own imports for chalice local, the local stack and the tests, which call them without
+# ``_HANDLER``; tests/unit/test_handler_imports.py holds each function's init to load what its
+# first call would.
 RUNS = {
     "app": ("chalicelib.api.http", "chalicelib.observability"),  # and the routes, registered by reading them
     "scheduled_publish": ("chalicelib.observability", "chalicelib.site.service"),
@@ -202,7 +204,8 @@ RUNS = {
 
 
 def prepare(handler: str | None) -> None:
-    """Import what the function whose handler is ``handler`` ("app.<name>") runs; nothing for any other."""
+    """Import what the function whose handler is ``handler`` ("app.<name>") runs and make its table's
+    client; nothing for any other."""
     module, _, name = (handler or "").partition(".")
     if module != __name__ or name not in RUNS:
         return
@@ -210,6 +213,7 @@ def prepare(handler: str | None) -> None:
         importlib.import_module(imported)
     if name == "app":
         app.routes  # the first read registers the blueprints
+    importlib.import_module("chalicelib.aws").get_table()
 
 
 prepare(os.environ.get("_HANDLER"))

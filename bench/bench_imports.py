@@ -6,16 +6,18 @@ compiled), unpacked as Lambda unpacks it: a fresh interpreter without site-packa
 whose working directory and only import path is the unpacked zip, which writes nothing back
 (Lambda's file system is read-only), in the environment ``.chalice/config.json`` gives every function.
 
-A function's cold import is its init: ``import app`` with ``_HANDLER`` naming its handler, as
-Lambda sets it, so that app.py imports what the function runs (for the API, registering the
-blueprints); tests/unit/test_handler_imports.py holds that to the handler's own imports. Each
-is set beside a bare ``import boto3`` from the same
-zip (target: at most 1.5x), and is also timed in the zip without its bytecode, as ``chalice
-package`` alone ships it and Lambda then compiles every module at each cold start. Under each
-function: its own floor, which is the floor under every function (boto3, chalice, powertools and
-pydantic with one model) and the third-party packages the function loads (read from
-``sys.modules`` after its cold import), with none of Beacon's modules or models. What a function
-takes above its own floor is Beacon's.
+A function's cold import is ``import app`` plus the handler's own import statements (read from
+app.py by tools.handlers); for the API function, ``import app`` plus the first read of the route
+table, which registers the blueprints, and the middleware's imports. Each is set beside a bare
+``import boto3`` from the same zip (target: at most 1.5x). Under each function: its own floor,
+which is the floor under every function (boto3, chalice, powertools and pydantic with one model)
+and the third-party packages the function loads (read from ``sys.modules`` after its cold
+import), with none of Beacon's modules or models; what a function takes above its own floor is
+Beacon's. Then the function's init as Lambda runs it: ``import app`` with ``_HANDLER`` naming
+its handler, which imports the same modules and makes the table's client, beside a bare
+function's init that imports boto3 and makes its DynamoDB ``Table``, and beside itself in the
+zip without its bytecode, as ``chalice package`` alone ships it and Lambda then compiles every
+module at each cold start.
 """
 from __future__ import annotations
 
@@ -59,25 +61,30 @@ print(" ".join(sorted(top for top in tops if not top.startswith("_") and top not
 """
 
 
+# A bare function's init, as AWS advises writing one: the SDK imported and the client made outside the handler.
+BARE_INIT = 'import boto3\nboto3.session.Session().resource("dynamodb").Table("beacon-dev-state")'
+
+
 class Unpacked:
     """The deployment zip unpacked at ``root``, run as Lambda runs a function from it."""
 
     def __init__(self, root: Path):
         self.root = root
-        # What Chalice gives every function of the dev stage (``PYDANTIC_DISABLE_PLUGINS`` among it).
+        # What Chalice gives every function of the dev stage (``PYDANTIC_DISABLE_PLUGINS`` among it),
+        # and what Lambda and the template add: the region and the table's name.
         self.env = {**os.environ, **_chalice_stage_environment("dev"), "PYTHONPATH": str(root),
-                    "PYTHONDONTWRITEBYTECODE": "1"}
+                    "PYTHONDONTWRITEBYTECODE": "1", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                    "TABLE_NAME": "beacon-dev-state"}
 
     def cold_ms(self, statements: str, handler: str | None = None) -> float:
         """Median time of ``statements`` in a fresh interpreter, started for ``handler`` ("app.<name>")."""
         return median_seconds_in_subprocess(_TIMED.format(statements=statements), cwd=str(self.root),
-                                            env=self._started_for(handler), flags=("-S",)) * 1000
+                                            env=self._started_for(handler), flags=("-S",), runs=11) * 1000
 
-    def packages_loaded(self, statements: str, handler: str | None = None) -> list[str]:
+    def packages_loaded(self, statements: str) -> list[str]:
         """The third-party packages a fresh interpreter has loaded once ``statements`` ran."""
         done = subprocess.run([sys.executable, "-S", "-c", _PACKAGES.format(statements=statements)],
-                              cwd=self.root, env=self._started_for(handler), capture_output=True, text=True,
-                              check=True)
+                              cwd=self.root, env=self.env, capture_output=True, text=True, check=True)
         return done.stdout.split()
 
     def _started_for(self, handler: str | None) -> dict[str, str]:
@@ -95,28 +102,36 @@ def run() -> list[Row]:
 
 
 def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
-    # Chalice's name for each function, and the handler Lambda names in its _HANDLER.
-    functions = {"api_handler": "app.app"}
-    functions |= {name: f"app.{name}" for name in handler_imports() if name != "correlate_requests"}
+    imports = handler_imports()
+    # Each function's imports, and the handler Lambda names in its _HANDLER.
+    functions = {"api_handler": (["import app", "app.app.routes", *imports["correlate_requests"]], "app.app")}
+    functions |= {name: (["import app", *statements], f"app.{name}") for name, statements in imports.items()
+                  if name != "correlate_requests"}
     boto3 = compiled.cold_ms("import boto3")
     floor = compiled.cold_ms(FLOOR)
+    bare_init = compiled.cold_ms(BARE_INIT)
     rows = [Row("bare import boto3 without bytecode", sources.cold_ms("import boto3"), "ms", boto3,
                 "import boto3"),
             Row("cold import floor: boto3 + chalice + powertools + pydantic (one model)", floor, "ms", boto3,
-                "import boto3")]
+                "import boto3"),
+            Row("bare function's init: import boto3, make a DynamoDB Table", bare_init, "ms", boto3, "import boto3")]
     common = set(compiled.packages_loaded(FLOOR))
-    for name, handler in functions.items():
-        cold = compiled.cold_ms("import app", handler)
-        packages = compiled.packages_loaded("import app", handler)
+    for name, (statements, handler) in functions.items():
+        code = "\n".join(statements)
+        cold = compiled.cold_ms(code)
+        packages = compiled.packages_loaded(code)
         own_floor = compiled.cold_ms(f"{FLOOR}\nimport {', '.join(packages)}")
         beyond = ", ".join(sorted(set(packages) - common)) or "nothing"
+        init = compiled.cold_ms("import app", handler)
         rows += [Row(f"cold import: {name}", cold, "ms", boto3, "import boto3"),
-                 Row(f"  {name} without bytecode (chalice package alone)", sources.cold_ms("import app", handler),
-                     "ms", cold, "with bytecode"),
                  Row(f"  {name}'s packages alone (the floor's and {beyond})", own_floor, "ms", boto3,
                      "import boto3"),
                  Row(f"  {name} above its packages (Beacon's modules and models)", cold - own_floor, "ms", boto3,
-                     "import boto3")]
+                     "import boto3"),
+                 Row(f"  {name}'s init in Lambda (its imports and its table's client)", init, "ms", bare_init,
+                     "bare function's init"),
+                 Row(f"  {name}'s init without bytecode (chalice package alone)", sources.cold_ms("import app", handler),
+                     "ms", init, "with bytecode")]
     return rows
 
 

@@ -56,7 +56,7 @@ def loaded_after(statements: list[str], handler: str | None = None) -> set[str]:
     ``handler``, as Lambda starts that function (``_HANDLER`` set to ``app.<handler>``)."""
     env = {name: value for name, value in os.environ.items() if name != "_HANDLER"}
     if handler is not None:
-        env["_HANDLER"] = f"app.{handler}"
+        env |= lambda_environment(handler)
     code = "import sys\nimport app\n" + "\n".join(statements) + "\nprint('\\n'.join(sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=60)
@@ -92,6 +92,12 @@ def test_a_handler_loads_only_what_it_runs(handler):
     assert sorted(name for name in loaded if name.startswith(forbidden)) == []
 
 
+def lambda_environment(handler: str) -> dict[str, str]:
+    """What Lambda sets before a function's init, and the table the stage gives every function."""
+    return {"_HANDLER": f"app.{handler}", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1",
+            "TABLE_NAME": "beacon-state"}
+
+
 def beacon(modules: set[str]) -> set[str]:
     return {name for name in modules if name == "app" or name.startswith("chalicelib")}
 
@@ -104,6 +110,24 @@ def test_in_lambda_a_function_imports_in_its_init_what_its_first_call_would(hand
     # GIVEN Lambda's name for the function's handler  WHEN its init imports app
     at_init = loaded_after([], handler=handler)
     # THEN Beacon's modules and the packages its first call would load are loaded, and nothing more
+    # than the table's client, which every function's first call makes
     later = loaded_after(first_call)
-    assert beacon(at_init) == beacon(later) and len(beacon(at_init)) > 10
+    assert beacon(at_init) == beacon(later) | {"chalicelib.aws", "chalicelib.settings"} and len(beacon(later)) > 10
     assert third_party(at_init) == third_party(later)
+
+
+@pytest.mark.parametrize("handler", ["app", "ses_feedback"])
+def test_in_lambda_a_function_makes_its_table_client_in_its_init(handler):
+    made = "import app\nfrom chalicelib import aws\nprint(aws.get_table.cache_info().currsize)\n"
+    which = "table = aws.get_table()\nprint(table.name, table.meta.client.meta.region_name)\n"
+    # GIVEN a fresh interpreter without and with Lambda's name for the function  WHEN it imports app
+    bare = subprocess.run([sys.executable, "-c", made], cwd=ROOT,
+                          env={**os.environ, **lambda_environment(handler), "_HANDLER": ""}, capture_output=True,
+                          text=True, timeout=60)
+    started = subprocess.run([sys.executable, "-c", made + which], cwd=ROOT,
+                             env={**os.environ, **lambda_environment(handler)}, capture_output=True, text=True,
+                             timeout=60)
+    # THEN only the function's init made the client, for the stage's table in the function's region
+    assert bare.returncode == 0 and bare.stdout.split() == ["0"], bare.stderr
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split() == ["1", "beacon-state", "eu-west-1"]
