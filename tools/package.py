@@ -8,8 +8,8 @@ variants (``de.dat``, ``de_AT.dat`` …).
 
 ``chalice package`` ships sources only, and Lambda unpacks the zip on a read-only file system,
 so without bytecode every cold start compiles each module it imports (botocore and pydantic
-included) and cannot keep the result: the dev stage's API function took 0.71 s to import
-instead of 0.30 s. The zip gets ``__pycache__/<module>.cpython-3XY.pyc`` beside every ``.py``,
+included) and cannot keep the result: the dev stage's API function took about 0.7 s to import
+instead of 0.3 s. The zip gets ``__pycache__/<module>.cpython-3XY.pyc`` beside every ``.py``,
 compiled by this interpreter (the one ``chalice package`` ran under, whose version Chalice
 names as the functions' runtime) and hash-based without a source check: the zip never changes
 after it is built, and Lambda's extraction keeps no usable modification times. A runtime of
