@@ -213,7 +213,9 @@ def prepare(handler: str | None) -> None:
         importlib.import_module(imported)
     if name == "app":
         app.routes  # the first read registers the blueprints
-    importlib.import_module("chalicelib.aws").get_table()
+    from chalicelib.aws import get_table
+
+    get_table()
 
 
 prepare(os.environ.get("_HANDLER"))

@@ -4,7 +4,7 @@ A handler imports its capability inside its body, so these statements are what a
 loads on its first call beyond ``import app`` where nothing names the function (chalice local,
 the tests); in Lambda, app.py's ``prepare`` loads the same in the function's init.
 tests/unit/test_handler_imports.py holds each function to its modules with them, and each
-function's init to them; bench/bench_imports.py times each function's init.
+function's init to them; bench/bench_imports.py times them, and each function's init.
 """
 from __future__ import annotations
 

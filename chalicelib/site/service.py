@@ -357,8 +357,8 @@ def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes
         front = store.front(now - timedelta(days=HISTORY_DAYS))
     else:  # as it was kept, less what aged out since; the changed ones are read again above
         front = [i for i in front if i.id not in ids and on_the_front(i, now)]
-    unpublished = {i.id for i in front if incident_key(i.id) not in live}
-    months |= {month_of(i, zone) for i in front if i.id in unpublished}
+    unpublished = [i for i in front if incident_key(i.id) not in live]
+    months |= {month_of(i, zone) for i in unpublished}
     by_id = {i.id: i for i in front}
     by_id.update({i.id: i for i in _of_months(store, months, zone, known=by_id.values())})
     by_id.update({i.id: i for i in changed})  # strongly consistent: as saved last
@@ -372,7 +372,8 @@ def _changed_records(store: IncidentStore, site, now: datetime, changes: Changes
     neighbours &= after
     neighbours -= months
     by_id.update({i.id: i for i in _of_months(store, neighbours, zone, known=by_id.values()) if i.id not in by_id})
-    return list(by_id.values()), ids | unpublished, months | neighbours, tuple(sorted(after, reverse=True))
+    return (list(by_id.values()), ids | {i.id for i in unpublished}, months | neighbours,
+            tuple(sorted(after, reverse=True)))
 
 
 def _of_months(store: IncidentStore, months: set[str], zone, known=()) -> list:
