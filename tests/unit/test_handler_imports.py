@@ -131,3 +131,26 @@ def test_in_lambda_a_function_makes_its_table_client_in_its_init(handler):
     assert bare.returncode == 0 and bare.stdout.split() == ["0"], bare.stderr
     assert started.returncode == 0, started.stderr
     assert started.stdout.split() == ["1", "beacon-state", "eu-west-1"]
+
+
+def collector_after_init(handler: str | None) -> tuple[bool, int, int]:
+    """Whether the collector is on once app is imported, how many objects are frozen, how many are not."""
+    env = {**os.environ, **lambda_environment(handler or "app"), "_HANDLER": f"app.{handler}" if handler else ""}
+    done = subprocess.run([sys.executable, "-c", "import gc, app\nprint(gc.isenabled(), gc.get_freeze_count(), "
+                           "len(gc.get_objects()))"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    enabled, frozen, tracked = done.stdout.split()
+    return enabled == "True", int(frozen), int(tracked)
+
+
+@pytest.mark.parametrize("handler", ["app", "probe_cycle"])
+def test_the_collector_is_on_after_the_init_and_what_the_init_made_is_frozen(handler):
+    # GIVEN a fresh interpreter, without Lambda's name for a function and with it
+    # WHEN it imports app (in Lambda, the function's init)
+    bare = collector_after_init(None)
+    started = collector_after_init(handler)
+    # THEN the collector is on again in both, with everything made so far frozen, which in Lambda
+    # includes every module the function runs
+    assert bare[0] and started[0]
+    assert bare[2] == started[2] == 0
+    assert started[1] > 5 * bare[1] > 0
