@@ -103,7 +103,7 @@ def _fan_out(endpoint: str) -> list[Row]:
     planner = FanOutPlanner(event, config.get_site().subscriptions)
     messages = []
     for first in range(0, SUBSCRIBERS, 1000):
-        page = [Subscriber.model_validate({**_to_item(raw).data, "version": 1})
+        page = [Subscriber.from_data({**_to_item(raw).data, "version": 1})
                 for raw in raw_items[first:first + 1000]]
         messages += planner.add(page)
     messages += planner.finish()
@@ -112,7 +112,7 @@ def _fan_out(endpoint: str) -> list[Row]:
     # the batches go to ten fresh queues of 400 messages each, and the time counts the sends only.
     from chalicelib.notify.senders import NotificationQueue
 
-    bodies = [m.model_dump(mode="json") for m in messages]
+    bodies = [m.as_json() for m in messages]
     enqueue_seconds = 0.0
     chunk = -(-len(bodies) // 10)
     for round_ in range(10):

@@ -300,7 +300,7 @@ def _seed(table, size: int) -> None:
                                 components={"instagram": ComponentStatus.PARTIAL_OUTAGE}, updates=updates)
             header, items = stored_form(incident)
             for key, update in items.items():
-                batch.put_item(Item=_to_raw(Item(INCIDENT, key, update.model_dump(mode="json"), 1)))
+                batch.put_item(Item=_to_raw(Item(INCIDENT, key, update.as_json(), 1)))
             batch.put_item(Item=_to_raw(Item(INCIDENT, incident.id, header, 1, children=tuple(items))))
             listings.setdefault(month_listing(incident), set()).add(incident.id)
             if incident.updated_at >= NOW - timedelta(days=90):

@@ -129,7 +129,7 @@ def run() -> list[Row]:
     example_index = next(o.body for o in render_site(example_snapshot, TEMPLATES) if o.key == "index.html")
     # The example site on a bad day: 90 days of history, response times, an open incident on Facebook.
     busy_days, busy_latency = history_for([c.id for c in example.components], rng)
-    outage = incidents[-1].model_copy(update={"components": {"facebook": ComponentStatus.MAJOR_OUTAGE}})
+    outage = incidents[-1].replace(components={"facebook": ComponentStatus.MAJOR_OUTAGE})
     busy = build_snapshot(example, {}, [outage], [], NOW, days=busy_days, latency=busy_latency,
                           api_url="https://api.example")
     busy_index = next(o.body for o in render_site(busy, TEMPLATES) if o.key == "index.html")

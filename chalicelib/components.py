@@ -49,8 +49,7 @@ class ComponentService(Writes):
         def change(current: ComponentState) -> ComponentState:
             # With a version, a probe's write in between makes it stale: the re-read raises Conflict here.
             check_version(_Versioned(component_id, current.version), version, "component")
-            return current.model_copy(update={"manual_status": status, "manual_until": until if status else None,
-                                              "updated_at": now})
+            return current.replace(manual_status=status, manual_until=until if status else None, updated_at=now)
 
         self.states.change_component_state(component_id, change, now, attempts)
         summary = (f"manual status {status.value}" + (f" until {until.isoformat()}" if until else "")

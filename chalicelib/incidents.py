@@ -63,6 +63,7 @@ class IncidentService(Writes):
               texts=None, contacts_first=(), translations=None) -> Incident:
         translations = translations or {}
         self.check_languages(translations)
+        components, impact = _statuses(components), Impact(impact)
         self.check_components(components)
         if not name.strip():
             raise ValueError("name: must not be empty; give the incident a title customers understand")
@@ -80,7 +81,7 @@ class IncidentService(Writes):
         saved = self.states.save_incident(incident)
         log.info("incident opened: %s (%s)", name, f"playbook {playbook_id}" if playbook_id else f"by {actor}")
         self.audit(actor, "incident.open", f"incident/{saved.id}",
-                   f"{name!r} {status.value}, impact {Impact(impact).value}{components_summary(components)}")
+                   f"{name!r} {status.value}, impact {impact.value}{components_summary(components)}")
         if notify:
             self.notify(NotificationKind.INCIDENT_OPENED, title=name, body=body, component_ids=list(components),
                         incident_id=saved.id, update_id=update.id, texts=texts, contacts_first=contacts_first,
@@ -108,7 +109,7 @@ class IncidentService(Writes):
         if status is IncidentStatus.POSTMORTEM:
             raise ValueError("status: 'postmortem' is set by adding a postmortem; use resolved, then add the postmortem")
         check_room_for_update(incident, closing=status is IncidentStatus.RESOLVED)
-        components = components or {}
+        components = _statuses(components or {})
         self.check_components(components)
         now = self.clock()
         update = new_update(now, status.value, body, notify, self._changes(components), translations)
@@ -120,11 +121,11 @@ class IncidentService(Writes):
             change["name"] = name
             change["translations"] = {**incident.translations, **_titles(translations)}
         if impact is not None:
-            change["impact"] = impact
+            change["impact"] = Impact(impact)
         if status is IncidentStatus.MONITORING and incident.monitoring_at is None:
             change["monitoring_at"] = now
         change["resolved_at"] = now if status is IncidentStatus.RESOLVED else None
-        saved = self.states.save_incident(incident.model_copy(update=change))
+        saved = self.states.save_incident(incident.replace(**change))
         resolving = status is IncidentStatus.RESOLVED
         log.info("incident %s: %s (%s)", "resolved" if resolving else "updated", saved.name, status.value
                  if incident.status == status.value else f"{incident.status} → {status.value}")
@@ -152,11 +153,11 @@ class IncidentService(Writes):
         updates = list(incident.updates)
         for index, update in enumerate(updates):
             if update.id == update_id:
-                updates[index] = update.model_copy(update={"body": body, "updated_at": now})
+                updates[index] = update.replace(body=body, updated_at=now)
                 break
         else:
             raise NotFound("update", f"{incident_id}/{update_id}")
-        saved = self.states.save_incident(incident.model_copy(update={"updates": updates, "updated_at": now}))
+        saved = self.states.save_incident(incident.replace(updates=updates, updated_at=now))
         self.audit(actor, "incident.edit_update", f"incident/{incident_id}/updates/{update_id}",
                    f"text edited ({len(body)} characters)")
         return saved
@@ -168,7 +169,7 @@ class IncidentService(Writes):
         if incident.kind is not IncidentKind.INCIDENT:
             raise NotFound("incident", incident_id)  # a maintenance is renamed with update_maintenance
         check_version(incident, version, "incident")
-        saved = self.states.save_incident(incident.model_copy(update={"name": name, "updated_at": self.clock()}))
+        saved = self.states.save_incident(incident.replace(name=name, updated_at=self.clock()))
         self.audit(actor, "incident.rename", f"incident/{incident_id}", f"{incident.name!r} -> {name!r}")
         return saved
 
@@ -179,8 +180,8 @@ class IncidentService(Writes):
         if incident.kind is not IncidentKind.INCIDENT or incident.status not in (
                 IncidentStatus.RESOLVED.value, IncidentStatus.POSTMORTEM.value):
             raise ValueError(f"incident {incident_id!r} is {incident.status}; resolve it before adding a postmortem")
-        saved = self.states.save_incident(incident.model_copy(
-            update={"postmortem": body, "status": IncidentStatus.POSTMORTEM.value, "updated_at": self.clock()}))
+        saved = self.states.save_incident(incident.replace(postmortem=body, status=IncidentStatus.POSTMORTEM.value,
+                                                           updated_at=self.clock()))
         self.audit(actor, "incident.postmortem", f"incident/{incident_id}", f"postmortem ({len(body)} characters)")
         return saved
 
@@ -261,6 +262,11 @@ class IncidentService(Writes):
         return [ComponentChange(component_id=c, old_status=current.get(c), new_status=s) for c, s in components.items()]
 
 
+def _statuses(components: dict[str, ComponentStatus | str]) -> dict[str, ComponentStatus]:
+    """The components' statuses as the records keep them (a caller may give their values)."""
+    return {component: ComponentStatus(status) for component, status in components.items()}
+
+
 def new_update(now: datetime, status: str, body: str, notify: bool, changes: list[ComponentChange],
                translations: dict[str, Translation] | None = None) -> IncidentUpdate:
     """Pure: the update an incident or maintenance posts at ``now``, with its body in other languages."""
@@ -280,7 +286,7 @@ def _event_texts(incident: Incident, translations: dict[str, Translation]) -> di
     for language in {*translations, *incident.translations}:
         given_now = translations.get(language) or Translation()
         title = given_now.title or (incident.translations.get(language) or Translation()).title
-        texts[language] = given_now.model_copy(update={"title": title})
+        texts[language] = given_now.replace(title=title)
     return texts
 
 

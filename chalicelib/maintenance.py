@@ -111,7 +111,7 @@ class MaintenanceService(Writes):
             check_room_for_update(record, closing=new_status == MaintenanceStatus.COMPLETED.value)
             change["updates"] = [*record.updates, new_update(
                 change["updated_at"], new_status, body or "", notify, [])]
-        saved = self.states.save_incident(record.model_copy(update=change))
+        saved = self.states.save_incident(record.replace(**change))
         fields = sorted(k for k in change if k not in ("updated_at", "updates"))
         self.audit(actor, "maintenance.update", f"maintenance/{maintenance_id}", "changed " + ", ".join(fields))
         if notify and "updates" in change:
@@ -133,8 +133,8 @@ class MaintenanceService(Writes):
         check_room_for_update(record, closing=True)
         now = self.clock()
         update = new_update(now, MaintenanceStatus.CANCELLED.value, body, notify, [])
-        saved = self.states.save_incident(record.model_copy(update={
-            "status": MaintenanceStatus.CANCELLED.value, "updated_at": now, "updates": [*record.updates, update]}))
+        saved = self.states.save_incident(record.replace(status=MaintenanceStatus.CANCELLED.value, updated_at=now,
+                                                         updates=[*record.updates, update]))
         self.audit(actor, "maintenance.cancel", f"maintenance/{maintenance_id}", f"{record.status} -> cancelled")
         if notify:
             self.notify(NotificationKind.MAINTENANCE_CANCELLED, title=saved.name, body=body,
@@ -178,7 +178,7 @@ class MaintenanceService(Writes):
         if completed:
             change["resolved_at"] = now
             change["started_at"] = record.started_at or now
-        saved = self.states.save_incident(record.model_copy(update=change))
+        saved = self.states.save_incident(record.replace(**change))
         self.audit(actor, "maintenance.complete" if completed else "maintenance.start", f"maintenance/{record.id}",
                    f"{record.status} -> {target.value} at the window's edge")
         if notify:

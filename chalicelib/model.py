@@ -4,14 +4,22 @@ Words follow Atlassian Statuspage's public v2 API, so the JSON the page publishe
 no translation: a *component* has a status, an *incident* (or a *maintenance*, which is
 an incident with a window) has updates, a *notice* is an announcement that is not an
 outage. These models do no I/O; the store turns them into DynamoDB items and back.
+
+Records are msgspec structs: ``Record.from_data`` checks and loads one from its JSON form
+(unknown fields refused), ``as_json`` gives that form back, ``replace`` a changed copy. Building
+one in code checks nothing, as with a dataclass: give it the typed values (enums, datetimes).
+Each record class says ``kw_only=True`` again, as msgspec applies it to the fields a class
+declares (a required field may then follow one with a default).
 """
 from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timezone
 from enum import StrEnum
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from msgspec import field
 
 
 class ComponentStatus(StrEnum):
@@ -146,13 +154,51 @@ def epoch_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-class Record(BaseModel):
-    """Base of every stored record: strict about unknown fields, JSON-serialisable."""
+class Record(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base of every stored record and queue message: strict about unknown fields, JSON-serialisable."""
 
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    # Fields a copy may carry and the record's JSON form never does (marks made while reading).
+    NOT_KEPT: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def from_data(cls, data: Any) -> Self:
+        """The record from its JSON form (a dict as ``as_json`` gives it); ``msgspec.ValidationError``
+        names the first field that does not fit."""
+        return msgspec.convert(data, cls)
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes``, unchecked, as building one in code is."""
+        return msgspec.structs.replace(self, **changes)
+
+    def as_json(self, *, exclude: frozenset[str] | set[str] = frozenset(),
+                include: frozenset[str] | set[str] | None = None) -> dict[str, Any]:
+        """The record's JSON form: enums as their values, datetimes in ISO 8601, nested records
+        the same way, without ``NOT_KEPT`` at any depth; ``exclude``/``include`` pick top-level fields."""
+        return {name: _json(getattr(self, name)) for name in self.__struct_fields__
+                if name not in self.NOT_KEPT and name not in exclude and (include is None or name in include)}
 
 
-class Translation(Record):
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _json(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if isinstance(value, Record):
+        return value.as_json()
+    if kind is list or kind is tuple:
+        return [_json(item) for item in value]
+    if kind is dict:
+        return {key: _json(item) for key, item in value.items()}
+    return msgspec.to_builtins(value)
+
+
+# Set on a copy read in a language the marketer gave no text in (``translations``); never stored.
+_READING_MARKS = frozenset({"untranslated"})
+
+
+class Translation(Record, kw_only=True):
     """A record's texts in one more language than the site's default; a text left out reads as the original.
 
     ``title`` is an incident's or maintenance's name, a notice's or notification's title.
@@ -165,27 +211,27 @@ class Translation(Record):
     sms_text: str | None = None
 
 
-class ComponentChange(Record):
+class ComponentChange(Record, kw_only=True):
     component_id: str
     old_status: ComponentStatus | None = None
     new_status: ComponentStatus
 
 
-class IncidentUpdate(Record):
+class IncidentUpdate(Record, kw_only=True):
     id: str
     status: str
     body: str = ""
     created_at: datetime
     updated_at: datetime
     display_at: datetime
-    affected_components: list[ComponentChange] = Field(default_factory=list)
+    affected_components: list[ComponentChange] = field(default_factory=list)
     deliver_notifications: bool = False
-    translations: dict[str, Translation] = Field(default_factory=dict)
-    # Set on a copy read in a language the marketer gave no text in (``translations.incident_in``); never stored.
-    untranslated: bool = Field(default=False, exclude=True)
+    translations: dict[str, Translation] = field(default_factory=dict)
+    untranslated: bool = False
+    NOT_KEPT = _READING_MARKS
 
 
-class Incident(Record):
+class Incident(Record, kw_only=True):
     """An incident, or a scheduled maintenance (``kind`` tells which).
 
     ``components`` maps each affected component to the status this incident gives it
@@ -205,13 +251,14 @@ class Incident(Record):
     resolved_at: datetime | None = None
     scheduled_for: datetime | None = None
     scheduled_until: datetime | None = None
-    components: dict[str, ComponentStatus] = Field(default_factory=dict)
-    updates: list[IncidentUpdate] = Field(default_factory=list)
+    components: dict[str, ComponentStatus] = field(default_factory=dict)
+    updates: list[IncidentUpdate] = field(default_factory=list)
     postmortem: str | None = None
     playbook_id: str | None = None
     cause: str | None = None
-    translations: dict[str, Translation] = Field(default_factory=dict)
-    untranslated: bool = Field(default=False, exclude=True)
+    translations: dict[str, Translation] = field(default_factory=dict)
+    untranslated: bool = False
+    NOT_KEPT = _READING_MARKS
     version: int = 0
 
     @property
@@ -226,7 +273,7 @@ class Incident(Record):
         return self.started_at or self.created_at
 
 
-class Notice(Record):
+class Notice(Record, kw_only=True):
     """An announcement that is not an outage, shown while active."""
 
     id: str
@@ -236,15 +283,16 @@ class Notice(Record):
     ends_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
-    translations: dict[str, Translation] = Field(default_factory=dict)
-    untranslated: bool = Field(default=False, exclude=True)
+    translations: dict[str, Translation] = field(default_factory=dict)
+    untranslated: bool = False
+    NOT_KEPT = _READING_MARKS
     version: int = 0
 
     def is_active(self, now: datetime) -> bool:
         return (self.starts_at is None or self.starts_at <= now) and (self.ends_at is None or now < self.ends_at)
 
 
-class ComponentState(Record):
+class ComponentState(Record, kw_only=True):
     """What is known of one component right now, and from which source."""
 
     component_id: str
@@ -268,7 +316,7 @@ class NotificationKind(StrEnum):
     NOTICE_POSTED = "notice.posted"
 
 
-class NotificationEvent(Record):
+class NotificationEvent(Record, kw_only=True):
     """Something subscribers are to be told, recorded once by whoever caused it.
 
     ``component_ids`` are the affected components (empty: every subscriber). Prepared
@@ -283,17 +331,18 @@ class NotificationEvent(Record):
     incident_id: str | None = None
     update_id: str | None = None
     notice_id: str | None = None
-    component_ids: list[str] = Field(default_factory=list)
+    component_ids: list[str] = field(default_factory=list)
     email_subject: str | None = None
     email_text: str | None = None
     sms_text: str | None = None
-    contacts_first: list[str] = Field(default_factory=list)
-    translations: dict[str, Translation] = Field(default_factory=dict)
-    untranslated: bool = Field(default=False, exclude=True)
+    contacts_first: list[str] = field(default_factory=list)
+    translations: dict[str, Translation] = field(default_factory=dict)
+    untranslated: bool = False
+    NOT_KEPT = _READING_MARKS
     version: int = 0
 
 
-class DayHistory(Record):
+class DayHistory(Record, kw_only=True):
     """One component's probe results over one UTC day, counted in place."""
 
     component_id: str

@@ -39,7 +39,7 @@ class NoticeService(Writes):
         check_version(notice, version, "notice")
         given = {k: v for k, v in {"title": title, "body": body, "starts_at": starts_at, "ends_at": ends_at}.items()
                  if v is not _UNSET}
-        changed = notice.model_copy(update={**given, "updated_at": self.clock()})
+        changed = notice.replace(**{**given, "updated_at": self.clock()})
         _check(changed.title, changed.starts_at, changed.ends_at)
         saved = self.states.save_notice(changed)
         self.audit(actor, "notice.edit", f"notice/{notice_id}", "changed " + (", ".join(sorted(given)) or "nothing"))

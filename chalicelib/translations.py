@@ -25,15 +25,15 @@ def incident_in(incident: Incident, language: str, default: str) -> Incident:
         change["name"] = given.title
     if incident.postmortem and given and given.body:
         change["postmortem"] = given.body
-    return incident.model_copy(update=change)
+    return incident.replace(**change)
 
 
 def _update_in(update: IncidentUpdate, language: str) -> IncidentUpdate:
     given = update.translations.get(language)
     if given and given.body:
-        return update.model_copy(update={"body": given.body})
+        return update.replace(body=given.body)
     # An empty body has nothing to translate.
-    return update.model_copy(update={"untranslated": bool(update.body)})
+    return update.replace(untranslated=bool(update.body))
 
 
 def notice_in(notice: Notice, language: str, default: str) -> Notice:
@@ -42,8 +42,7 @@ def notice_in(notice: Notice, language: str, default: str) -> Notice:
         return notice
     given = notice.translations.get(language) or Translation()
     missing = not given.body if notice.body else not given.title
-    return notice.model_copy(update={"title": given.title or notice.title, "body": given.body or notice.body,
-                                     "untranslated": missing})
+    return notice.replace(title=given.title or notice.title, body=given.body or notice.body, untranslated=missing)
 
 
 def event_in(event: NotificationEvent, language: str, default: str) -> NotificationEvent:
@@ -58,7 +57,7 @@ def event_in(event: NotificationEvent, language: str, default: str) -> Notificat
     change = {name: getattr(given, name) for name in _EVENT_TEXTS if getattr(given, name)}
     has_message = any(getattr(event, name) for name in _MESSAGE_TEXTS)
     change["untranslated"] = has_message and not any(getattr(given, name) for name in _MESSAGE_TEXTS)
-    return event.model_copy(update=change)
+    return event.replace(**change)
 
 
 def given(texts: dict[str, dict[str, str | None]] | None) -> dict[str, Translation]:

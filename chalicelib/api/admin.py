@@ -17,7 +17,7 @@ bp = Blueprint(__name__)
 
 
 def key_out(key) -> models.KeyOut:
-    return models.KeyOut.model_validate(key.model_dump())
+    return models.KeyOut.model_validate(key.as_json())
 
 
 @documented(bp, "/keys", methods=["GET"], responses={200: models.KeyList}, scope="admin",
@@ -62,7 +62,7 @@ class AuditQuery(models.PageQuery):
             summary="The audit log, newest first, paged")
 def list_audit(call: Call):
     entries, cursor = AuditStore(table()).page(limit=call.query.limit, cursor=call.query.cursor)
-    return models.AuditList(data=[models.AuditOut.model_validate(e.model_dump()) for e in entries],
+    return models.AuditList(data=[models.AuditOut.model_validate(e.as_json()) for e in entries],
                             next_cursor=cursor)
 
 
@@ -71,7 +71,7 @@ def list_audit(call: Call):
 def list_notifications(call: Call):
     events, cursor = NotificationStore(table()).page(limit=call.query.limit, cursor=call.query.cursor)
     return models.NotificationList(
-        data=[models.NotificationOut.model_validate(e.model_dump(exclude={"version"})) for e in events],
+        data=[models.NotificationOut.model_validate(e.as_json(exclude={"version"})) for e in events],
         next_cursor=cursor)
 
 

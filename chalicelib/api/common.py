@@ -76,6 +76,6 @@ def notice_out(notice: Notice) -> models.NoticeOut:
 
 
 def _update_out(update) -> models.UpdateOut:
-    data = update.model_dump()
+    data = update.as_json()
     data["translations"] = {language: t["body"] for language, t in data["translations"].items() if t["body"]}
     return models.UpdateOut.model_validate(data)

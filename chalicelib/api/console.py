@@ -252,8 +252,8 @@ def playbook_preview(service: IncidentService, playbook_id: str, action: str,
         email_subject=prepared["email_subject"], email_text=prepared["email_text"], sms_text=prepared["sms_text"],
         contacts_first=list(playbook.contacts_first), translations=translations)
     if action == "trigger":
-        incident = incident.model_copy(update={"translations": {
-            language: Translation(title=t.title) for language, t in translations.items()}})
+        incident = incident.replace(translations={
+            language: Translation(title=t.title) for language, t in translations.items()})
     email = sms = None
     recipients: dict[str, int] = {}
     readers: dict[str, int] = {}
@@ -284,7 +284,7 @@ def _incident_as_it_would_be(current: Incident | None, now: datetime, **change) 
     """
     change["status"] = IncidentStatus(change["status"]).value
     if current is not None:
-        return current.model_copy(update={k: v for k, v in change.items() if k != "playbook_id"})
+        return current.replace(**{k: v for k, v in change.items() if k != "playbook_id"})
     return Incident(id=new_id(now), kind=IncidentKind.INCIDENT, created_at=now, updated_at=now, started_at=now,
                     updates=[], **change)
 

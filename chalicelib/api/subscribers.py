@@ -245,8 +245,8 @@ def _enable(call: Call, subscriber_id: str, kinds: set[Channel]) -> SubscriberOu
     added = store.get(subscriber_id)
     if added is None or added.channel not in kinds:
         raise NotFoundError(f"no {' or '.join(sorted(k.value for k in kinds))} subscriber {subscriber_id!r}")
-    enabled = store.save(added.model_copy(update={"status": SubscriberStatus.CONFIRMED, "webhook_failures": 0,
-                                                  "last_error": None, "updated_at": utcnow()}), previous=added.status)
+    enabled = store.save(added.replace(status=SubscriberStatus.CONFIRMED, webhook_failures=0, last_error=None,
+                                       updated_at=utcnow()), previous=added.status)
     audit(table, call.key, f"{added.channel.value}.enable", added.id, f"{added.channel.value} re-enabled")
     return _out(enabled)
 
@@ -266,7 +266,7 @@ def notification_stats(call: Call):
 
 # -- helpers -------------------------------------------------------------------------------
 def _out(subscriber: Subscriber) -> SubscriberOut:
-    data = subscriber.model_dump(mode="json")
+    data = subscriber.as_json()
     channel = channels.get(subscriber.channel)
     if channel.destination_is_secret:
         data["destination"] = channel.mask(subscriber.destination)

@@ -33,8 +33,6 @@ from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from chalicelib.config import Site
 from chalicelib.model import Incident, NotificationEvent
 from chalicelib.notify import channels, content
@@ -109,14 +107,14 @@ class Deliverer:
                 body = json.loads(record["body"])
                 kind = body.get("type")
                 if kind == "notification":
-                    self.fan_out(NotificationMessage.model_validate(body).notification_id)
+                    self.fan_out(NotificationMessage.from_data(body).notification_id)
                 elif kind == "deliver":
-                    if not self.deliver(DeliverMessage.model_validate(body), remaining_ms):
+                    if not self.deliver(DeliverMessage.from_data(body), remaining_ms):
                         failures.append(message_id)
                 else:
                     log.error("unknown message type %r on the notification queue; it will reach the DLQ", kind)
                     failures.append(message_id)
-            except (ValueError, ValidationError):
+            except ValueError:  # json's and msgspec's errors both are
                 log.exception("malformed notification queue message %s; it will reach the DLQ", message_id)
                 failures.append(message_id)
             except Exception:
@@ -279,13 +277,13 @@ class Deliverer:
 
         def change(current: Subscriber) -> Subscriber:
             if error is None:
-                return current.model_copy(update={"webhook_failures": 0, "last_error": None, "updated_at": now})
+                return current.replace(webhook_failures=0, last_error=None, updated_at=now)
             failures = current.webhook_failures + 1
             update = {"webhook_failures": failures, "last_error": error[:300], "updated_at": now}
             if failures >= limit and current.status is SubscriberStatus.CONFIRMED:
                 update["status"] = SubscriberStatus.DISABLED
                 log.warning("%s %s disabled after %d consecutive failures", current.channel.value, current.id, failures)
-            return current.model_copy(update=update)
+            return current.replace(**update)
 
         self._change(subscriber, change)
 

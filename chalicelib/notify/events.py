@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 def record_notification(table: Table, event: NotificationEvent, queue: NotificationQueue | None = None) -> None:
     NotificationStore(table).save(event)
     message = NotificationMessage(type="notification", notification_id=event.id)
-    (queue or notification_queue()).send([message.model_dump(mode="json")])
+    (queue or notification_queue()).send([message.as_json()])
 
 
 def enqueue_batches(queue: NotificationQueue, messages: list[DeliverMessage]) -> None:
     if messages:
-        queue.send([message.model_dump(mode="json") for message in messages])
+        queue.send([message.as_json() for message in messages])
 
 
 def notification_queue() -> NotificationQueue:

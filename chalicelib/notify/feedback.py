@@ -96,8 +96,7 @@ def suppress(store: SubscriberStore, channel: Channel, destination: str, reason:
 
 
 def suppressed(subscriber: Subscriber, reason: str, now: datetime) -> Subscriber:
-    return subscriber.model_copy(update={"status": SubscriberStatus.SUPPRESSED, "suppressed_reason": reason,
-                                         "updated_at": now})
+    return subscriber.replace(status=SubscriberStatus.SUPPRESSED, suppressed_reason=reason, updated_at=now)
 
 
 def _bare(address: str) -> str:

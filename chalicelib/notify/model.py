@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from msgspec import field
 
 from chalicelib.model import Record
 
@@ -34,11 +34,11 @@ class Consent(StrEnum):
     ADMIN = "admin"                # webhooks and chat channels, added by an admin
 
 
-class Subscriber(Record):
+class Subscriber(Record, kw_only=True):
     id: str
     channel: Channel
     destination: str               # email address, E.164 phone number, webhook URL, or Telegram chat id
-    components: list[str] = Field(default_factory=list)  # empty: every component
+    components: list[str] = field(default_factory=list)  # empty: every component
     status: SubscriberStatus = SubscriberStatus.PENDING
     consent: Consent | None = None
     created_at: datetime
@@ -67,7 +67,7 @@ class Subscriber(Record):
         return not component_ids or not self.components or bool(set(component_ids) & set(self.components))
 
 
-class OptIn(Record):
+class OptIn(Record, kw_only=True):
     """One pending confirmation of a sign-up: a link token for email, a code for SMS.
 
     It holds hashes and the subscriber's id, never the address, so erasing a subscriber
@@ -77,7 +77,7 @@ class OptIn(Record):
     id: str
     subscriber_id: str
     channel: Channel
-    components: list[str] = Field(default_factory=list)
+    components: list[str] = field(default_factory=list)
     token_hash: str
     code_hash: str | None = None
     language: str | None = None    # the sign-up's language, the subscriber's from confirmation on
@@ -94,12 +94,12 @@ class ClaimState(StrEnum):
     SUPPRESSED = "suppressed"
 
 
-class NotificationMessage(BaseModel):
+class NotificationMessage(Record, kw_only=True):
     type: Literal["notification"]
     notification_id: str
 
 
-class DeliverMessage(BaseModel):
+class DeliverMessage(Record, kw_only=True):
     type: Literal["deliver"]
     notification_id: str
     channel: Channel

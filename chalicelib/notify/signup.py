@@ -223,10 +223,9 @@ class Subscriptions:
         def confirmed(subscriber: Subscriber) -> Subscriber:
             if subscriber.status is SubscriberStatus.SUPPRESSED:
                 return subscriber
-            return subscriber.model_copy(update={
-                "status": SubscriberStatus.CONFIRMED, "components": optin.components,
-                "consent": Consent.DOUBLE_OPT_IN, "confirmed_at": now, "unsubscribed_at": None, "updated_at": now,
-                "language": optin.language or subscriber.language})
+            return subscriber.replace(status=SubscriberStatus.CONFIRMED, components=optin.components,
+                                      consent=Consent.DOUBLE_OPT_IN, confirmed_at=now, unsubscribed_at=None,
+                                      updated_at=now, language=optin.language or subscriber.language)
 
         return self._change(optin.subscriber_id, confirmed)
 
@@ -248,8 +247,7 @@ class Subscriptions:
         def unsubscribed(subscriber: Subscriber) -> Subscriber:
             if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.SUPPRESSED):
                 return subscriber
-            return subscriber.model_copy(update={"status": SubscriberStatus.UNSUBSCRIBED, "unsubscribed_at": now,
-                                                 "updated_at": now})
+            return subscriber.replace(status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=now, updated_at=now)
 
         return self._change(subscriber_id, unsubscribed)
 
@@ -264,7 +262,7 @@ class Subscriptions:
         language = self.check_language(language)
         now = self.clock()
         change = {"components": chosen, "updated_at": now} | ({"language": language} if language else {})
-        return self._change(subscriber_id, lambda s: s.model_copy(update=change))
+        return self._change(subscriber_id, lambda s: s.replace(**change))
 
     def _change(self, subscriber_id: str, change: Callable[[Subscriber], Subscriber]) -> Subscriber:
         for _ in range(5):

@@ -56,7 +56,7 @@ def export_rows(store: SubscriberStore) -> Iterator[list[str]]:
         for subscriber in page:
             if channels.get(subscriber.channel).admin_added:
                 continue    # webhooks and chat channels: their URLs and tokens are secrets
-            data = subscriber.model_dump(mode="json")
+            data = subscriber.as_json()
             data["components"] = " ".join(subscriber.components)
             yield ["" if data.get(column) is None else neutralised(str(data[column])) for column in COLUMNS]
 

@@ -343,8 +343,7 @@ class ProbeCycle:
     def _save_component_state(self, component_id: str, status: ComponentStatus, cause: str | None,
                               now: datetime) -> bool:
         self.states.change_component_state(
-            component_id, lambda state: state.model_copy(update={"probe_status": status, "cause": cause,
-                                                                 "updated_at": now}), now)
+            component_id, lambda state: state.replace(probe_status=status, cause=cause, updated_at=now), now)
         return True
 
     # -- 6. incidents ----------------------------------------------------------------------------

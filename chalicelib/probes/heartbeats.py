@@ -14,10 +14,9 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
-
 from chalicelib.api.auth import digest
 from chalicelib.config import Site
+from chalicelib.model import Record
 from chalicelib.probes.spec import HeartbeatProbe
 from chalicelib.store.probes import ProbeStore
 from chalicelib.store.table import AlreadyExists, Item
@@ -25,10 +24,9 @@ from chalicelib.store.table import AlreadyExists, Item
 DEFAULT_OVERLAP = timedelta(minutes=60)
 
 
-class HeartbeatSecret(BaseModel):
+class HeartbeatSecret(Record, kw_only=True):
     """A heartbeat's secret as stored: hashes only."""
 
-    model_config = ConfigDict(extra="forbid")
     probe: str
     digest: str
     created_at: datetime
@@ -81,7 +79,7 @@ def create_secret(store: ProbeStore, site: Site, probe_key: str, *, now: datetim
     current = store.heartbeat_secret(probe_key)
     if current is None:
         try:
-            store.add_heartbeat_secret(probe_key, record.model_dump(mode="json"))
+            store.add_heartbeat_secret(probe_key, record.as_json())
         except AlreadyExists:
             current = store.heartbeat_secret(probe_key)
     if current is not None:
@@ -90,9 +88,8 @@ def create_secret(store: ProbeStore, site: Site, probe_key: str, *, now: datetim
                              f"(the old one keeps working for --overlap-minutes, default "
                              f"{int(DEFAULT_OVERLAP.total_seconds() // 60)})")
         if overlap > timedelta(0):
-            record = record.model_copy(update={"previous_digest": _stored(current).digest,
-                                               "previous_until": now + overlap})
-        store.replace_heartbeat_secret(current, record.model_dump(mode="json"))
+            record = record.replace(previous_digest=_stored(current).digest, previous_until=now + overlap)
+        store.replace_heartbeat_secret(current, record.as_json())
     return secret, record
 
 
@@ -114,4 +111,4 @@ def secrets_by_probe(store: ProbeStore) -> dict[str, HeartbeatSecret]:
 
 
 def _stored(item: Item) -> HeartbeatSecret:
-    return HeartbeatSecret.model_validate(item.data)
+    return HeartbeatSecret.from_data(item.data)

@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from chalicelib.config import Component
-from chalicelib.model import ComponentStatus
+from chalicelib.model import ComponentStatus, Record
 from chalicelib.probes.model import LocationReport, ProbeResult
 
 OK = ComponentStatus.OPERATIONAL
@@ -35,10 +33,8 @@ def is_failing(status: ComponentStatus) -> bool:
     return status.severity >= FAILING_FROM
 
 
-class ProbeState(BaseModel):
+class ProbeState(Record, frozen=True, kw_only=True):
     """A probe's confirmed status and the streak of results that may change it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str
     status: ComponentStatus = OK
@@ -49,7 +45,7 @@ class ProbeState(BaseModel):
     version: int = 0
 
     def rule_fields(self) -> dict:
-        return self.model_dump(mode="json", exclude={"version"})
+        return self.as_json(exclude={"version"})
 
 
 def new_state(key: str, now: datetime) -> ProbeState:
@@ -62,12 +58,12 @@ def apply_result(state: ProbeState, result: ProbeResult, spec, now: datetime) ->
     if verdict is None:  # the probe could not tell: nothing counts either way
         return state
     if verdict is state.status:
-        return state.model_copy(update={"streak": 0, "streak_toward": None})
+        return state.replace(streak=0, streak_toward=None)
     toward = "worse" if verdict.severity > state.status.severity else "better"
     streak = state.streak + 1 if state.streak_toward == toward else 1
     if streak >= spec.results_to_confirm(toward):
-        return state.model_copy(update={"status": verdict, "since": now, "streak": 0, "streak_toward": None})
-    return state.model_copy(update={"streak": streak, "streak_toward": toward})
+        return state.replace(status=verdict, since=now, streak=0, streak_toward=None)
+    return state.replace(streak=streak, streak_toward=toward)
 
 
 def _worst(statuses: Iterable[ComponentStatus]) -> ComponentStatus:

@@ -10,9 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
-
-from chalicelib.model import new_id
+from chalicelib.model import Record, new_id
 from chalicelib.store.paging import query_page
 from chalicelib.store.table import Table
 
@@ -21,7 +19,7 @@ KEPT = timedelta(days=365)
 _WATCHED: ContextVar[list | None] = ContextVar("audit_entries_watched", default=None)
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Record, kw_only=True):
     id: str
     at: datetime
     actor: str
@@ -36,7 +34,7 @@ class AuditStore:
 
     def record(self, *, actor: str, action: str, target: str, summary: str, at: datetime) -> AuditEntry:
         entry = AuditEntry(id=new_id(at), at=at, actor=actor, action=action, target=target, summary=summary[:2000])
-        self.table.create(AUDIT, entry.id, entry.model_dump(mode="json"), expires_at=int((at + KEPT).timestamp()))
+        self.table.create(AUDIT, entry.id, entry.as_json(), expires_at=int((at + KEPT).timestamp()))
         watched = _WATCHED.get()
         if watched is not None:
             watched.append(entry)
@@ -54,4 +52,4 @@ class AuditStore:
 
     def page(self, *, limit: int = 50, cursor: str | None = None) -> tuple[list[AuditEntry], str | None]:
         page = query_page(self.table, AUDIT, limit=limit, cursor=cursor)
-        return [AuditEntry.model_validate(item.data) for item in page.items], page.cursor
+        return [AuditEntry.from_data(item.data) for item in page.items], page.cursor

@@ -137,7 +137,7 @@ class HistoryStore:
             windows = {"24h": _summed(component_id, today, [d for d in slots[component_id] if d is not None])}
             for count in (7, 30, 90):
                 first = today - timedelta(days=count - 1)
-                recorded = [d.model_dump(include=set(_COUNT_FIELD.values())) for d in days[component_id]
+                recorded = [d.as_json(include=set(_COUNT_FIELD.values())) for d in days[component_id]
                             if d.day >= first]
                 windows[f"{count}d"] = _summed(component_id, today, recorded)
             result[component_id] = windows

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import base64
 import contextvars
-import functools
 import hashlib
 import json
 import logging
@@ -67,7 +66,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
-from pydantic import TypeAdapter
+import msgspec
 
 from chalicelib.model import CLOSED_STATUSES, Incident, IncidentUpdate, Notice, Record, isoformat
 from chalicelib.store.table import AlreadyExists, Conflict, Item, Table
@@ -160,7 +159,7 @@ class IncidentStore:
         for key, update in updates.items():
             if key not in listed:
                 try:
-                    self.table.create(INCIDENT, key, update.model_dump(mode="json"))
+                    self.table.create(INCIDENT, key, update.as_json())
                 except AlreadyExists:
                     pass  # the key is the content's digest: the item holds this very update
         if stored is None:
@@ -172,7 +171,7 @@ class IncidentStore:
         _noted(incident.id, _incident(stored, {}).start if stored else None)
         for key in listed - set(updates):
             self.table.delete(INCIDENT, key)
-        return incident.model_copy(update={"version": saved.version})
+        return incident.replace(version=saved.version)
 
     def front(self, since: datetime) -> list[Incident]:
         """Open incidents and maintenance, and every one changed since ``since`` (read by key, eventually
@@ -194,7 +193,7 @@ class IncidentStore:
         """Keep these incidents as the front the manifest ``tag`` names was rendered from (see the
         module docstring); False when they are too large for one item, and none is kept (the one
         kept before names another manifest, so no publish takes it)."""
-        packed = base64.b64encode(zlib.compress(_incident_list().dump_json(list(incidents)), 6)).decode()
+        packed = base64.b64encode(zlib.compress(msgspec.json.encode([i.as_json() for i in incidents]), 6)).decode()
         if len(packed) > KEPT_FRONT_BYTES:
             return False
         self.table.put(*KEPT_FRONT, {"tag": tag, "incidents": packed})
@@ -206,7 +205,7 @@ class IncidentStore:
         if kept is None or kept.data.get("tag") != tag:
             return None
         try:
-            return _incident_list().validate_json(zlib.decompress(base64.b64decode(kept.data["incidents"])))
+            return msgspec.json.decode(zlib.decompress(base64.b64decode(kept.data["incidents"])), type=list[Incident])
         except (ValueError, KeyError, zlib.error) as exc:  # kept by a release whose incidents read otherwise
             log.warning("the kept front cannot be read (%s); reading the front's listing instead", exc)
             return None
@@ -284,7 +283,7 @@ class IncidentStore:
 
     def notice(self, notice_id: str) -> Notice | None:
         item = self.table.get(NOTICE, notice_id)
-        return None if item is None else Notice.model_validate({**item.data, "version": item.version})
+        return None if item is None else Notice.from_data({**item.data, "version": item.version})
 
     def delete_notice(self, notice_id: str, version: int) -> None:
         self.table.delete(NOTICE, notice_id, version=version)
@@ -295,15 +294,10 @@ class IncidentStore:
         listing = self.table.get(LISTED, NOTICES)
         items = self.table.get_many(NOTICE, sorted(_members(listing)))
         self._take_out(listing, _members(listing) - set(items))
-        return [Notice.model_validate({**item.data, "version": item.version}) for item in items.values()]
+        return [Notice.from_data({**item.data, "version": item.version}) for item in items.values()]
 
 
 _CLOSED = frozenset(status.value for status in CLOSED_STATUSES)
-
-
-@functools.cache
-def _incident_list() -> TypeAdapter[list[Incident]]:
-    return TypeAdapter(list[Incident])
 
 
 def _members(listing: Item | None) -> set[str]:
@@ -328,21 +322,21 @@ def _incident(header: Item, items: dict[str, Item]) -> Incident:
         # A listed key can be gone only for a reader that read this header just before a newer
         # save deleted the update's replaced revision: it misses that update for this read.
         updates = [items[key].data for key in header.children if key in items]
-    return Incident.model_validate({**header.data, "updates": updates, "version": header.version})
+    return Incident.from_data({**header.data, "updates": updates, "version": header.version})
 
 
 def stored_form(incident: Incident) -> tuple[dict, dict[str, IncidentUpdate]]:
     """What an incident is stored as: its header's data (its updates inside while small) and its
     update items by key (none while they fit in the header)."""
-    header = incident.model_dump(mode="json", exclude={"version", "updates"})
-    inline = [update.model_dump(mode="json") for update in incident.updates]
+    header = incident.as_json(exclude={"version", "updates"})
+    inline = [update.as_json() for update in incident.updates]
     if len(json.dumps(inline, separators=(",", ":"))) <= INLINE_BYTES:
         return {**header, "updates": inline}, {}
     return header, {_update_key(incident.id, update): update for update in incident.updates}
 
 
 def _update_key(incident_id: str, update: IncidentUpdate) -> str:
-    content = json.dumps(update.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    content = json.dumps(update.as_json(), sort_keys=True, separators=(",", ":"))
     return f"{incident_id}{_UPDATE}{update.id}{_UPDATE}{hashlib.sha256(content.encode()).hexdigest()[:16]}"
 
 

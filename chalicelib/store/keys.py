@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
-
+from chalicelib.model import Record
 from chalicelib.store.table import Table
 
 KEY = "KEY"
 
 
-class ApiKey(BaseModel):
+class ApiKey(Record, kw_only=True):
     """A key's public side: the secret itself is never stored."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     name: str
     scope: str
@@ -31,7 +29,7 @@ class KeyStore:
         self.table = table
 
     def add(self, digest: str, key: ApiKey) -> ApiKey:
-        self.table.create(KEY, digest, {**key.model_dump(mode="json"), "digest": digest})
+        self.table.create(KEY, digest, {**key.as_json(), "digest": digest})
         return key
 
     def by_digest(self, digest: str) -> tuple[str, ApiKey] | None:
@@ -39,14 +37,14 @@ class KeyStore:
         if item is None:
             return None
         data = dict(item.data)
-        return data.pop("digest"), ApiKey.model_validate(data)
+        return data.pop("digest"), ApiKey.from_data(data)
 
     def all(self) -> list[ApiKey]:
         keys = []
         for item in self.table.query_all(KEY):
             data = dict(item.data)
             data.pop("digest", None)
-            keys.append(ApiKey.model_validate(data))
+            keys.append(ApiKey.from_data(data))
         return sorted(keys, key=lambda k: k.created_at)
 
     def revoke(self, key_id: str, at: datetime) -> ApiKey | None:
@@ -55,5 +53,5 @@ class KeyStore:
                 data = {**item.data, "revoked_at": item.data.get("revoked_at") or at.isoformat()}
                 self.table.replace(item, data)
                 data.pop("digest")
-                return ApiKey.model_validate(data)
+                return ApiKey.from_data(data)
         return None

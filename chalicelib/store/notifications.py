@@ -13,8 +13,8 @@ class NotificationStore:
         self.table = table
 
     def save(self, event: NotificationEvent) -> NotificationEvent:
-        item = self.table.create(NOTIFICATION, event.id, event.model_dump(mode="json", exclude={"version"}))
-        return event.model_copy(update={"version": item.version})
+        item = self.table.create(NOTIFICATION, event.id, event.as_json(exclude={"version"}))
+        return event.replace(version=item.version)
 
     def get(self, notification_id: str) -> NotificationEvent | None:
         item = self.table.get(NOTIFICATION, notification_id)
@@ -26,4 +26,4 @@ class NotificationStore:
 
 
 def _event(item) -> NotificationEvent:
-    return NotificationEvent.model_validate({**item.data, "version": item.version})
+    return NotificationEvent.from_data({**item.data, "version": item.version})

@@ -35,7 +35,7 @@ class ProbeStore:
     # -- confirmed statuses and streaks
     def probe_states(self) -> dict[str, ProbeState]:
         items = self.table.query_all(PROBE)
-        return {i.sk: ProbeState.model_validate({**i.data, "version": i.version})
+        return {i.sk: ProbeState.from_data({**i.data, "version": i.version})
                 for i in items if not i.sk.startswith(LOCK_SK)}
 
     def save_probe_state(self, state: ProbeState) -> ProbeState:
@@ -47,7 +47,7 @@ class ProbeStore:
                 item = self.table.replace(Item(PROBE, state.key, {}, state.version), data)
         except AlreadyExists:
             raise Conflict(f"{PROBE}/{state.key} was created by another cycle") from None
-        return state.model_copy(update={"version": item.version})
+        return state.replace(version=item.version)
 
     # -- the one-cycle-at-a-time lock
     def claim_cycle(self, cycle_id: str, now: datetime, hold_seconds: float, shard: str | None = None) -> bool:

@@ -27,7 +27,7 @@ class StateStore:
         if ids is None:
             states = self._all(COMPONENT, ComponentState)
         else:
-            states = [ComponentState.model_validate({**item.data, "version": item.version})
+            states = [ComponentState.from_data({**item.data, "version": item.version})
                       for item in self.table.get_many(COMPONENT, sorted(set(ids))).values()]
         return {state.component_id: state for state in states}
 
@@ -46,7 +46,7 @@ class StateStore:
 
     def component_state(self, component_id: str) -> ComponentState | None:
         item = self.table.get(COMPONENT, component_id)
-        return None if item is None else ComponentState.model_validate({**item.data, "version": item.version})
+        return None if item is None else ComponentState.from_data({**item.data, "version": item.version})
 
     def save_component_state(self, state: ComponentState) -> ComponentState:
         return self._save(COMPONENT, state.component_id, state)
@@ -76,13 +76,13 @@ class StateStore:
         return saved
 
     def _all(self, pk: str, model: type[R]) -> list[R]:
-        return [model.model_validate({**item.data, "version": item.version}) for item in self.table.query_all(pk)]
+        return [model.from_data({**item.data, "version": item.version}) for item in self.table.query_all(pk)]
 
     def _save(self, pk: str, sk: str, record: R) -> R:
-        data = record.model_dump(mode="json", exclude={"version"})
+        data = record.as_json(exclude={"version"})
         version = record.version  # type: ignore[attr-defined]
         if version == 0:
             item = self.table.create(pk, sk, data)
         else:
             item = self.table.replace(Item(pk, sk, {}, version), data)
-        return record.model_copy(update={"version": item.version})
+        return record.replace(version=item.version)

@@ -56,7 +56,7 @@ class SubscriberStore:
             self.table.put(DESTINATION, key, {"subscriber_id": subscriber.id})
         item = self.table.create(SUBSCRIBER, subscriber.id, _data(subscriber))
         self._count(subscriber.channel, None, subscriber.status)
-        return subscriber.model_copy(update={"version": item.version})
+        return subscriber.replace(version=item.version)
 
     def enlist(self, candidate: Subscriber) -> Subscriber:
         """The subscriber of ``candidate``'s destination, stored from ``candidate`` when there is none.
@@ -70,7 +70,7 @@ class SubscriberStore:
         owner = self.table.keep_first(DESTINATION, key, {"subscriber_id": candidate.id}).data["subscriber_id"]
         # An index whose subscriber is missing (its writer died in between) gets one now, under its id.
         try:
-            self.table.create(SUBSCRIBER, owner, _data(candidate.model_copy(update={"id": owner})))
+            self.table.create(SUBSCRIBER, owner, _data(candidate.replace(id=owner)))
             counts = {f"{candidate.channel.value}_{candidate.status.value}": 1, "signups": 1}
         except AlreadyExists:
             counts = {"signups": 1}
@@ -84,7 +84,7 @@ class SubscriberStore:
         """Write a changed subscriber read at ``subscriber.version``; ``Conflict`` if it changed since."""
         item = self.table.replace(Item(SUBSCRIBER, subscriber.id, {}, subscriber.version), _data(subscriber))
         self._count(subscriber.channel, previous, subscriber.status)
-        return subscriber.model_copy(update={"version": item.version})
+        return subscriber.replace(version=item.version)
 
     def erase(self, subscriber: Subscriber) -> None:
         self.table.delete(SUBSCRIBER, subscriber.id)
@@ -122,9 +122,9 @@ class SubscriberStore:
 
     # -- opt-ins ---------------------------------------------------------------------------
     def add_optin(self, optin: OptIn) -> OptIn:
-        item = self.table.create(OPTIN, optin.id, optin.model_dump(mode="json", exclude={"version"}),
+        item = self.table.create(OPTIN, optin.id, optin.as_json(exclude={"version"}),
                                  expires_at=epoch_seconds(optin.expires_at))
-        return optin.model_copy(update={"version": item.version})
+        return optin.replace(version=item.version)
 
     def get_optin(self, optin_id: str) -> OptIn | None:
         item = self.table.get(OPTIN, optin_id)
@@ -261,13 +261,13 @@ class DeliveryStore:
 
 
 def _data(subscriber: Subscriber) -> dict:
-    return subscriber.model_dump(mode="json", exclude={"version"})
+    return subscriber.as_json(exclude={"version"})
 
 
 def _subscriber(item: Item) -> Subscriber:
-    return Subscriber.model_validate({**item.data, "version": item.version})
+    return Subscriber.from_data({**item.data, "version": item.version})
 
 
 def _optin(item: Item) -> OptIn:
     # ``attempts`` is a counter attribute beside the JSON (``take_code_try``); Item.data shows it.
-    return OptIn.model_validate({**item.data, "version": item.version})
+    return OptIn.from_data({**item.data, "version": item.version})

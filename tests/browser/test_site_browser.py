@@ -272,8 +272,7 @@ def test_an_open_page_offers_a_reload_when_newer_data_is_published(chromium, fre
     # WHEN Facebook recovers and the page is published again
     store = StateStore(table)
     state = store.component_states()["facebook"]
-    store.save_component_state(state.model_copy(update={"probe_status": ComponentStatus.OPERATIONAL,
-                                                         "updated_at": utcnow()}))
+    store.save_component_state(state.replace(probe_status=ComponentStatus.OPERATIONAL, updated_at=utcnow()))
     publish_site()
     # THEN within a minute the open page says there is newer information, and does not reload by itself
     page.clock.run_for(61_000)

@@ -69,8 +69,8 @@ def test_an_incident_stored_with_its_updates_as_items_still_reads_and_moves_inli
     legacy = incident_with_updates(noon, 2)
     keys = [f"{legacy.id}#{u.id}#0000000000000000" for u in legacy.updates]
     for key, update in zip(keys, legacy.updates):
-        table.create(INCIDENT, key, update.model_dump(mode="json"))
-    table.create(INCIDENT, legacy.id, legacy.model_dump(mode="json", exclude={"version", "updates"}), children=keys)
+        table.create(INCIDENT, key, update.as_json())
+    table.create(INCIDENT, legacy.id, legacy.as_json(exclude={"version", "updates"}), children=keys)
     # WHEN it is read, and then updated
     read = api.get(f"/incidents/{legacy.id}")
     posted = api.send("POST", f"/incidents/{legacy.id}/updates", {"status": "monitoring", "body": "Recovering."})

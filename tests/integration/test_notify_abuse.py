@@ -198,7 +198,7 @@ def test_plus_tags_case_and_gmail_dots_count_as_one_destination(signups, moto_en
 def _confirmed(table, channel, destination):
     store = SubscriberStore(table)
     found = store.find(channel, destination)
-    return store.save(found.model_copy(update={"status": SubscriberStatus.CONFIRMED}), previous=found.status)
+    return store.save(found.replace(status=SubscriberStatus.CONFIRMED), previous=found.status)
 
 
 def test_the_answer_for_a_confirmed_address_is_byte_identical_to_a_new_ones(api, table):
@@ -241,7 +241,7 @@ def test_the_code_page_of_a_suppressed_number_answers_like_any_other(signups, ta
     subscriptions.subscribe(email=None, phone="+4915112340011", components=[], source_ip="192.0.2.1")
     store = SubscriberStore(table)
     found = store.find(Channel.SMS, "+4915112340011")
-    store.save(found.model_copy(update={"status": SubscriberStatus.SUPPRESSED}), previous=found.status)
+    store.save(found.replace(status=SubscriberStatus.SUPPRESSED), previous=found.status)
     # WHEN each signs up and a guessed code is posted to its code page
     verify_ids = [subscriptions.subscribe(email=None, phone=number, components=[], source_ip="192.0.2.2").verify_id
                   for number in ("+4915112340011", "+4915112340012")]

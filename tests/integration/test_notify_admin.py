@@ -133,7 +133,7 @@ def test_notification_stats_count_per_channel(admin, aws, table):
     NotificationStore(table).save(event)
     deliverer = service.deliverer(sleep=lambda seconds: None)
     deliverer.fan_out("nstats")
-    store.save(unsubscribed.model_copy(update={"status": SubscriberStatus.UNSUBSCRIBED}),
+    store.save(unsubscribed.replace(status=SubscriberStatus.UNSUBSCRIBED),
                previous=SubscriberStatus.CONFIRMED)     # unsubscribed between fan-out and delivery
     sqs, url = boto3.client("sqs"), aws.environment["NOTIFY_QUEUE_URL"]
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]

@@ -101,7 +101,7 @@ def test_the_answer_is_the_same_for_new_confirmed_and_suppressed_destinations(ap
     for address, status in (("kept@example.com", SubscriberStatus.CONFIRMED),
                             ("gone@example.com", SubscriberStatus.SUPPRESSED)):
         found = store.find(Channel.EMAIL, address)
-        store.save(found.model_copy(update={"status": status}), previous=found.status)
+        store.save(found.replace(status=status), previous=found.status)
     # WHEN each, and a new address, signs up
     answers = [post(a) for a in ("kept@example.com", "gone@example.com", "new@example.com")]
     # THEN the answers differ only in the masked address; the suppressed one got no second email
@@ -148,7 +148,7 @@ def test_the_manage_page_changes_components_and_get_never_unsubscribes(api, tabl
                   body=json.dumps({"email": "mia@example.com"}))
     store = SubscriberStore(table)
     found = store.find(Channel.EMAIL, "mia@example.com")
-    store.save(found.model_copy(update={"status": SubscriberStatus.CONFIRMED}), previous=found.status)
+    store.save(found.replace(status=SubscriberStatus.CONFIRMED), previous=found.status)
     links = subscriber_links("https://api.beacon.test", get_site(), None, found)
     manage = links.manage_url.removeprefix("https://api.beacon.test")
     page = api.http.get(manage, headers={"Accept": "text/html,application/xhtml+xml"})

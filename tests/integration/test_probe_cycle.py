@@ -309,8 +309,7 @@ def test_a_manual_status_holds_the_page_and_keeps_probes_from_opening_incidents(
     world.cycle()
     # GIVEN a marketer set Facebook's status by hand for the next hour (a known false alarm)
     state = world.state("facebook")
-    world.states.save_component_state(state.model_copy(update={
-        "manual_status": UP, "manual_until": world.clock() + timedelta(hours=1)}))
+    world.states.save_component_state(state.replace(manual_status=UP, manual_until=world.clock() + timedelta(hours=1)))
     # WHEN Facebook's probes fail past their threshold
     world.outage("facebook")
     world.cycle(2)

@@ -31,7 +31,7 @@ class HeldS3:
 
 def _set_status(table, component_id, status, now):
     StateStore(table).change_component_state(
-        component_id, lambda state: state.model_copy(update={"manual_status": status, "updated_at": now}), now)
+        component_id, lambda state: state.replace(manual_status=status, updated_at=now), now)
 
 
 def test_a_burst_of_writes_costs_at_most_two_publishes_and_the_last_state_is_live(table, bucket, noon):

@@ -71,7 +71,7 @@ def test_a_republish_uploads_only_what_changed(site_with_facebook_down, bucket, 
     # WHEN one component changes
     state = site_with_facebook_down.component_states()["instagram"]
     site_with_facebook_down.save_component_state(
-        state.model_copy(update={"probe_status": ComponentStatus.OPERATIONAL, "updated_at": noon}))
+        state.replace(probe_status=ComponentStatus.OPERATIONAL, updated_at=noon))
     uploaded = publish_site(now=noon + timedelta(minutes=1)).uploaded
     # THEN the files that show it, and nothing else
     assert "badges/instagram.svg" in uploaded and "api/v2/components.json" in uploaded
@@ -99,8 +99,8 @@ def test_an_s3_failure_mid_publish_leaves_the_previous_site_whole_and_the_next_p
     before = bucket_objects(bucket)
     # GIVEN the incident is resolved, which changes its page, the JSON and the index
     incident = next(i for i in site_with_facebook_down.incidents() if i.id == "01facebook000001")
-    site_with_facebook_down.save_incident(incident.model_copy(update={
-        "status": "resolved", "resolved_at": noon + timedelta(minutes=5), "updated_at": noon + timedelta(minutes=5)}))
+    site_with_facebook_down.save_incident(incident.replace(status="resolved", resolved_at=noon + timedelta(minutes=5),
+                                                           updated_at=noon + timedelta(minutes=5)))
     # WHEN S3 fails half-way, on the JSON written after the incident pages
     with pytest.raises(ClientError):
         publish_site(now=noon + timedelta(minutes=5), s3=FailingS3("api/v2/incidents.json"))
@@ -201,9 +201,9 @@ def test_the_page_server_serves_all_eight_json_files_and_both_feeds_to_any_origi
 def test_a_record_stored_with_controls_publishes_and_its_feeds_parse(site_with_facebook_down, bucket, noon):
     # GIVEN an incident stored before texts were cleaned, its name and update holding pasted controls
     incident = next(i for i in site_with_facebook_down.incidents() if i.id == "01facebook000001")
-    update = incident.updates[-1].model_copy(update={"body": "Use\u000bemail\u0000 instead."})
-    site_with_facebook_down.save_incident(incident.model_copy(update={
-        "name": "Facebook\u000bis\u000cdown\u0000", "updates": [*incident.updates[:-1], update]}))
+    update = incident.updates[-1].replace(body="Use\u000bemail\u0000 instead.")
+    site_with_facebook_down.save_incident(incident.replace(name="Facebook\u000bis\u000cdown\u0000",
+                                                           updates=[*incident.updates[:-1], update]))
     # WHEN the page is published, as the schedule would
     result = publish_site(now=noon)
     # THEN nothing is withheld, and the feeds and the sitemap in the bucket are XML a reader parses
@@ -243,7 +243,7 @@ def test_a_problem_confined_to_one_incident_page_withholds_it_and_publishes_the_
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     # WHEN Facebook's incident changes and the page is published
     incident = next(i for i in site_with_facebook_down.incidents() if i.id == "01facebook000001")
-    site_with_facebook_down.save_incident(incident.model_copy(update={"name": "Facebook is back, mostly"}))
+    site_with_facebook_down.save_incident(incident.replace(name="Facebook is back, mostly"))
     result = publish_site(now=noon + timedelta(minutes=1))
     # THEN the broken page is withheld (in each language), named with its problem, and its last good copy stays live
     withheld, in_german = result.withheld

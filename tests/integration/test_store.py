@@ -94,9 +94,9 @@ def test_records_round_trip_with_their_version(table, noon):
     assert state.version == 1
     loaded = store.component_states()["facebook"]
     assert loaded == state
-    store.save_component_state(loaded.model_copy(update={"probe_status": ComponentStatus.OPERATIONAL}))
+    store.save_component_state(loaded.replace(probe_status=ComponentStatus.OPERATIONAL))
     with pytest.raises(Conflict):
-        store.save_component_state(loaded.model_copy(update={"cause": "stale writer"}))
+        store.save_component_state(loaded.replace(cause="stale writer"))
 
 
 def test_a_component_change_is_reapplied_over_another_writers_save(table, noon):
@@ -108,8 +108,8 @@ def test_a_component_change_is_reapplied_over_another_writers_save(table, noon):
         calls.append(current.version)
         if len(calls) == 1:
             # GIVEN a probe saves between this writer's read and its write
-            store.save_component_state(current.model_copy(update={"probe_status": ComponentStatus.MAJOR_OUTAGE}))
-        return current.model_copy(update={"manual_status": ComponentStatus.OPERATIONAL})
+            store.save_component_state(current.replace(probe_status=ComponentStatus.MAJOR_OUTAGE))
+        return current.replace(manual_status=ComponentStatus.OPERATIONAL)
 
     # WHEN the marketer's change is applied
     saved = store.change_component_state("facebook", set_manual, noon)
@@ -133,10 +133,10 @@ def test_an_incident_save_that_loses_the_race_leaves_no_trace(table, noon):
     opened = store.save_incident(Incident(id="i1", name="X is slow", status="investigating", created_at=noon,
                                           updated_at=noon, updates=[update("Opened.", 0)]))
     # GIVEN two writers who read the incident at version 1; the first saves an update
-    store.save_incident(opened.model_copy(update={"updates": [*opened.updates, update("First.", 1)]}))
+    store.save_incident(opened.replace(updates=[*opened.updates, update("First.", 1)]))
     # WHEN the second saves its own update over the same version
     with pytest.raises(Conflict):
-        store.save_incident(opened.model_copy(update={"updates": [*opened.updates, update("Second.", 2)]}))
+        store.save_incident(opened.replace(updates=[*opened.updates, update("Second.", 2)]))
     # THEN readers see the winner's updates only, one by id and the same in the listing
     assert [u.body for u in store.incident("i1").updates] == ["Opened.", "First."]
     assert [u.body for u in store.incidents()[0].updates] == ["Opened.", "First."]
@@ -195,7 +195,7 @@ def test_a_listing_read_before_a_save_takes_nothing_out(table, noon):
     # GIVEN a reader that read the front listing, then the old incident's header (aged out)
     listing = table.get(LISTED, "front")
     # WHEN a marketer edits that incident meanwhile (it is on the front again)
-    store.save_incident(old.model_copy(update={"updated_at": noon}))
+    store.save_incident(old.replace(updated_at=noon))
     # THEN the reader's removal, conditional on the version it read, is refused and the id stays
     assert not table.remove_members(LISTED, "front", "ids", ["old"], version=listing.version)
     assert [i.id for i in store.front(noon - timedelta(days=90))] == ["old"]
@@ -209,7 +209,7 @@ def test_a_month_listing_lets_go_of_an_incident_that_moved_to_another_month(tabl
     # GIVEN a maintenance scheduled in May, then moved to June
     may, june = noon, noon + timedelta(days=40)
     planned = store.save_incident(_incident("m", noon, "scheduled", kind=IncidentKind.MAINTENANCE, scheduled_for=may))
-    store.save_incident(planned.model_copy(update={"scheduled_for": june}))
+    store.save_incident(planned.replace(scheduled_for=june))
     # WHEN each month is read
     # THEN it is June's alone, and May's listing no longer names it
     assert [i.id for i in store.of_months([f"{may:%Y-%m}"])] == []

@@ -82,13 +82,13 @@ def test_the_worst_probe_decides_by_default():
 def test_share_rule_makes_some_failing_probes_a_partial_outage():
     component = facebook(PAGE, {**PAGE, "id": "inbox"}, rule="share")
     one_down = {"facebook/http": feed([DOWN] * 3)[0]}
-    both_down = {**one_down, "facebook/inbox": feed([DOWN] * 3)[0].model_copy(update={"key": "facebook/inbox"})}
+    both_down = {**one_down, "facebook/inbox": feed([DOWN] * 3)[0].replace(key="facebook/inbox")}
     assert component_probe_status(component, one_down)[0] is PARTIAL
     assert component_probe_status(component, both_down)[0] is DOWN
 
 
 def _confirmed(status, key):
-    return new_state(key, T0).model_copy(update={"status": status})
+    return new_state(key, T0).replace(status=status)
 
 
 @pytest.mark.parametrize("page, platform, expected", [

@@ -4,6 +4,7 @@ from datetime import timedelta
 import feedparser
 import pytest
 
+from chalicelib.model import ComponentStatus
 from chalicelib.site.render import FEED_ENTRIES, render_site
 from chalicelib.site.snapshot import build_snapshot
 from tests.conftest import ROOT
@@ -56,7 +57,7 @@ def test_feeds_are_capped_to_the_most_recently_updated(example_site, noon):
 
 def test_hostile_text_stays_text_in_both_feeds(example_site, noon):
     hostile = incident("01hostile0000001", HOSTILE_TITLE, noon - timedelta(minutes=5), body=HOSTILE_BODY,
-                       components={"x": "major_outage"})
+                       components={"x": ComponentStatus.MAJOR_OUTAGE})
     atom, rss, objects = feeds(build_snapshot(example_site, {}, [hostile], [], noon))
     for feed in (atom, rss):
         assert not feed.bozo

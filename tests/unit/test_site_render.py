@@ -384,7 +384,7 @@ def test_a_partial_render_gives_the_objects_of_a_full_render_and_leaves_out_only
 def test_hostile_titles_and_bodies_come_out_as_inert_text(example_site, noon):
     # GIVEN an incident and a notice whose title and body try to run script
     states, incidents, notices = facebook_outage(example_site, noon, title=HOSTILE_TITLE, body=HOSTILE_BODY)
-    notices = [notices[0].model_copy(update={"title": HOSTILE_TITLE, "body": HOSTILE_BODY})]
+    notices = [notices[0].replace(title=HOSTILE_TITLE, body=HOSTILE_BODY)]
     objects = rendered(build_snapshot(example_site, states, incidents, notices, noon, api_url="https://a.test"))
     for key in ("index.html", "incidents/01facebook000001.html", "history.html"):
         page = Elements(text_of(objects, key))
@@ -411,7 +411,7 @@ def test_a_record_stored_with_controls_before_they_were_cleaned_still_publishes_
     pasted = "Checkout\u000bis\u000cslow\u0000"
     states, incidents, notices = facebook_outage(example_site, noon, title=pasted,
                                                  body="Card\u000bpayments\u0000 fail.")
-    notices = [notices[0].model_copy(update={"title": f"Notice {pasted}", "body": "Closed\u000c early."})]
+    notices = [notices[0].replace(title=f"Notice {pasted}", body="Closed\u000c early.")]
     # WHEN the site is rendered and checked
     objects = render_site(build_snapshot(example_site, states, incidents, notices, noon), TEMPLATES)
     checked = check_site(objects)

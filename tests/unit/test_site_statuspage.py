@@ -5,7 +5,7 @@ from datetime import timedelta
 import jsonschema
 import pytest
 
-from chalicelib.model import Impact, IncidentKind, MaintenanceStatus
+from chalicelib.model import ComponentStatus, Impact, IncidentKind, MaintenanceStatus
 from chalicelib.site.render import render_site
 from chalicelib.site.snapshot import build_snapshot
 from chalicelib.site.statuspage import ENDPOINTS
@@ -107,7 +107,7 @@ def test_a_cancelled_maintenance_is_reported_in_statuspage_vocabulary(example_si
 def test_json_keeps_hostile_text_as_plain_text(example_site, noon):
     # GIVEN an incident whose title and body are hostile
     hostile = incident("01hostile0000001", HOSTILE_TITLE, noon - timedelta(minutes=5), body=HOSTILE_BODY,
-                       components={"x": "major_outage"})
+                       components={"x": ComponentStatus.MAJOR_OUTAGE})
     summary = documents(build_snapshot(example_site, {}, [hostile], [], noon))["summary.json"]
     # THEN JSON carries exactly what was written: it is data, and whoever shows it escapes it
     assert summary["incidents"][0]["name"] == HOSTILE_TITLE
@@ -146,7 +146,7 @@ def _timestamps(node):
 def test_a_maintenance_whose_window_began_is_reported_in_progress(example_site, noon):
     # GIVEN a maintenance still marked scheduled, but its window started ten minutes ago
     started = incident("01window00000001", "Window open", noon - timedelta(days=1), kind=IncidentKind.MAINTENANCE,
-                       statuses=("scheduled",), impact=Impact.MAINTENANCE, components={"website": "under_maintenance"},
+                       statuses=("scheduled",), impact=Impact.MAINTENANCE, components={"website": ComponentStatus.UNDER_MAINTENANCE},
                        scheduled=(noon - timedelta(minutes=10), noon + timedelta(hours=1)))
     docs = documents(build_snapshot(example_site, {}, [started], [], noon))
     # THEN it is active, in progress, and its component is under maintenance

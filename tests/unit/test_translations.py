@@ -36,7 +36,7 @@ def test_an_incident_reads_in_each_language_with_the_original_where_nothing_was_
 def test_the_mark_is_never_stored():
     german = incident_in(_incident(_update("u1", "Looking into it.")), "de", "en")
 
-    dumped = german.model_dump(mode="json")
+    dumped = german.as_json()
     assert "untranslated" not in dumped and "untranslated" not in dumped["updates"][0]
     assert german.updates[0].untranslated
 

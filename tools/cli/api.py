@@ -210,7 +210,7 @@ def _keys_create(args) -> None:
         raise CliError("name the key: beacon keys create NAME (e.g. ana-phone)")
     if args.direct:
         secret, key = _create_directly(args)
-        data = {**key.model_dump(mode="json"), "secret": secret}
+        data = {**key.as_json(), "secret": secret}
     else:
         data = _call(args, "POST", "/keys", {"name": args.name, "scope": args.scope})
     if args.json:
