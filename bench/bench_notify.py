@@ -237,7 +237,7 @@ def _stubbed_deliverer(rate: float, count: int, channel):
 
 def _sender_rows() -> list[Row]:
     from chalicelib.config import load_site
-    from chalicelib.model import NotificationEvent
+    from chalicelib.model import NotificationEvent, NotificationKind
     from chalicelib.notify import content
     from chalicelib.notify.model import Channel
 
@@ -250,8 +250,9 @@ def _sender_rows() -> list[Row]:
         per_recipient = (time.process_time() - started) / count * 1e6
         rows.append((channel, per_recipient))
     site = load_site(ROOT / "site.yml")
-    event = NotificationEvent(id="nstub", kind="incident.opened", created_at=NOW, title="Facebook is down",
-                              body="We are **on it**; email us meanwhile.", component_ids=["facebook"])
+    event = NotificationEvent(id="nstub", kind=NotificationKind.INCIDENT_OPENED, created_at=NOW,
+                              title="Facebook is down", body="We are **on it**; email us meanwhile.",
+                              component_ids=["facebook"])
     links = content.Links("https://p", "https://p/incidents/x.html", "https://a/u", "https://a/m")
     started = time.process_time()
     for n in range(count):
