@@ -17,6 +17,7 @@ cycles the imports left stays with them) and the collector is on again for the c
 import gc
 import importlib
 import os
+import sys
 import threading
 
 _collecting = gc.isenabled()
@@ -215,8 +216,8 @@ RUNS = {
 
 
 def prepare(handler: str | None) -> None:
-    """Import what the function whose handler is ``handler`` ("app.<name>") runs and make its table's
-    client; nothing for any other."""
+    """Import what the function whose handler is ``handler`` ("app.<name>") runs, make its table's
+    client and, when it reads site.yml, read it; nothing for any other."""
     module, _, name = (handler or "").partition(".")
     if module != __name__ or name not in RUNS:
         return
@@ -227,6 +228,13 @@ def prepare(handler: str | None) -> None:
     from chalicelib.aws import get_table
 
     get_table()
+    # A function whose modules read the site's configuration (all but SES feedback) reads it on its
+    # first call; it is read here instead, with the init's full vCPU. make package refuses a site.yml
+    # that does not load, so a deployed one does not fail here.
+    if "chalicelib.config" in sys.modules:
+        from chalicelib.config import get_site
+
+        get_site()
 
 
 try:

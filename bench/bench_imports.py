@@ -13,13 +13,13 @@ runs them (app.py's ``prepare``): with the cyclic garbage collector off, and wha
 frozen at the end. Each is set beside a bare ``import boto3`` from the same zip, the target's
 baseline (at most 1.5x); the same import with the collector off is shown under it. Under each
 function: its own floor, which is the floor under every function (boto3, chalice, powertools)
-and the third-party packages the function loads (read from
-``sys.modules`` after its cold import), with none of Beacon's modules or models, imported the same
-way; what a function takes above its own floor is Beacon's. Then the function's init as Lambda
-runs it: ``import app`` with ``_HANDLER`` naming its handler, which imports the same modules and
-makes the table's client, beside a bare function's init that imports boto3 and makes its
-DynamoDB ``Table`` with the collector off the same way, and beside itself in the zip without its
-bytecode, as ``chalice package`` alone ships it and Lambda then compiles every module at each
+and the third-party packages the function loads (read from ``sys.modules`` after its cold
+import), with none of Beacon's modules or models, imported the same way; what a function takes
+above its own floor is Beacon's. Then the function's init as Lambda runs it: ``import app`` with
+``_HANDLER`` naming its handler, which imports the same modules, makes the table's client and
+reads site.yml (all but SES feedback), beside a bare function's init that imports boto3 and makes
+its DynamoDB ``Table`` with the collector off the same way, and beside itself in the zip without
+its bytecode, as ``chalice package`` alone ships it and Lambda then compiles every module at each
 cold start.
 """
 from __future__ import annotations
@@ -141,8 +141,8 @@ def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
                      "import boto3"),
                  Row(f"  {name} above its packages (Beacon's modules and models)", cold - own_floor, "ms", boto3,
                      "import boto3"),
-                 Row(f"  {name}'s init in Lambda (its imports and its table's client)", init, "ms", bare_init,
-                     "bare function's init"),
+                 Row(f"  {name}'s init in Lambda (its imports, its table's client, site.yml read)", init, "ms",
+                     bare_init, "bare function's init"),
                  Row(f"  {name}'s init without bytecode (chalice package alone)", sources.cold_ms("import app", handler),
                      "ms", init, "with bytecode")]
     return rows

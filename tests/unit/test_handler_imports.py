@@ -111,8 +111,11 @@ def test_in_lambda_a_function_imports_in_its_init_what_its_first_call_would(hand
     # GIVEN Lambda's name for the function's handler  WHEN its init imports app
     at_init = loaded_after([], handler=handler)
     # THEN Beacon's modules and the packages its first call would load are loaded, and nothing more
-    # than the table's client, which every function's first call makes
+    # than the table's client, which every function's first call makes; a function that reads
+    # site.yml (its modules include the configuration) has read it too
     later = loaded_after(first_call)
+    if "chalicelib.config" in later:
+        later = loaded_after([*first_call, "from chalicelib.config import get_site", "get_site()"])
     assert beacon(at_init) == beacon(later) | {"chalicelib.aws", "chalicelib.settings"} and len(beacon(later)) > 10
     assert third_party(at_init) == third_party(later)
 
@@ -155,3 +158,18 @@ def test_the_collector_is_on_after_the_init_and_what_the_init_made_is_frozen(han
     assert bare[0] and started[0]
     assert bare[2] == started[2] == 0
     assert started[1] > 5 * bare[1] > 0
+
+
+@pytest.mark.parametrize("handler, reads_site", [("app", True), ("probe_cycle", True), ("subscriber_upkeep", True),
+                                                 ("ses_feedback", False)])
+def test_in_lambda_a_function_that_reads_the_site_reads_it_in_its_init(handler, reads_site):
+    read = "import app\nfrom chalicelib import config\nprint(config._loaded is not None)\n"
+    # GIVEN a fresh interpreter without and with Lambda's name for the function  WHEN it imports app
+    bare = subprocess.run([sys.executable, "-c", read], cwd=ROOT,
+                          env={**os.environ, **lambda_environment(handler), "_HANDLER": ""}, capture_output=True,
+                          text=True, timeout=60)
+    started = subprocess.run([sys.executable, "-c", read], cwd=ROOT, env={**os.environ, **lambda_environment(handler)},
+                             capture_output=True, text=True, timeout=60)
+    # THEN only the init of a function whose modules read site.yml has read it
+    assert bare.returncode == 0 and bare.stdout.split() == ["False"], bare.stderr
+    assert started.returncode == 0 and started.stdout.split() == [str(reads_site)], started.stderr
