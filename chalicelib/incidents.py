@@ -63,7 +63,6 @@ class IncidentService(Writes):
               texts=None, contacts_first=(), translations=None) -> Incident:
         translations = translations or {}
         self.check_languages(translations)
-        components, impact = _statuses(components), Impact(impact)
         self.check_components(components)
         if not name.strip():
             raise ValueError("name: must not be empty; give the incident a title customers understand")
@@ -81,7 +80,7 @@ class IncidentService(Writes):
         saved = self.states.save_incident(incident)
         log.info("incident opened: %s (%s)", name, f"playbook {playbook_id}" if playbook_id else f"by {actor}")
         self.audit(actor, "incident.open", f"incident/{saved.id}",
-                   f"{name!r} {status.value}, impact {impact.value}{components_summary(components)}")
+                   f"{name!r} {status.value}, impact {Impact(impact).value}{components_summary(components)}")
         if notify:
             self.notify(NotificationKind.INCIDENT_OPENED, title=name, body=body, component_ids=list(components),
                         incident_id=saved.id, update_id=update.id, texts=texts, contacts_first=contacts_first,
@@ -109,7 +108,7 @@ class IncidentService(Writes):
         if status is IncidentStatus.POSTMORTEM:
             raise ValueError("status: 'postmortem' is set by adding a postmortem; use resolved, then add the postmortem")
         check_room_for_update(incident, closing=status is IncidentStatus.RESOLVED)
-        components = _statuses(components or {})
+        components = components or {}
         self.check_components(components)
         now = self.clock()
         update = new_update(now, status.value, body, notify, self._changes(components), translations)
@@ -121,7 +120,7 @@ class IncidentService(Writes):
             change["name"] = name
             change["translations"] = {**incident.translations, **_titles(translations)}
         if impact is not None:
-            change["impact"] = Impact(impact)
+            change["impact"] = impact
         if status is IncidentStatus.MONITORING and incident.monitoring_at is None:
             change["monitoring_at"] = now
         change["resolved_at"] = now if status is IncidentStatus.RESOLVED else None
@@ -260,11 +259,6 @@ class IncidentService(Writes):
             return []
         current = self.current_statuses()
         return [ComponentChange(component_id=c, old_status=current.get(c), new_status=s) for c, s in components.items()]
-
-
-def _statuses(components: dict[str, ComponentStatus | str]) -> dict[str, ComponentStatus]:
-    """The components' statuses as the records keep them (a caller may give their values)."""
-    return {component: ComponentStatus(status) for component, status in components.items()}
 
 
 def new_update(now: datetime, status: str, body: str, notify: bool, changes: list[ComponentChange],

@@ -52,17 +52,21 @@ HANDLERS = {
 }
 
 
-def loaded_after(statements: list[str], handler: str | None = None) -> set[str]:
-    """What a fresh interpreter has loaded once it imported app and ran ``statements``; with
-    ``handler``, as Lambda starts that function (``_HANDLER`` set to ``app.<handler>``)."""
-    env = {name: value for name, value in os.environ.items() if name != "_HANDLER"}
-    if handler is not None:
-        env |= lambda_environment(handler)
-    code = "import sys\nimport app\n" + "\n".join(statements) + "\nprint('\\n'.join(sys.modules))"
+def printed(code: str, handler: str | None = None) -> list[str]:
+    """What ``code`` prints in a fresh interpreter: started as Lambda starts the function whose
+    handler is ``handler`` (``_HANDLER`` set to ``app.<handler>``), or, without one, as chalice
+    local and the tests start."""
+    env = {**os.environ, **lambda_environment(handler or "app"), "_HANDLER": f"app.{handler}" if handler else ""}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    return set(done.stdout.split())
+    return done.stdout.split()
+
+
+def loaded_after(statements: list[str], handler: str | None = None) -> set[str]:
+    """What a fresh interpreter has loaded once it imported app and ran ``statements``."""
+    return set(printed("import sys\nimport app\n" + "\n".join(statements) + "\nprint('\\n'.join(sys.modules))",
+                       handler))
 
 
 def third_party(modules: set[str]) -> set[str]:
@@ -125,25 +129,15 @@ def test_in_lambda_a_function_makes_its_table_client_in_its_init(handler):
     made = "import app\nfrom chalicelib import aws\nprint(aws.get_table.cache_info().currsize)\n"
     which = "table = aws.get_table()\nprint(table.name, table.meta.client.meta.region_name)\n"
     # GIVEN a fresh interpreter without and with Lambda's name for the function  WHEN it imports app
-    bare = subprocess.run([sys.executable, "-c", made], cwd=ROOT,
-                          env={**os.environ, **lambda_environment(handler), "_HANDLER": ""}, capture_output=True,
-                          text=True, timeout=60)
-    started = subprocess.run([sys.executable, "-c", made + which], cwd=ROOT,
-                             env={**os.environ, **lambda_environment(handler)}, capture_output=True, text=True,
-                             timeout=60)
     # THEN only the function's init made the client, for the stage's table in the function's region
-    assert bare.returncode == 0 and bare.stdout.split() == ["0"], bare.stderr
-    assert started.returncode == 0, started.stderr
-    assert started.stdout.split() == ["1", "beacon-state", "eu-west-1"]
+    assert printed(made) == ["0"]
+    assert printed(made + which, handler) == ["1", "beacon-state", "eu-west-1"]
 
 
 def collector_after_init(handler: str | None) -> tuple[bool, int, int]:
     """Whether the collector is on once app is imported, how many objects are frozen, how many are not."""
-    env = {**os.environ, **lambda_environment(handler or "app"), "_HANDLER": f"app.{handler}" if handler else ""}
-    done = subprocess.run([sys.executable, "-c", "import gc, app\nprint(gc.isenabled(), gc.get_freeze_count(), "
-                           "len(gc.get_objects()))"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    enabled, frozen, tracked = done.stdout.split()
+    enabled, frozen, tracked = printed("import gc, app\nprint(gc.isenabled(), gc.get_freeze_count(), "
+                                       "len(gc.get_objects()))", handler)
     return enabled == "True", int(frozen), int(tracked)
 
 
@@ -165,11 +159,6 @@ def test_the_collector_is_on_after_the_init_and_what_the_init_made_is_frozen(han
 def test_in_lambda_a_function_that_reads_the_site_reads_it_in_its_init(handler, reads_site):
     read = "import app\nfrom chalicelib import config\nprint(config._loaded is not None)\n"
     # GIVEN a fresh interpreter without and with Lambda's name for the function  WHEN it imports app
-    bare = subprocess.run([sys.executable, "-c", read], cwd=ROOT,
-                          env={**os.environ, **lambda_environment(handler), "_HANDLER": ""}, capture_output=True,
-                          text=True, timeout=60)
-    started = subprocess.run([sys.executable, "-c", read], cwd=ROOT, env={**os.environ, **lambda_environment(handler)},
-                             capture_output=True, text=True, timeout=60)
     # THEN only the init of a function whose modules read site.yml has read it
-    assert bare.returncode == 0 and bare.stdout.split() == ["False"], bare.stderr
-    assert started.returncode == 0 and started.stdout.split() == [str(reads_site)], started.stderr
+    assert printed(read) == ["False"]
+    assert printed(read, handler) == [str(reads_site)]
