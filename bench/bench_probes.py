@@ -27,6 +27,7 @@ import requests
 
 from bench.table import Row
 from chalicelib.config import Component
+from chalicelib.schema import read
 from chalicelib.probes.checks import PlannedProbe, ProbeContext
 from chalicelib.probes.runner import run_probes
 from chalicelib.probes.spec import ProbeSettings
@@ -74,7 +75,7 @@ def _endpoints(mode: str, count: int) -> tuple[subprocess.Popen, list[int]]:
 
 
 def _planned(ports: list[int], timeout: float) -> list[PlannedProbe]:
-    component = Component.model_validate({"id": "bench", "name": "Bench", "probes": [
+    component = read(Component, {"id": "bench", "name": "Bench", "probes": [
         {"kind": "http", "id": f"p{i}", "url": f"http://127.0.0.1:{port}/", "timeout_seconds": timeout}
         for i, port in enumerate(ports)]})
     return [PlannedProbe("bench", spec) for spec in component.probes]

@@ -15,11 +15,13 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
+import msgspec
 import requests
 from botocore.config import Config
 
 from bench.table import Row, median_ms
 from chalicelib.config import Site, load_site
+from chalicelib.schema import read
 from chalicelib.model import (
     ComponentChange, ComponentState, ComponentStatus, DayHistory, Impact, Incident, IncidentUpdate,
 )
@@ -39,8 +41,9 @@ def large_site(count: int = 100) -> Site:
     groups = [{"id": f"group-{g}", "name": f"Region {g}", "position": g} for g in range(count // 10)]
     components = [{"id": f"c-{g}-{n}", "name": f"Service {g}.{n}", "description": f"Service {n} of region {g}.",
                    "group": f"group-{g}", "position": n} for g in range(count // 10) for n in range(10)]
-    return Site.model_validate({"brand": example.brand.model_dump(exclude={"contacts"}), "groups": groups,
-                                "components": components, "faq": [q.model_dump() for q in example.faq]})
+    brand = {key: value for key, value in msgspec.to_builtins(example.brand).items() if key != "contacts"}
+    return read(Site, {"brand": brand, "groups": groups, "components": components,
+                       "faq": msgspec.to_builtins(example.faq)})
 
 
 def history_for(ids: list[str], rng: random.Random):

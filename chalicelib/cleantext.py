@@ -9,8 +9,12 @@ playbook's variables, passes through here before it is validated:
 - bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069) are removed: they make a
   name read otherwise than it is written;
 - the line and page breaks word processors paste (U+000B, U+000C, U+2028, U+2029) and
-  carriage returns become a newline in bodies (``Paragraphs``); in one-line texts
-  (``Line``: names, titles, labels) every line break and tab becomes a space.
+  carriage returns become a newline in bodies (``clean_paragraphs``); in one-line texts
+  (``clean_line``: names, titles, labels) every line break and tab becomes a space.
+
+``site.yml``'s texts are cleaned by ``chalicelib.schema`` (``Line``, ``Paragraphs``), the
+API's by its models (``chalicelib.api.models``: ``line``, ``paragraphs``), both before their
+lengths are checked.
 
 The characters are invisible, so they are removed rather than refused: a marketer in the
 middle of an outage is not stopped by what they cannot see. What is left is validated as
@@ -22,9 +26,6 @@ records stored before this rule existed cannot break an XML file either. Pure: n
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, StringConstraints
 
 _XML_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
 _BIDI = "\u202a-\u202e\u2066-\u2069"
@@ -48,25 +49,3 @@ def xml_safe(text: str) -> str:
     """``text`` without the characters XML 1.0 forbids; everything else left as it is."""
     return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
 
-
-def _before(clean):
-    # Anything but a string goes on unchanged, so the type check after refuses it with its usual message.
-    def validate(value: Any) -> Any:
-        return clean(value) if isinstance(value, str) else value
-    return BeforeValidator(validate)
-
-
-# The cleaning wraps the constraints, so lengths are checked on what is kept and refused with
-# pydantic's usual string messages.
-Line = Annotated[str, _before(clean_line)]
-Paragraphs = Annotated[str, _before(clean_paragraphs)]
-
-
-def line(**constraints) -> Any:
-    """``Line`` with ``StringConstraints`` (``line(min_length=1, max_length=200)``)."""
-    return Annotated[str, StringConstraints(**constraints), _before(clean_line)]
-
-
-def paragraphs(**constraints) -> Any:
-    """``Paragraphs`` with ``StringConstraints``."""
-    return Annotated[str, StringConstraints(**constraints), _before(clean_paragraphs)]

@@ -22,21 +22,19 @@ import copy
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
-                      model_validator)
+from msgspec import Meta
 
-from chalicelib.cleantext import Line, Paragraphs
 from chalicelib.i18n import CATALOGUES
 from chalicelib.playbooks import Playbook, playbook_problems
 from chalicelib.notify.policy import SubscriptionPolicy
 from chalicelib.probes.spec import ProbeSettings, ProbeSpec, probe_problems
+from chalicelib.schema import Check, Id, Invalid, Problem, Strict, line, paragraphs, read
 
-_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
-_ID_HELP = "use lower-case letters, digits and dashes, e.g. 'facebook-page'"
 # Two letters: a language's pages live under ``<code>/``, beside the site's own folders (``api/``, ``assets/``).
 _LANGUAGE = r"^[a-z]{2}$"
 DEFAULT_LANGUAGES = ("en",)
@@ -81,64 +79,66 @@ class SiteConfigError(ValueError):
         super().__init__(f"{self.path} is not valid, nothing was applied:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+Name = line(min_length=1, max_length=80)
+Description = line(max_length=300)
+WebAddress = Annotated[str, Meta(pattern=r"^https?://", extra={
+    "is_not": "a web address", "fix": "start it with https:// or http://"})]
 
 
-class Contact(_Strict):
+def _url_scheme(value: str) -> str:
+    if not re.match(r"^(https?://[^\s/]+|mailto:[^\s@]+@[^\s@]+|tel:\+?[0-9 ()-]+|sms:\+?[0-9 ()-]+)", value):
+        raise ValueError("must start with https://, http://, mailto:, tel: or sms:")
+    return value
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Europe/Berlin' or 'UTC'")
+    return value
+
+
+class Contact(Strict, kw_only=True):
     """A way for customers to reach the brand when social channels are down."""
 
-    id: str = Field(pattern=_ID)
+    id: Id
     kind: Literal["website", "email", "sms", "phone", "chat", "social"]
-    label: Line = Field(min_length=1, max_length=80)
-    url: str
-    note: Line = Field(default="", max_length=200)
+    label: Name
+    url: Annotated[str, Check(_url_scheme)]
+    note: line(max_length=200) = ""
     # Components this contact needs: while one of them is down the contact is listed last.
     depends_on: tuple[str, ...] = ()
 
-    @field_validator("url")
-    @classmethod
-    def _url_scheme(cls, value: str) -> str:
-        if not re.match(r"^(https?://[^\s/]+|mailto:[^\s@]+@[^\s@]+|tel:\+?[0-9 ()-]+|sms:\+?[0-9 ()-]+)", value):
-            raise ValueError("must start with https://, http://, mailto:, tel: or sms:")
-        return value
 
-
-class Brand(_Strict):
-    name: Line = Field(min_length=1, max_length=80)
-    website: str = Field(pattern=r"^https?://")
-    page_url: str = Field(pattern=r"^https?://", description="Public URL of the status page itself")
-    time_zone: str = "UTC"
-    accent_color: str = Field(default="#2563eb", pattern=r"^#[0-9a-fA-F]{6}$")
-    logo_text: Line = Field(default="", max_length=40)
-    description: Line = Field(default="", max_length=300)
+class Brand(Strict, kw_only=True):
+    name: Name
+    website: WebAddress
+    # The public URL of the status page itself.
+    page_url: WebAddress
+    time_zone: Annotated[str, Check(_known_zone)] = "UTC"
+    accent_color: Annotated[str, Meta(pattern=r"^#[0-9a-fA-F]{6}$", extra={
+        "is_not": "a colour", "fix": "write '#' and six hex digits, e.g. '#2563eb'"})] = "#2563eb"
+    logo_text: line(max_length=40) = ""
+    description: Description = ""
     contacts: tuple[Contact, ...] = ()
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Europe/Berlin' or 'UTC'")
-        return value
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
 
-class Group(_Strict):
-    id: str = Field(pattern=_ID)
-    name: Line = Field(min_length=1, max_length=80)
-    description: Line = Field(default="", max_length=300)
+class Group(Strict, kw_only=True):
+    id: Id
+    name: Name
+    description: Description = ""
     position: int = 0
 
 
-class Component(_Strict):
-    id: str = Field(pattern=_ID)
-    name: Line = Field(min_length=1, max_length=80)
-    description: Line = Field(default="", max_length=300)
+class Component(Strict, kw_only=True):
+    id: Id
+    name: Name
+    description: Description = ""
     group: str | None = None
     position: int = 0
     only_show_if_degraded: bool = False
@@ -149,9 +149,9 @@ class Component(_Strict):
     probe_rule: Literal["worst", "share"] = "worst"
 
 
-class FaqEntry(_Strict):
-    question: Line = Field(min_length=1, max_length=200)
-    answer: Paragraphs = Field(min_length=1, max_length=2000)
+class FaqEntry(Strict, kw_only=True):
+    question: line(min_length=1, max_length=200)
+    answer: paragraphs(min_length=1, max_length=2000)
 
 
 class _Readings:
@@ -160,41 +160,29 @@ class _Readings:
     ``texts``: per other language, each text that differs, by key path, as (the default
     language's text, the text in that language); ``missing``: what ``missing_translations``
     reports. ``origin`` is, for a site read in another language, the site it was read from.
-    No part of a site's value: any two are equal, so sites compare by their fields.
+    Kept beside a site's fields (``Site`` has a ``__dict__``), not among them: sites compare
+    by their fields.
     """
 
     def __init__(self, texts: dict[str, dict[tuple, tuple[str, str]]], missing: dict[str, list[str]],
-                 owner: "Site", origin: "Site | None" = None):
+                 origin: "Site | None" = None):
         self.texts = texts
         self.missing = missing
-        self.owner = owner
         self.origin = origin
         self.sites: dict[str, Site] = {}
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Readings)
 
-    __hash__ = None
-
-
-class Site(_Strict):
-    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+class Site(Strict, kw_only=True, dict=True):
+    languages: Annotated[tuple[str, ...], Check(_checked_languages)] = DEFAULT_LANGUAGES
     brand: Brand
     groups: tuple[Group, ...] = ()
-    components: tuple[Component, ...] = Field(min_length=1)
+    components: Annotated[tuple[Component, ...], Meta(min_length=1)]
     faq: tuple[FaqEntry, ...] = ()
     playbooks: tuple[Playbook, ...] = ()
     subscriptions: SubscriptionPolicy = SubscriptionPolicy()
     probe_settings: ProbeSettings = ProbeSettings()
-    _readings: _Readings | None = PrivateAttr(default=None)
 
-    @field_validator("languages", mode="before")
-    @classmethod
-    def _language_codes(cls, value: Any) -> tuple[str, ...]:
-        return _checked_languages(value)
-
-    @model_validator(mode="after")
-    def _references(self) -> "Site":
+    def __post_init__(self) -> None:
         problems: list[str] = []
         problems += _duplicates("groups", [g.id for g in self.groups])
         problems += _duplicates("components", [c.id for c in self.components])
@@ -218,7 +206,18 @@ class Site(_Strict):
         problems += probe_problems(self.components, self.probe_settings)
         if problems:
             raise ValueError("\n".join(problems))
-        return self
+
+    @property
+    def _readings(self) -> _Readings | None:
+        return self.__dict__.get("_readings")
+
+    def replace(self, **changes: Any) -> "Site":
+        """A copy with ``changes``; it reads its other texts in every language as this site does."""
+        changed = msgspec.structs.replace(self, **changes)
+        readings = self._readings
+        if readings is not None:
+            changed.__dict__["_readings"] = _Readings(readings.texts, readings.missing)
+        return changed
 
     @cached_property
     def component_ids(self) -> frozenset[str]:
@@ -257,16 +256,12 @@ class Site(_Strict):
             return self  # made in code, not read from site.yml: every text reads the same in every language
         if readings.origin is not None:
             return readings.origin.in_language(code)
-        if readings.owner is not self:
-            # A model_copy shares its original's readings; the sites read from the original are not its own.
-            readings = _Readings(readings.texts, readings.missing, owner=self)
-            self._readings = readings
         if code == self.default_language:
             return self
         if code not in readings.sites:
-            read = _with_texts(self, readings.texts.get(code, {}))
-            read._readings = _Readings(readings.texts, readings.missing, owner=read, origin=self)
-            readings.sites[code] = read
+            site = _with_texts(self, readings.texts.get(code, {}))
+            site.__dict__["_readings"] = _Readings(readings.texts, readings.missing, origin=self)
+            readings.sites[code] = site
         return readings.sites[code]
 
 
@@ -357,23 +352,23 @@ def parse_site(text: str, path: Path | str = "site.yml") -> Site:
         raise SiteConfigError(path, problems)
     default = _read_in(data, positions, languages[0], languages[0])
     try:
-        site = Site.model_validate(default)
-    except ValidationError as exc:
-        raise SiteConfigError(path, [_describe(error, default) for error in exc.errors()]) from None
+        site = read(Site, default)
+    except Invalid as exc:
+        raise SiteConfigError(path, [_describe(problem, default) for problem in exc.problems]) from None
     differing: dict[str, dict[tuple, tuple[str, str]]] = {}
     for language in languages[1:]:
         tree = _read_in(data, positions, language, languages[0])
         try:
-            read = Site.model_validate(tree)
-        except ValidationError as exc:
-            problems += [_describe(error, tree, language) for error in exc.errors()]
+            site_in = read(Site, tree)
+        except Invalid as exc:
+            problems += [_describe(problem, tree, language) for problem in exc.problems]
             continue
         differing[language] = {
-            loc: (_at(site, loc), _at(read, loc)) for loc, _ in positions if _at(site, loc) != _at(read, loc)
+            loc: (_at(site, loc), _at(site_in, loc)) for loc, _ in positions if _at(site, loc) != _at(site_in, loc)
         }
     if problems:
         raise SiteConfigError(path, problems)
-    site._readings = _Readings(differing, _missing(data, positions, languages), owner=site)
+    site.__dict__["_readings"] = _Readings(differing, _missing(data, positions, languages))
     return site
 
 
@@ -422,7 +417,7 @@ def _at(node: Any, loc: tuple) -> Any:
             node = node.get(key)
         elif isinstance(node, (list, tuple)):
             node = node[key] if isinstance(key, int) and key < len(node) else None
-        elif isinstance(node, BaseModel):
+        elif isinstance(node, msgspec.Struct):
             node = getattr(node, key, None)
         else:
             return None
@@ -481,8 +476,9 @@ def _with_texts(node: Any, texts: dict[tuple, tuple[str, str]]) -> Any:
     below: dict[Any, dict[tuple, tuple[str, str]]] = {}
     for loc, pair in texts.items():
         below.setdefault(loc[0], {})[loc[1:]] = pair
-    if isinstance(node, BaseModel):
-        return node.model_copy(update={key: _with_texts(getattr(node, key), inner) for key, inner in below.items()})
+    if isinstance(node, msgspec.Struct):
+        return msgspec.structs.replace(node, **{key: _with_texts(getattr(node, key), inner)
+                                                for key, inner in below.items()})
     if isinstance(node, tuple):
         return tuple(_with_texts(item, below.get(i, {})) for i, item in enumerate(node))
     if isinstance(node, dict):
@@ -490,26 +486,14 @@ def _with_texts(node: Any, texts: dict[tuple, tuple[str, str]]) -> Any:
     return node
 
 
-def _describe(error: dict[str, Any], data: dict[str, Any], language: str | None = None) -> str:
-    """One validation error as 'key path: message and fix'; ``language`` names the reading it is in."""
-    loc = error["loc"]
-    message = error["msg"]
-    if error["type"] == "value_error" and not loc:
-        message = message.removeprefix("Value error, ")
-        return message if language is None else f"language {language!r}: {message}"
-    path = _key_path(loc, data)
+def _describe(problem: Problem, data: dict[str, Any], language: str | None = None) -> str:
+    """One problem as 'key path: message and fix'; ``language`` names the reading it is in."""
+    if not problem.loc:
+        return problem.message if language is None else f"language {language!r}: {problem.message}"
+    path = _key_path(problem.loc, data)
     if language is not None:
         path += f" (language {language!r})"
-    if error["type"] == "extra_forbidden":
-        return f"{path}: unknown key; remove it or check its spelling"
-    if error["type"] == "missing":
-        return f"{path}: required key is missing; add it"
-    if error["type"] == "union_tag_invalid":
-        expected = error["ctx"]["expected_tags"].replace("'", "")
-        return f"{path}.kind: {error['ctx']['tag']!r} is not a kind; use one of {expected}"
-    if error["type"] == "string_pattern_mismatch" and loc[-1] == "id":
-        return f"{path}: {error['input']!r} is not a valid id; {_ID_HELP}"
-    return f"{path}: {message.removeprefix('Value error, ')}"
+    return f"{path}: {problem.message}"
 
 
 def _key_path(loc: tuple, data: Any) -> str:
@@ -522,8 +506,6 @@ def _key_path(loc: tuple, data: Any) -> str:
             node = node[key] if isinstance(node, list) and key < len(node) else None
             if isinstance(node, dict) and isinstance(node.get("id"), str):
                 parts[-1] += f" (id {node['id']!r})"
-        elif isinstance(node, dict) and key not in node and node.get("kind") == key:
-            continue  # a tagged union's tag (a probe's kind) is no key of the file
         else:
             parts.append(str(key))
             node = node.get(key) if isinstance(node, dict) else None

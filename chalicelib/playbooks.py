@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import msgspec
+from msgspec import Meta
 
-from chalicelib.cleantext import Line, Paragraphs, clean_line, line, paragraphs
+from chalicelib.cleantext import clean_line
 from chalicelib.model import ComponentStatus, Impact, IncidentStatus
+from chalicelib.schema import Check, Id, Line, Paragraphs, Strict, line, paragraphs
 
-_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _VARIABLE = r"^[a-z_][a-z0-9_]{0,31}$"
 SMS_LIMIT = 160
 
@@ -58,45 +59,44 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+Body = paragraphs(min_length=1, max_length=5000)
+Subject = line(max_length=200)
+EmailText = paragraphs(max_length=20000)
 
 
-class ResolveTexts(_Strict):
+def _variable_names(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not re.match(_VARIABLE, name):
+            raise ValueError(f"variable name {name!r}: use lower-case letters, digits and '_', e.g. 'eta'")
+    return value
+
+
+class ResolveTexts(Strict, kw_only=True):
     """What to say when the channel is back."""
 
-    body: Paragraphs = Field(min_length=1, max_length=5000)
-    email_subject: line(max_length=200) | None = None
-    email_text: paragraphs(max_length=20000) | None = None
+    body: Body
+    email_subject: Subject | None = None
+    email_text: EmailText | None = None
     sms_text: Paragraphs | None = None
 
 
-class Playbook(_Strict):
-    id: str = Field(pattern=_ID)
-    description: Line = Field(default="", max_length=300)
-    components: dict[str, ComponentStatus] = Field(min_length=1)
+class Playbook(Strict, kw_only=True):
+    id: Id
+    description: line(max_length=300) = ""
+    components: Annotated[dict[str, ComponentStatus], Meta(min_length=1)]
     impact: Impact = Impact.MAJOR
     status: IncidentStatus = IncidentStatus.IDENTIFIED
-    name: Line = Field(min_length=1, max_length=200)
-    body: Paragraphs = Field(min_length=1, max_length=5000)
-    email_subject: line(max_length=200) | None = None
-    email_text: paragraphs(max_length=20000) | None = None
+    name: line(min_length=1, max_length=200)
+    body: Body
+    email_subject: Subject | None = None
+    email_text: EmailText | None = None
     sms_text: Paragraphs | None = None
     resolve: ResolveTexts
     contacts_first: tuple[str, ...] = ()
     notify: bool = True
-    variables: dict[str, Line] = Field(default_factory=dict)
+    variables: Annotated[dict[str, Line], Check(_variable_names)] = msgspec.field(default_factory=dict)
 
-    @field_validator("variables")
-    @classmethod
-    def _variable_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            if not re.match(_VARIABLE, name):
-                raise ValueError(f"variable name {name!r}: use lower-case letters, digits and '_', e.g. 'eta'")
-        return value
-
-    @model_validator(mode="after")
-    def _texts(self) -> "Playbook":
+    def __post_init__(self) -> None:
         problems = []
         for field, text in self.texts().items():
             try:
@@ -118,7 +118,6 @@ class Playbook(_Strict):
                     problems.append(f"{field}: {problem}")
         if problems:
             raise ValueError("; ".join(problems))
-        return self
 
     def texts(self) -> dict[str, str]:
         """Every text of the playbook by its key path, the ones left out omitted."""
@@ -162,7 +161,8 @@ class RenderedPlaybook:
         return self.texts.get(key)
 
 
-def playbook_problems(playbooks: tuple[Playbook, ...], component_ids: set[str], contact_ids: set[str]) -> list[str]:
+def playbook_problems(playbooks: tuple[Playbook, ...], component_ids: frozenset[str] | set[str],
+                      contact_ids: set[str]) -> list[str]:
     """References from playbooks to components and contacts, in site.yml's error style."""
     problems = []
     seen: set[str] = set()

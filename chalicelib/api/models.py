@@ -8,12 +8,32 @@ controls and bidi overrides removed, pasted breaks made newlines or spaces).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints,
+                      WithJsonSchema)
 
-from chalicelib.cleantext import line, paragraphs
+from chalicelib.cleantext import clean_line, clean_paragraphs
 from chalicelib.model import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, isoformat
+
+
+def _cleaned(clean):
+    # Anything but a string goes on unchanged, so the type check after refuses it with its usual message.
+    def validate(value: Any) -> Any:
+        return clean(value) if isinstance(value, str) else value
+    return BeforeValidator(validate)
+
+
+# The cleaning wraps the constraints, so lengths are checked on what is kept.
+def line(**constraints) -> Any:
+    """A one-line text (``cleantext.clean_line``) with ``StringConstraints``."""
+    return Annotated[str, StringConstraints(**constraints), _cleaned(clean_line)]
+
+
+def paragraphs(**constraints) -> Any:
+    """A body (``cleantext.clean_paragraphs``) with ``StringConstraints``."""
+    return Annotated[str, StringConstraints(**constraints), _cleaned(clean_paragraphs)]
+
 
 Title = line(strip_whitespace=True, min_length=1, max_length=200)
 Body = paragraphs(max_length=10_000)

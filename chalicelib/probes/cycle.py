@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from chalicelib.config import Component, Site
 from chalicelib.model import ComponentState, ComponentStatus, Impact, IncidentStatus, StatusSource, new_id
 from chalicelib.probes.checks import ProbeContext
@@ -178,7 +180,7 @@ class ProbeCycle:
         self.location = location or settings.home
         if len(settings.locations) > 1:
             # Targets (and the local demo upstream) can tell which location probes them.
-            settings = settings.model_copy(update={"user_agent": f"{settings.user_agent} location={self.location}"})
+            settings = msgspec.structs.replace(settings, user_agent=f"{settings.user_agent} location={self.location}")
         self.settings = settings
         # A caller with less time than the schedule (the API, behind API Gateway's 29 s) shortens the deadline.
         self.full_deadline = self.deadline = min(self.settings.deadline_seconds, deadline_seconds or float("inf"))

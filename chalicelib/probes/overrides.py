@@ -20,27 +20,26 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import msgspec
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib.probes.spec import ProbeSettings
+from chalicelib.schema import Invalid, Strict, read
 
 
 class OverridesError(ValueError):
     pass
 
 
-class ProbeOverrides(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ProbeOverrides(Strict, kw_only=True):
     allow_private_targets: bool | None = None
     unmatched: Literal["refuse", "keep"] = "refuse"
-    targets: dict[str, str] = {}
+    targets: dict[str, str] = msgspec.field(default_factory=dict)
 
     def settings(self, settings: ProbeSettings) -> ProbeSettings:
         if self.allow_private_targets is None:
             return settings
-        return settings.model_copy(update={"allow_private_targets": self.allow_private_targets})
+        return msgspec.structs.replace(settings, allow_private_targets=self.allow_private_targets)
 
     def rewrite(self, spec):
         """The spec pointed at its override target, or None when no entry maps it and unmatched is refuse."""
@@ -48,7 +47,7 @@ class ProbeOverrides(BaseModel):
         if kind in ("http", "upstream"):
             for prefix in sorted(self.targets, key=len, reverse=True):
                 if spec.url.startswith(prefix):
-                    return spec.model_copy(update={"url": self.targets[prefix] + spec.url[len(prefix):]})
+                    return msgspec.structs.replace(spec, url=self.targets[prefix] + spec.url[len(prefix):])
         elif kind in ("tcp", "tls"):
             mapped = self.targets.get(f"{spec.host}:{spec.port}")
             if mapped:
@@ -56,12 +55,12 @@ class ProbeOverrides(BaseModel):
                 update = {"host": host, "port": int(port)}
                 if kind == "tls":
                     update["server_name"] = spec.server_name or spec.host
-                return spec.model_copy(update=update)
+                return msgspec.structs.replace(spec, **update)
         elif kind == "dns":
             mapped = self.targets.get(spec.name)
             if mapped:
                 server, _, port = mapped.rpartition(":")
-                return spec.model_copy(update={"nameservers": (server,), "port": int(port)})
+                return msgspec.structs.replace(spec, nameservers=(server,), port=int(port))
         else:  # heartbeats have no target
             return spec
         return spec if self.unmatched == "keep" else None
@@ -87,9 +86,8 @@ def load_overrides(path: Path | str | None, environ=os.environ) -> ProbeOverride
 
     try:
         data = yaml.safe_load(_VARIABLE.sub(expand, text)) or {}
-        return ProbeOverrides.model_validate(data)
+        return read(ProbeOverrides, data)
     except yaml.YAMLError as exc:
         raise OverridesError(f"{path}: YAML: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise OverridesError(f"{path}: {problems}") from None
+    except Invalid as exc:
+        raise OverridesError(f"{path}: {exc}") from None

@@ -11,38 +11,40 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import msgspec
+from msgspec import Meta
 
 from chalicelib.model import ComponentStatus
+from chalicelib.schema import ID_PATTERN, Check, Id, Strict
 
-_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+Url = Annotated[str, Meta(pattern=r"^https?://[^\s/]+", extra={
+    "is_not": "a web address", "fix": "start it with https:// or http:// and a host name"})]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Host = Annotated[str, Meta(min_length=1, max_length=253)]
+Threshold = Annotated[int, Meta(ge=1, le=20)]
 # The scheduled minute split into whole slots, one cycle each.
 INTERVALS = (60, 30, 20, 15, 12, 10, 5)
 _FAILING = (ComponentStatus.DEGRADED_PERFORMANCE, ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.MAJOR_OUTAGE)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _failing_status(value: ComponentStatus) -> ComponentStatus:
+    if value not in _FAILING:
+        raise ValueError(f"use one of {', '.join(s.value for s in _FAILING)}")
+    return value
 
 
-class _Probe(_Strict):
-    id: str | None = Field(default=None, pattern=_ID,
-                           description="Unique within the component; defaults to the kind")
-    label: str | None = Field(default=None, min_length=1, max_length=80,
-                              description="What the probe watches, in the page's words: 'our Facebook page'")
+class _Probe(Strict, kw_only=True):
+    # Unique within the component; defaults to the kind.
+    id: Id | None = None
+    # What the probe watches, in the page's words: 'our Facebook page'.
+    label: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
     role: Literal["brand", "platform"] = "brand"
-    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    failure_threshold: int = Field(default=2, ge=1, le=20, description="Consecutive failures before it counts")
-    success_threshold: int = Field(default=2, ge=1, le=20, description="Consecutive successes before recovery")
-    on_failure: ComponentStatus = ComponentStatus.MAJOR_OUTAGE
-    paused: bool = Field(default=False, description="Keep the probe declared but do not run it")
-
-    @field_validator("on_failure")
-    @classmethod
-    def _failing_status(cls, value: ComponentStatus) -> ComponentStatus:
-        if value not in _FAILING:
-            raise ValueError(f"use one of {', '.join(s.value for s in _FAILING)}")
-        return value
+    timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 10.0
+    failure_threshold: Annotated[Threshold, Meta(description="Consecutive failures before it counts")] = 2
+    success_threshold: Annotated[Threshold, Meta(description="Consecutive successes before recovery")] = 2
+    on_failure: Annotated[ComponentStatus, Check(_failing_status)] = ComponentStatus.MAJOR_OUTAGE
+    # Keep the probe declared but do not run it.
+    paused: bool = False
 
     @property
     def key_id(self) -> str:
@@ -60,111 +62,111 @@ class _Probe(_Strict):
         raise NotImplementedError
 
 
-class JsonCondition(_Strict):
+class JsonCondition(Strict, kw_only=True):
     """A value in the JSON answer: ``path`` is dotted (``status.indicator``, ``items.0.state``)."""
 
-    path: str = Field(min_length=1, pattern=r"^[^.\s]+(\.[^.\s]+)*$")
+    path: Annotated[str, Meta(min_length=1, pattern=r"^[^.\s]+(\.[^.\s]+)*$", extra={
+        "is_not": "a dotted path", "fix": "name the keys from the top, e.g. status.indicator or items.0.state"})]
     equals: Any = None
     one_of: tuple[Any, ...] | None = None
 
-    @model_validator(mode="after")
-    def _one_test(self) -> "JsonCondition":
+    def __post_init__(self) -> None:
         if self.equals is not None and self.one_of is not None:
             raise ValueError("give 'equals' or 'one_of', not both")
-        return self
 
 
-class HttpProbe(_Probe):
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc}); check the pattern or quote it")
+    return value
+
+
+def _codes(value: tuple[int, ...]) -> tuple[int, ...]:
+    for code in value:
+        if not 100 <= code <= 999:
+            raise ValueError(f"{code} is not an HTTP status code; use numbers such as 200 or 301")
+    return value
+
+
+class HttpProbe(_Probe, kw_only=True):
     kind: Literal["http"]
-    url: str = Field(pattern=r"^https?://[^\s/]+")
+    url: Url
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
     body: str | None = None
-    expect_status: tuple[int, ...] = Field(default=(), description="Empty: any 2xx")
+    # Empty: any 2xx.
+    expect_status: Annotated[tuple[int, ...], Check(_codes)] = ()
     body_contains: str | None = None
     body_not_contains: str | None = None
-    body_regex: str | None = None
-    json_condition: JsonCondition | None = Field(default=None, alias="json")
-    degraded_above_ms: int | None = Field(default=None, gt=0)
+    body_regex: Annotated[str, Check(_compiles)] | None = None
+    json_condition: JsonCondition | None = msgspec.field(default=None, name="json")
+    degraded_above_ms: Annotated[int, Meta(gt=0)] | None = None
     follow_redirects: bool = True
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    ca_file: str | None = Field(default=None, description="PEM bundle to trust instead of the system's")
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @field_validator("body_regex")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression ({exc}); check the pattern or quote it")
-        return value
-
-    @field_validator("expect_status")
-    @classmethod
-    def _codes(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        for code in value:
-            if not 100 <= code <= 999:
-                raise ValueError(f"{code} is not an HTTP status code; use numbers such as 200 or 301")
-        return value
+    max_redirects: Annotated[int, Meta(ge=0, le=20)] = 5
+    # A PEM bundle to trust instead of the system's.
+    ca_file: str | None = None
 
     def target(self) -> str:
         return self.url
 
 
-class TcpProbe(_Probe):
+class TcpProbe(_Probe, kw_only=True):
     kind: Literal["tcp"]
-    host: str = Field(min_length=1, max_length=253)
-    port: int = Field(ge=1, le=65535)
-    degraded_above_ms: int | None = Field(default=None, gt=0)
+    host: Host
+    port: Port
+    degraded_above_ms: Annotated[int, Meta(gt=0)] | None = None
 
     def target(self) -> str:
         return f"{self.host}:{self.port}"
 
 
-class DnsProbe(_Probe):
+class DnsProbe(_Probe, kw_only=True):
     kind: Literal["dns"]
-    name: str = Field(min_length=1, max_length=253)
+    name: Host
     record_type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"] = "A"
-    expect: tuple[str, ...] = Field(default=(), description="Records that must be among the answers")
-    nameservers: tuple[str, ...] = Field(default=(), description="IP addresses; empty: the system resolver")
-    port: int = Field(default=53, ge=1, le=65535)
+    # Records that must be among the answers.
+    expect: tuple[str, ...] = ()
+    # IP addresses; empty: the system resolver.
+    nameservers: tuple[str, ...] = ()
+    port: Port = 53
 
     def target(self) -> str:
         return f"{self.name} {self.record_type}"
 
 
-class TlsProbe(_Probe):
+class TlsProbe(_Probe, kw_only=True):
     kind: Literal["tls"]
-    host: str = Field(min_length=1, max_length=253)
-    port: int = Field(default=443, ge=1, le=65535)
+    host: Host
+    port: Port = 443
     server_name: str | None = None
-    degraded_below_days: int = Field(default=14, ge=0, le=365)
+    degraded_below_days: Annotated[int, Meta(ge=0, le=365)] = 14
     ca_file: str | None = None
 
     def target(self) -> str:
         return f"{self.host}:{self.port}"
 
 
-class UpstreamProbe(_Probe):
+class UpstreamProbe(_Probe, kw_only=True):
     """A third party's Statuspage v2 ``summary.json``: their indicator, or one of their components."""
 
     kind: Literal["upstream"]
     role: Literal["platform"] = "platform"
-    url: str = Field(pattern=r"^https?://[^\s/]+")
-    component: str | None = Field(default=None, description="Their component's name or id; empty: overall")
-    platform: str | None = Field(default=None, max_length=80, description="Their name in cause texts")
-    on_error: ComponentStatus | None = Field(
-        default=None, description="Status when their status API fails; empty: keep the last known one")
+    url: Url
+    # Their component's name or id; empty: overall.
+    component: str | None = None
+    # Their name in cause texts.
+    platform: Annotated[str, Meta(max_length=80)] | None = None
+    # The status when their status API fails; empty: keep the last known one.
+    on_error: ComponentStatus | None = None
     ca_file: str | None = None
 
     def target(self) -> str:
         return self.url
 
 
-class HeartbeatProbe(_Probe):
+class HeartbeatProbe(_Probe, kw_only=True):
     """An external job calls ``POST /heartbeat/<secret>`` after each run; no call within the period means down.
 
     The secret is not declared here: ``beacon heartbeats create <component>/<probe>`` makes it
@@ -175,20 +177,18 @@ class HeartbeatProbe(_Probe):
     """
 
     kind: Literal["heartbeat"]
-    period_seconds: int = Field(ge=30, le=7 * 86400)
-    grace_seconds: int = Field(default=60, ge=0, le=86400)
-    failure_threshold: int = Field(default=2, ge=1, le=20, description="Runs in a row reported failed before it counts")
-    success_threshold: int = Field(default=1, ge=1, le=20, description="Runs in a row reported fine before recovery")
+    period_seconds: Annotated[int, Meta(ge=30, le=7 * 86400)]
+    grace_seconds: Annotated[int, Meta(ge=0, le=86400)] = 60
+    failure_threshold: Annotated[Threshold, Meta(description="Runs in a row reported failed before it counts")] = 2
+    success_threshold: Annotated[Threshold, Meta(description="Runs in a row reported fine before recovery")] = 1
 
-    @model_validator(mode="before")
     @classmethod
-    def _no_secret_here(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "token" in data:
+    def refuse(cls, data: dict[str, Any]) -> None:
+        if "token" in data:
             probe = data.get("id") or "heartbeat"
             raise ValueError(f"token: a heartbeat's secret does not belong in site.yml; remove the 'token' line "
                              f"and run `beacon heartbeats create <component>/{probe}`, which stores only its hash "
                              f"and prints the URL for the job once")
-        return data
 
     def results_to_confirm(self, toward: Literal["worse", "better"]) -> int:
         # The job's runs were counted when it called (checks.check_heartbeat); cycles only read the count.
@@ -203,69 +203,60 @@ _DEFAULT_LABELS = {
     "upstream": "its status page", "heartbeat": "our scheduled job",
 }
 
-ProbeSpec = Annotated[
-    Union[HttpProbe, TcpProbe, DnsProbe, TlsProbe, UpstreamProbe, HeartbeatProbe], Field(discriminator="kind")
-]
+# Told apart by ``kind`` (``schema.read``).
+ProbeSpec = Union[HttpProbe, TcpProbe, DnsProbe, TlsProbe, UpstreamProbe, HeartbeatProbe]
 
 
-class ProbeSettings(_Strict):
+def _networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    from chalicelib.probes.guard import checked_networks
+
+    return checked_networks(value)
+
+
+def _slots_of_a_minute(value: int) -> int:
+    if value not in INTERVALS:
+        raise ValueError(f"{value} does not divide the scheduled minute into whole cycles; use one of "
+                         f"{', '.join(map(str, INTERVALS))}")
+    return value
+
+
+def _location_names(value: tuple[str, ...]) -> tuple[str, ...]:
+    for name in value:
+        if not re.match(ID_PATTERN, name):
+            raise ValueError(f"location {name!r}: use lowercase letters, digits and '-' (e.g. eu-west-1)")
+    if len(set(value)) != len(value):
+        raise ValueError("a location is listed twice; list each once")
+    return value
+
+
+class ProbeSettings(Strict, kw_only=True):
     """Site-wide probe settings, ``probe_settings`` in site.yml."""
 
-    allow_private_targets: bool = Field(
-        default=False, description="Let probes reach loopback/private/link-local addresses (local stack, tests)")
-    allowed_private_networks: tuple[str, ...] = Field(
-        default=(), description="Private networks probes may reach while others stay refused, e.g. 10.20.0.0/16")
-    cycle_deadline_seconds: float = Field(default=45.0, gt=0, le=840,
-                                          description="Keep below the function timeout (60 s)")
-    interval_seconds: int = Field(
-        default=60, description="Seconds between cycles: the minute's invocation runs 60 / interval cycles, "
-                                "each on its own slot (60, 30, 20, 15, 12, 10 or 5)")
-    locations: tuple[str, ...] = Field(
-        default=("home",), min_length=1, max_length=5,
-        description="Where probes run: the first is the home stack's region, the others run the probe "
-                    "function of the regional probe stack and send their results home")
-    quorum: int = Field(default=1, ge=1, le=5,
-                        description="Locations that must see a failure before it counts; seen by fewer, it "
-                                    "is shown to operators as unconfirmed and never to subscribers")
-    max_concurrency: int = Field(default=500, ge=1, le=1000)
-    probes_per_invocation: int = Field(
-        default=1000, ge=1, le=5000,
-        description="Above this many probes the scheduled cycle shards components onto the probe shard queue")
-    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=20_000_000)
-    user_agent: str = Field(default="Beacon-Probe/1.0 (status page monitor)", min_length=1)
+    # Let probes reach loopback/private/link-local addresses (local stack, tests).
+    allow_private_targets: bool = False
+    # Private networks probes may reach while others stay refused, e.g. 10.20.0.0/16.
+    allowed_private_networks: Annotated[tuple[str, ...], Check(_networks)] = ()
+    # Keep below the function timeout (60 s).
+    cycle_deadline_seconds: Annotated[float, Meta(gt=0, le=840)] = 45.0
+    # Seconds between cycles: the minute's invocation runs 60 / interval cycles, each on its own
+    # slot (60, 30, 20, 15, 12, 10 or 5).
+    interval_seconds: Annotated[int, Check(_slots_of_a_minute)] = 60
+    # Where probes run: the first is the home stack's region, the others run the probe function
+    # of the regional probe stack and send their results home.
+    locations: Annotated[tuple[str, ...], Meta(min_length=1, max_length=5), Check(_location_names)] = ("home",)
+    # Locations that must see a failure before it counts; seen by fewer, it is shown to
+    # operators as unconfirmed and never to subscribers.
+    quorum: Annotated[int, Meta(ge=1, le=5)] = 1
+    max_concurrency: Annotated[int, Meta(ge=1, le=1000)] = 500
+    # Above this many probes the scheduled cycle shards components onto the probe shard queue.
+    probes_per_invocation: Annotated[int, Meta(ge=1, le=5000)] = 1000
+    max_body_bytes: Annotated[int, Meta(ge=1024, le=20_000_000)] = 1_000_000
+    user_agent: Annotated[str, Meta(min_length=1)] = "Beacon-Probe/1.0 (status page monitor)"
 
-
-    @field_validator("allowed_private_networks")
-    @classmethod
-    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from chalicelib.probes.guard import checked_networks
-
-        return checked_networks(value)
-
-    @field_validator("interval_seconds")
-    @classmethod
-    def _slots_of_a_minute(cls, value: int) -> int:
-        if value not in INTERVALS:
-            raise ValueError(f"{value} does not divide the scheduled minute into whole cycles; use one of "
-                             f"{', '.join(map(str, INTERVALS))}")
-        return value
-
-    @field_validator("locations")
-    @classmethod
-    def _location_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            if not re.match(_ID, name):
-                raise ValueError(f"location {name!r}: use lowercase letters, digits and '-' (e.g. eu-west-1)")
-        if len(set(value)) != len(value):
-            raise ValueError("a location is listed twice; list each once")
-        return value
-
-    @model_validator(mode="after")
-    def _reachable_quorum(self) -> "ProbeSettings":
+    def __post_init__(self) -> None:
         if self.quorum > len(self.locations):
             raise ValueError(f"quorum: {self.quorum} locations cannot agree when {len(self.locations)} "
                              f"run probes; lower quorum or add locations")
-        return self
 
     @property
     def home(self) -> str:
@@ -279,7 +270,7 @@ class ProbeSettings(_Strict):
 
 
 def probe_problems(components, settings: ProbeSettings) -> list[str]:
-    """Cross-checks pydantic cannot make per field: unique ids, timeouts inside the deadline."""
+    """Cross-checks no single field can make: unique ids, timeouts inside the deadline."""
     problems: list[str] = []
     for i, component in enumerate(components):
         seen: set[str] = set()

@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 
 import boto3
+import msgspec
 import pytest
 
 from chalicelib import config
@@ -163,10 +164,9 @@ def test_the_sms_ceilings_refuse_sign_ups_from_anywhere_count_a_metric_and_send_
 def test_the_sms_ceiling_opens_again_in_the_next_hour(signups, moto_endpoint):
     subscriptions, clock = signups
     policy = subscriptions.site.subscriptions
-    low = policy.model_copy(update={"limits": policy.limits.model_copy(update={"sms_confirmations": Limit(count=1,
-                                                                                                      hours=1)})})
-    subscriptions = dataclasses.replace(subscriptions, site=subscriptions.site.model_copy(
-        update={"subscriptions": low}))
+    low = msgspec.structs.replace(policy, limits=msgspec.structs.replace(
+        policy.limits, sms_confirmations=Limit(count=1, hours=1)))
+    subscriptions = dataclasses.replace(subscriptions, site=subscriptions.site.replace(subscriptions=low))
     subscriptions.subscribe(email=None, phone="+4915112340001", components=[], source_ip="203.0.113.1")
     with pytest.raises(TooMany):
         subscriptions.subscribe(email=None, phone="+4915112340002", components=[], source_ip="203.0.113.2")

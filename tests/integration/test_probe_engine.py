@@ -26,13 +26,14 @@ from chalicelib.probes.model import PlannedProbe
 from chalicelib.probes.runner import run_probes
 from chalicelib.probes.spec import HttpProbe, ProbeSettings
 from chalicelib.config import Component
+from chalicelib.schema import read
 
 UP, DOWN = ComponentStatus.OPERATIONAL, ComponentStatus.MAJOR_OUTAGE
 NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def probe(**spec) -> PlannedProbe:
-    component = Component.model_validate({"id": "shop", "name": "Shop", "probes": [spec]})
+    component = read(Component, {"id": "shop", "name": "Shop", "probes": [spec]})
     return PlannedProbe("shop", component.probes[0])
 
 
@@ -395,9 +396,8 @@ def test_a_probe_s_timeout_covers_the_body(shop):
 
 
 def test_a_crash_on_the_event_loop_is_a_result_logged_with_the_cycle_id(shop):
-    # GIVEN a probe whose spec skipped validation (a timeout that is not a number), beside a good one
-    broken = PlannedProbe("shop", HttpProbe.model_construct(kind="http", id="broken", url=shop.url("/ok"),
-                                                            timeout_seconds="10"))
+    # GIVEN a probe whose spec skipped validation (built in code: a timeout that is not a number), beside a good one
+    broken = PlannedProbe("shop", HttpProbe(kind="http", id="broken", url=shop.url("/ok"), timeout_seconds="10"))
     planned = [broken, probe(kind="http", id="page", url=shop.url("/ok"))]
     context = ProbeContext(ProbeSettings(allow_private_targets=True), now=NOW)
     buffer = io.StringIO()

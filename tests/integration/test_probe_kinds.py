@@ -22,13 +22,14 @@ from chalicelib.probes.model import PlannedProbe
 from chalicelib.probes.runner import run_probes
 from chalicelib.probes.spec import ProbeSettings
 from chalicelib.config import Component
+from chalicelib.schema import read
 
 UP, SLOW, DOWN = (ComponentStatus.OPERATIONAL, ComponentStatus.DEGRADED_PERFORMANCE, ComponentStatus.MAJOR_OUTAGE)
 NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def probe(**spec) -> PlannedProbe:
-    component = Component.model_validate({"id": "shop", "name": "Shop", "probes": [spec]})
+    component = read(Component, {"id": "shop", "name": "Shop", "probes": [spec]})
     return PlannedProbe("shop", component.probes[0])
 
 

@@ -49,8 +49,8 @@ def _overrides(demo: DemoServer):
 
 class TwoLocations:
     def __init__(self, demo: DemoServer, site):
-        self.site = site.model_copy(update={"probe_settings": ProbeSettings(
-            allow_private_targets=False, locations=("home", "second"), quorum=2)})
+        self.site = site.replace(probe_settings=ProbeSettings(
+            allow_private_targets=False, locations=("home", "second"), quorum=2))
         self.demo = demo
         self.time = FakeTime(datetime.now(timezone.utc).replace(microsecond=0))
         self.table = Table(aws_clients.get_table(), self.time)

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from chalicelib.config import Component
+from chalicelib.schema import read
 from chalicelib.model import ComponentStatus
 from chalicelib.probes.checks import ProbeContext
 from chalicelib.probes.model import PlannedProbe
@@ -87,7 +88,7 @@ def shop_counting_requests_in_flight():
 
 
 def _cycle(base_url: str, probes: int, concurrency: int):
-    component = Component.model_validate({"id": "shop", "name": "Shop", "probes": [
+    component = read(Component, {"id": "shop", "name": "Shop", "probes": [
         {"kind": "http", "id": f"p{n}", "url": f"{base_url}/page/{n}"} for n in range(probes)]})
     planned = [PlannedProbe("shop", spec) for spec in component.probes]
     settings = ProbeSettings(allow_private_targets=True, max_concurrency=concurrency)

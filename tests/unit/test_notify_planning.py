@@ -5,6 +5,7 @@ import hashlib
 import hmac
 from datetime import datetime, timezone
 
+import msgspec
 import pytest
 
 from chalicelib.config import SiteConfigError, parse_site
@@ -128,7 +129,7 @@ def test_the_webhook_signature_is_hmac_sha256_over_timestamp_and_body():
 
 
 def test_a_bad_subscriptions_section_is_refused_with_the_key_path(example_site):
-    text = (example_site.model_dump_json())
+    text = (msgspec.json.encode(example_site).decode())
     import json
 
     data = json.loads(text)

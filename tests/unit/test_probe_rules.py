@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib.config import Component
+from chalicelib.schema import read
 from chalicelib.model import ComponentStatus
 from chalicelib.probes.checks import check_heartbeat
 from chalicelib.probes.model import HeartbeatCalls, ProbeResult
@@ -21,7 +22,7 @@ def minutes(n: int) -> datetime:
 
 
 def facebook(*probes, rule="worst") -> Component:
-    return Component.model_validate({"id": "facebook", "name": "Facebook", "probe_rule": rule, "probes": list(probes)})
+    return read(Component, {"id": "facebook", "name": "Facebook", "probe_rule": rule, "probes": list(probes)})
 
 
 PAGE = {"kind": "http", "url": "https://www.facebook.com/lumencoffee", "label": "our page",

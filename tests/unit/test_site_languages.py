@@ -1,4 +1,5 @@
 import pytest
+import msgspec
 import yaml
 
 from chalicelib.config import SiteConfigError, load_site, missing_translations, parse_site
@@ -112,7 +113,7 @@ def test_in_language_is_made_once_and_leads_back_to_the_default(site_in_english_
     assert german.in_language("de") is german
     # Sites compare by their fields, whatever they have read
     assert german != site
-    assert site == parse_site(yaml.safe_dump(site.model_dump(mode="json", by_alias=True)), "site.yml")
+    assert site == parse_site(yaml.safe_dump(msgspec.to_builtins(site)), "site.yml")
 
 
 def test_an_unknown_language_is_refused_with_the_ones_there_are(site_in_english_and_german):
@@ -124,7 +125,7 @@ def test_a_copy_reads_its_own_fields_in_every_language(site_in_english_and_germa
     # GIVEN a copy of the site with other FAQ entries
     site = site_in_english_and_german
     site.in_language("de")
-    copy = site.model_copy(update={"faq": ()})
+    copy = site.replace(faq=())
     # WHEN it is read in German  THEN it keeps its own fields and the German texts of the others
     german = copy.in_language("de")
     assert german.faq == ()
@@ -182,7 +183,8 @@ def test_a_german_text_too_long_for_its_field_names_the_path_and_the_language():
     data = small_site()
     data["languages"] = ["en", "de"]
     data["brand"]["description"] = {"en": "Live status.", "de": "Aktueller Status. " * 20}
-    assert problems_of(data) == ["brand.description (language 'de'): String should have at most 300 characters"]
+    assert problems_of(data) == [
+        "brand.description (language 'de'): has 360 characters, at most 300 fit; shorten it by 60"]
 
 
 def test_a_german_sms_that_outgrows_a_segment_names_the_playbook_and_the_language():
@@ -200,7 +202,8 @@ def test_default_language_errors_read_as_before():
     data = small_site()
     data["languages"] = ["en", "de"]
     data["brand"]["description"] = {"en": "Live status. " * 30, "de": "Aktueller Status."}
-    assert problems_of(data) == ["brand.description: String should have at most 300 characters"]
+    assert problems_of(data) == [
+        "brand.description: has 390 characters, at most 300 fit; shorten it by 90"]
 
 
 def test_translations_are_cleaned_like_every_text():
@@ -244,8 +247,7 @@ def test_a_translation_map_where_no_text_is_allowed_is_refused():
     data = small_site()
     data["languages"] = ["en", "de"]
     data["brand"]["website"] = {"en": "https://www.lumencoffee.com", "de": "https://www.lumencoffee.de"}
-    (problem,) = problems_of(data)
-    assert problem.startswith("brand.website: Input should be a valid string")
+    assert problems_of(data) == ["brand.website: give a text, not a mapping of keys"]
 
 
 def test_the_example_site_is_in_english_and_german_and_fully_translated(example_site):

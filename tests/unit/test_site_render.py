@@ -463,8 +463,8 @@ def test_text_that_looks_like_a_link_is_not_checked_but_a_real_tag_is():
 def test_faq_is_also_published_as_structured_data_that_cannot_break_out_of_its_block(example_site, noon):
     from chalicelib.config import FaqEntry
 
-    site = example_site.model_copy(update={"faq": (
-        FaqEntry(question="Where is support? </script><script>alert(1)</script>", answer="Email **us**."),)})
+    site = example_site.replace(faq=(
+        FaqEntry(question="Where is support? </script><script>alert(1)</script>", answer="Email **us**."),))
     page = text_of(rendered(build_snapshot(site, {}, [], [], noon)), "index.html")
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', page).group(1)
     document = json.loads(block)
