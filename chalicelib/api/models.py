@@ -47,7 +47,14 @@ Moment = Annotated[datetime, PlainSerializer(isoformat, return_type=str, when_us
                    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
 
 
-class Request(BaseModel):
+class Model(BaseModel):
+    """Every body of the API. Its validator and serializer are built on first use, not at import:
+    a call uses two or three of the API's models, and the init builds none of them."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Request(Model):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
@@ -79,7 +86,7 @@ def translations():
     return Field(default_factory=dict, max_length=20, description=_TRANSLATIONS)
 
 
-class Response(BaseModel):
+class Response(Model):
     model_config = ConfigDict(extra="forbid")
 
 

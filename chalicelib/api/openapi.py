@@ -37,19 +37,20 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api import http
+from chalicelib.api.models import Model
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.table import Conflict
 
 log = logging.getLogger("beacon.api")
 
 
-class ErrorField(BaseModel):
+class ErrorField(Model):
     model_config = ConfigDict(extra="forbid")
     field: str
     problem: str
 
 
-class Error(BaseModel):
+class Error(Model):
     """Every error the API answers with."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.api import http
 from chalicelib.api.http import ApiError
+from chalicelib.api.models import Model
 from chalicelib.api.openapi import documented
 from chalicelib.probes.cycle import CycleBusy
 from chalicelib.probes.service import (
@@ -21,7 +22,7 @@ bp = Blueprint(__name__)
 API_DEADLINE_SECONDS = 20
 
 
-class ProbeResultOut(BaseModel):
+class ProbeResultOut(Model):
     model_config = ConfigDict(extra="allow")
     probe: str
     component: str
@@ -36,7 +37,7 @@ class ProbeResultOut(BaseModel):
         default={}, description="With several probe locations: what each saw (null: it could not tell)")
 
 
-class UnconfirmedOut(BaseModel):
+class UnconfirmedOut(Model):
     probe: str
     component: str
     seen: str = Field(description="The worst status a location saw")
@@ -46,7 +47,7 @@ class UnconfirmedOut(BaseModel):
     fine_from: list[str]
 
 
-class CycleOut(BaseModel):
+class CycleOut(Model):
     model_config = ConfigDict(extra="allow")
     cycle_id: str
     started_at: str
@@ -63,7 +64,7 @@ class CycleOut(BaseModel):
     results: list[ProbeResultOut]
 
 
-class HeartbeatOut(BaseModel):
+class HeartbeatOut(Model):
     probe: str
     received_at: str
     failed: bool
@@ -71,7 +72,7 @@ class HeartbeatOut(BaseModel):
     next_expected_by: str
 
 
-class HeartbeatProbeOut(BaseModel):
+class HeartbeatProbeOut(Model):
     probe: str
     has_secret: bool
     secret_created_at: str | None
@@ -80,17 +81,17 @@ class HeartbeatProbeOut(BaseModel):
     failed_runs: int
 
 
-class HeartbeatList(BaseModel):
+class HeartbeatList(Model):
     data: list[HeartbeatProbeOut]
 
 
-class RotateSecret(BaseModel):
+class RotateSecret(Model):
     model_config = ConfigDict(extra="forbid")
     overlap_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60,
                                  description="How long the old secret keeps working; 0 ends it at once")
 
 
-class HeartbeatSecretOut(BaseModel):
+class HeartbeatSecretOut(Model):
     probe: str
     secret: str = Field(description="Shown in this response only; the table keeps its SHA-256")
     url: str = Field(description="What the job calls: POST after each run, /fail appended when the run failed")

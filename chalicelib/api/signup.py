@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.api import http
 from chalicelib.api.http import NotFoundError, Unprocessable
+from chalicelib.api.models import Model
 from chalicelib.api.openapi import Call, documented
 from chalicelib.config import get_site
 from chalicelib.i18n import SOURCE, language_name, negotiate, translations
@@ -198,7 +199,7 @@ def self_url(request, query: bool = True) -> str:
 
 
 # -- shapes ----------------------------------------------------------------------------------
-class SubscribeRequest(BaseModel):
+class SubscribeRequest(Model):
     model_config = ConfigDict(extra="forbid", strict=True)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32)
@@ -208,7 +209,7 @@ class SubscribeRequest(BaseModel):
         "without it, the request's Accept-Language decides, else the site's default language"))
 
 
-class SubscribeAnswer(BaseModel):
+class SubscribeAnswer(Model):
     status: str = "pending"
     channel: str
     destination: str = Field(description="The destination, masked")
@@ -216,31 +217,31 @@ class SubscribeAnswer(BaseModel):
     verify_url: str | None = Field(default=None, description="SMS: where the code is entered")
 
 
-class TokenQuery(BaseModel):
+class TokenQuery(Model):
     token: str = Field(default="", max_length=200, description="The token of the link in the message")
 
 
-class CodeQuery(BaseModel):
+class CodeQuery(Model):
     code: str = Field(default="", max_length=32, description="The code, when the SMS link carries it")
 
 
-class CodeRequest(BaseModel):
+class CodeRequest(Model):
     code: str = Field(default="", max_length=32, description="The 6-digit code of the SMS (spaces allowed)")
 
 
-class ComponentsRequest(BaseModel):
+class ComponentsRequest(Model):
     components: list[str] = Field(default_factory=list, max_length=200,
                                   description="Component ids; none means every component")
     language: str | None = Field(default=None, max_length=8,
                                  description="What the subscriber reads from now on; none keeps it")
 
 
-class Done(BaseModel):
+class Done(Model):
     status: str
     message: str
 
 
-class ManageAnswer(BaseModel):
+class ManageAnswer(Model):
     status: str
     components: list[str] = Field(description="Component ids; every component when the subscriber chose none")
     language: str = Field(description="What the subscriber reads")

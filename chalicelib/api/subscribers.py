@@ -7,10 +7,11 @@ log. The public sign-up pages are ``api.signup``; adding a webhook or chat subsc
 from __future__ import annotations
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.api.auth import audit
 from chalicelib.api.http import NotFoundError, Unprocessable
+from chalicelib.api.models import Model
 from chalicelib.api.openapi import Call, documented
 from chalicelib.config import get_site
 from chalicelib.model import utcnow
@@ -28,7 +29,7 @@ bp = Blueprint(__name__)
 
 
 # -- shapes ----------------------------------------------------------------------------------
-class SubscriberOut(BaseModel):
+class SubscriberOut(Model):
     id: str
     channel: str
     destination: str
@@ -45,50 +46,50 @@ class SubscriberOut(BaseModel):
     language: str | None = Field(default=None, description="What they read; none: the site's default language")
 
 
-class SubscriberList(BaseModel):
+class SubscriberList(Model):
     data: list[SubscriberOut]
     next_cursor: str | None
     counts: dict[str, dict[str, int]]
 
 
-class ListQuery(BaseModel):
+class ListQuery(Model):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=2000)
 
 
-class ImportRow(BaseModel):
+class ImportRow(Model):
     model_config = ConfigDict(extra="forbid")
     email: str | None = None
     phone: str | None = None
     components: list[str] = Field(default_factory=list)
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(Model):
     model_config = ConfigDict(extra="forbid")
     rows: list[ImportRow] = Field(max_length=1000)
     first_line: int = Field(default=2, description="Line number of rows[0] in the CSV, for error messages")
 
 
-class ImportProblem(BaseModel):
+class ImportProblem(Model):
     line: int
     problem: str
 
 
-class ImportAnswer(BaseModel):
+class ImportAnswer(Model):
     imported: int
     existing: int
     problems: list[ImportProblem]
 
 
-class CreateWebhook(BaseModel):
+class CreateWebhook(Model):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(max_length=2000)
     label: str = Field(min_length=1, max_length=80)
     components: list[str] = Field(default_factory=list)
 
 
-class CreateChannelSubscriber(BaseModel):
+class CreateChannelSubscriber(Model):
     model_config = ConfigDict(extra="forbid")
     label: str = Field(min_length=1, max_length=80)
     components: list[str] = Field(default_factory=list)
@@ -107,7 +108,7 @@ class WebhookCreated(SubscriberOut):
                                     "'<t>.' + body)) with it")
 
 
-class NotificationStats(BaseModel):
+class NotificationStats(Model):
     notification_id: str
     title: str
     kind: str

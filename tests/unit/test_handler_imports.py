@@ -161,3 +161,18 @@ def test_in_lambda_a_function_that_reads_the_site_reads_it_in_its_init(handler, 
     # THEN only the init of a function whose modules read site.yml has read it
     assert printed(read) == ["False"]
     assert printed(read, handler) == [str(reads_site)]
+
+
+def test_the_api_builds_a_body_model_on_its_first_use_not_in_its_init():
+    count = ("import app\nfrom chalicelib.api import models\n"
+             "def every(model):\n    for sub in model.__subclasses__():\n        yield sub\n        yield from every(sub)\n"
+             "built = lambda: sorted(m.__name__ for m in every(models.Model) if m.__pydantic_complete__)\n"
+             "print(len(list(every(models.Model))), len(built()))\n"
+             "models.CreateIncident.model_validate({'name': 'Checkout down', 'body': 'Looking into it.'})\n"
+             "print(*built())\n")
+    # GIVEN the API function's init in Lambda, which registered every route and its models
+    # WHEN a first call validates one body
+    defined, built_in_init, *built_on_call = printed(count, "app")
+    # THEN the init built none of the API's models, and the call built the one it used
+    assert int(defined) > 50 and built_in_init == "0"
+    assert built_on_call == ["CreateIncident"]
