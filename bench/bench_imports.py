@@ -32,7 +32,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-from bench.table import Row, median_seconds_in_subprocess
+from bench.table import Row, median_seconds_in_subprocess, medians_side_by_side
 from tools.handlers import handler_imports
 from tools.local.stack import _chalice_stage_environment
 from tools.package import finish
@@ -47,10 +47,15 @@ print(time.perf_counter() - t)
 # What every function imports before any Beacon code: the SDK, the framework, structured logs and metrics.
 FLOOR = """import boto3, chalice
 from aws_lambda_powertools import Logger, Metrics"""
-# What a function that reads site.yml or an API body adds: pydantic, with the first model built.
+# What the API adds to read its bodies: pydantic, with the first model built.
 PYDANTIC = """from pydantic import BaseModel
 class First(BaseModel):
     name: str"""
+# What every function adds to read its records and site.yml: msgspec, with the first struct read.
+MSGSPEC = """import msgspec
+class First(msgspec.Struct):
+    name: str
+msgspec.convert({"name": "x"}, First)"""
 
 
 # Prints the third-party packages the statements loaded, as test_handler_imports reads them (less
@@ -89,6 +94,12 @@ class Unpacked:
         return median_seconds_in_subprocess(_TIMED.format(statements=statements), cwd=str(self.root),
                                             env=self._started_for(handler), flags=("-S",), runs=11) * 1000
 
+    def side_by_side(self, *runs: tuple[str, str | None]) -> list[float]:
+        """Per ``(statements, handler)`` its median time as ``cold_ms`` gives it, all taken in turn."""
+        return [seconds * 1000 for seconds in medians_side_by_side(
+            [(_TIMED.format(statements=statements), self._started_for(handler)) for statements, handler in runs],
+            cwd=str(self.root), flags=("-S",))]
+
     def packages_loaded(self, statements: str) -> list[str]:
         """The third-party packages a fresh interpreter has loaded once ``statements`` ran."""
         done = subprocess.run([sys.executable, "-S", "-c", _PACKAGES.format(statements=statements)],
@@ -115,34 +126,36 @@ def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
     functions = {"api_handler": (["import app", "app.app.routes", *imports["correlate_requests"]], "app.app")}
     functions |= {name: (["import app", *statements], f"app.{name}") for name, statements in imports.items()
                   if name != "correlate_requests"}
-    boto3 = compiled.cold_ms("import boto3")
-    floor = compiled.cold_ms(collector_off(FLOOR))
-    bare_init = compiled.cold_ms(collector_off(BARE_INIT))
+    # Every ratio compares figures taken in turn, run by run (``side_by_side``): this machine's speed
+    # drifts by 10-20 % over the minutes the bench takes, and figures taken minutes apart would carry it.
+    boto3, boto3_off, floor, with_msgspec, with_pydantic = compiled.side_by_side(
+        ("import boto3", None), (collector_off("import boto3"), None), (collector_off(FLOOR), None),
+        (collector_off(f"{FLOOR}\n{MSGSPEC}"), None), (collector_off(f"{FLOOR}\n{PYDANTIC}"), None))
+    plain_init, bare_init = compiled.side_by_side((BARE_INIT, None), (collector_off(BARE_INIT), None))
     rows = [Row("bare import boto3 without bytecode", sources.cold_ms("import boto3"), "ms", boto3,
                 "import boto3"),
-            Row("bare import boto3 with the collector off", compiled.cold_ms(collector_off("import boto3")), "ms",
-                boto3, "import boto3"),
+            Row("bare import boto3 with the collector off", boto3_off, "ms", boto3, "import boto3"),
             Row("cold import floor: boto3 + chalice + powertools", floor, "ms", boto3, "import boto3"),
-            Row("  and pydantic with one model built (site.yml and API bodies are validated by it)",
-                compiled.cold_ms(collector_off(f"{FLOOR}\n{PYDANTIC}")), "ms", boto3, "import boto3"),
-            Row("bare function's init: import boto3, make a DynamoDB Table", compiled.cold_ms(BARE_INIT), "ms", boto3,
-                "import boto3"),
+            Row("  and msgspec with one struct read (records, site.yml)", with_msgspec, "ms", boto3, "import boto3"),
+            Row("  and pydantic with one model built (the API's bodies)", with_pydantic, "ms", boto3, "import boto3"),
+            Row("bare function's init: import boto3, make a DynamoDB Table", plain_init, "ms", boto3, "import boto3"),
             Row("  the same with the collector off, as app.py runs an init", bare_init, "ms", boto3, "import boto3")]
     common = set(compiled.packages_loaded(FLOOR))
     for name, (statements, handler) in functions.items():
         code = "\n".join(statements)
-        cold = compiled.cold_ms(collector_off(code))
         packages = compiled.packages_loaded(code)
-        own_floor = compiled.cold_ms(collector_off(f"{FLOOR}\nimport {', '.join(packages)}"))
+        cold, own_floor, beside = compiled.side_by_side(
+            (collector_off(code), None), (collector_off(f"{FLOOR}\nimport {', '.join(packages)}"), None),
+            ("import boto3", None))
+        init, bare = compiled.side_by_side(("import app", handler), (collector_off(BARE_INIT), None))
         beyond = ", ".join(sorted(set(packages) - common)) or "nothing"
-        init = compiled.cold_ms("import app", handler)
-        rows += [Row(f"cold import: {name}", cold, "ms", boto3, "import boto3"),
-                 Row(f"  {name}'s packages alone (the floor's and {beyond})", own_floor, "ms", boto3,
-                     "import boto3"),
-                 Row(f"  {name} above its packages (Beacon's modules and models)", cold - own_floor, "ms", boto3,
-                     "import boto3"),
+        rows += [Row(f"cold import: {name}", cold, "ms", beside, "import boto3, in turn"),
+                 Row(f"  {name}'s packages alone (the floor's and {beyond})", own_floor, "ms", beside,
+                     "import boto3, in turn"),
+                 Row(f"  {name} above its packages (Beacon's modules and models)", cold - own_floor, "ms", beside,
+                     "import boto3, in turn"),
                  Row(f"  {name}'s init in Lambda (its imports, its table's client, site.yml read)", init, "ms",
-                     bare_init, "bare function's init"),
+                     bare, "bare init, collector off, in turn"),
                  Row(f"  {name}'s init without bytecode (chalice package alone)", sources.cold_ms("import app", handler),
                      "ms", init, "with bytecode")]
     return rows
