@@ -245,7 +245,7 @@ def _read_items(item: Any, metas: tuple, value: Any, loc: tuple, problems: list[
         problems.append(Problem(loc, f"give a list, not {_given(value)}"))
         return _BAD
     items = [_read(item, v, (*loc, i), problems) for i, v in enumerate(value)]
-    if not _counted(len(value), metas, loc, problems) or _BAD in items:
+    if not _counted(len(value), "item", metas, loc, problems) or _BAD in items:
         return _BAD
     return tuple(items)
 
@@ -257,19 +257,19 @@ def _read_mapping(key_type: Any, value_type: Any, metas: tuple, value: Any, loc:
         return _BAD
     read = {_read(key_type, k, (*loc, k), problems): _read(value_type, v, (*loc, k), problems)
             for k, v in value.items()}
-    if not _counted(len(value), metas, loc, problems) or _BAD in read or _BAD in read.values():
+    if not _counted(len(value), "key", metas, loc, problems) or _BAD in read or _BAD in read.values():
         return _BAD
     return read
 
 
-def _counted(count: int, metas: tuple, loc: tuple, problems: list[Problem]) -> bool:
+def _counted(count: int, noun: str, metas: tuple, loc: tuple, problems: list[Problem]) -> bool:
+    """Whether a list's items or a mapping's keys are as many as ``metas`` allow; records why not."""
     for meta in metas:
-        if meta.min_length is not None and count < meta.min_length:
-            problems.append(Problem(loc, f"give at least {meta.min_length}"))
-            return False
-        if meta.max_length is not None and count > meta.max_length:
-            problems.append(Problem(loc, f"give at most {meta.max_length}, not {count}"))
-            return False
+        for limit, too_few in ((meta.min_length, True), (meta.max_length, False)):
+            if limit is not None and (count < limit if too_few else count > limit):
+                nouns = noun if limit == 1 else f"{noun}s"
+                problems.append(Problem(loc, f"give {'at least' if too_few else 'at most'} {limit} {nouns}, not {count}"))
+                return False
     return True
 
 

@@ -132,7 +132,7 @@ def test_checks_across_fields_run_once_the_fields_read_and_name_the_struct():
 def test_list_lengths_patterns_without_words_and_mapping_values_are_explained():
     assert problems({"id": "n", "name": "N", "pets": [{"kind": "cat"}] * 4, "web": "http://x",
                      "feed": {"cat": "lots"}}) == [
-        Problem(("pets",), "give at most 3, not 4"),
+        Problem(("pets",), "give at most 3 items, not 4"),
         Problem(("web",), "'http://x' is not in the form this key takes; write it to match the pattern ^https://"),
         Problem(("feed", "cat"), "give a number, not 'lots'"),
     ]
