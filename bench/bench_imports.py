@@ -11,14 +11,15 @@ app.py by tools.handlers); for the API function, ``import app`` plus the first r
 table, which registers the blueprints, and the middleware's imports. They run as Lambda's init
 runs them (app.py's ``prepare``): with the cyclic garbage collector off, and what they made
 frozen at the end. Each is set beside a bare ``import boto3`` from the same zip, the target's
-baseline (at most 1.5x); the same import with the collector off is shown under it. Under each
+baseline (at most 1.5x), the two run in turn, round by round, so that the machine's drift over
+the bench's minutes moves both alike; the same import with the collector off is shown under it. Under each
 function: its own floor, which is the floor under every function (boto3, chalice, powertools)
 and the third-party packages the function loads (read from ``sys.modules`` after its cold
 import), with none of Beacon's modules or models, imported the same way; what a function takes
 above its own floor is Beacon's. Then the function's init as Lambda runs it: ``import app`` with
 ``_HANDLER`` naming its handler, which imports the same modules, makes the table's client and
 reads site.yml (all but SES feedback), beside a bare function's init that imports boto3 and makes
-its DynamoDB ``Table`` with the collector off the same way, and beside itself in the zip without
+its DynamoDB ``Table`` with the collector off the same way (run in turn with it), and beside itself in the zip without
 its bytecode, as ``chalice package`` alone ships it and Lambda then compiles every module at each
 cold start.
 """
