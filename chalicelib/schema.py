@@ -12,7 +12,8 @@ in a field's ``Annotated``:
 - ``Check(function)``: a function of the typed value that returns it or raises ValueError;
 - ``Meta(extra={"is_not": ..., "fix": ...})`` on a pattern: how a mismatch is described.
 
-A struct's ``__post_init__`` makes the checks across its fields (raising ValueError), and a
+Values convert as people write them (``strict=False``): a number or ``true`` given in quotes
+reads as the number or the boolean, a whole float as an int. A struct's ``__post_init__`` makes the checks across its fields (raising ValueError), and a
 classmethod ``refuse(data)`` may refuse the raw mapping before any field is read. A union of
 structs is told apart by the one field every member gives as a ``Literal`` (a probe's
 ``kind``). Building a struct in code checks nothing but ``__post_init__``. Pure: no I/O.
@@ -141,7 +142,7 @@ def _read(tp: Any, value: Any, loc: tuple, problems: list[Problem]) -> Any:
         value = text.clean(value)
     if shape == "leaf":
         try:
-            result = msgspec.convert(value, tp)
+            result = msgspec.convert(value, tp, strict=False)
         except msgspec.ValidationError as exc:
             problems.append(Problem(loc, _explained(str(exc), base, metas, value)))
             return _BAD
@@ -223,7 +224,7 @@ def _read_union(tp: Any, base: Any, value: Any, loc: tuple, problems: list[Probl
             return _BAD
         return _read_struct(classes[value[tag]], value, loc, problems)
     try:
-        return msgspec.convert(value, tp)
+        return msgspec.convert(value, tp, strict=False)
     except msgspec.ValidationError as exc:
         problems.append(Problem(loc, _explained(str(exc), base, (), value)))
         return _BAD

@@ -62,10 +62,11 @@ def problems(data: dict[str, Any]) -> list[Problem]:
 
 
 def test_a_good_mapping_reads_typed_with_its_defaults():
-    shelter = read(Shelter, {"id": "north", "name": "North", "status": "major_outage", "json": "{}",
+    shelter = read(Shelter, {"id": "north", "name": "North", "status": "major_outage", "json": "{}", "pens": "4",
                              "pets": [{"kind": "cat", "lives": 3}, {"kind": "dog", "tricks": ["sit"]}],
                              "feed": {"cat": 1}, "web": None, "holidays": {"low": 1}})
-    assert shelter == Shelter(id="north", name="North", status=ComponentStatus.MAJOR_OUTAGE, json_doc="{}",
+    # (a number given in quotes reads as the number, as YAML writers expect)
+    assert shelter == Shelter(id="north", name="North", status=ComponentStatus.MAJOR_OUTAGE, json_doc="{}", pens=4,
                               pets=(Cat(kind="cat", lives=3), Dog(kind="dog", tricks=("sit",))), feed={"cat": 1.0},
                               holidays=Range(low=1))
 
@@ -125,8 +126,8 @@ def test_checks_across_fields_run_once_the_fields_read_and_name_the_struct():
         Problem(("hours",), "low 12 is above high 8; swap them"),
         Problem(("holidays",), "low 11 is above high 10; swap them")]
     # a struct whose fields are wrong is not checked across them
-    assert problems({"id": "n", "name": "N", "hours": {"low": 12, "high": "8"}}) == [
-        Problem(("hours", "high"), "give a whole number, not '8'")]
+    assert problems({"id": "n", "name": "N", "hours": {"low": 12, "high": "eight"}}) == [
+        Problem(("hours", "high"), "give a whole number, not 'eight'")]
 
 
 def test_list_lengths_patterns_without_words_and_mapping_values_are_explained():
