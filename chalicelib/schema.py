@@ -13,10 +13,11 @@ in a field's ``Annotated``:
 - ``Meta(extra={"is_not": ..., "fix": ...})`` on a pattern: how a mismatch is described.
 
 Values convert as people write them (``strict=False``): a number or ``true`` given in quotes
-reads as the number or the boolean, a whole float as an int. A struct's ``__post_init__`` makes the checks across its fields (raising ValueError), and a
-classmethod ``refuse(data)`` may refuse the raw mapping before any field is read. A union of
-structs is told apart by the one field every member gives as a ``Literal`` (a probe's
-``kind``). Building a struct in code checks nothing but ``__post_init__``. Pure: no I/O.
+reads as the number or the boolean, a whole float as an int. A struct's ``__post_init__``
+makes the checks across its fields (raising ValueError), and a classmethod ``refuse(data)``
+may refuse the raw mapping before any field is read. A union of structs is told apart by the
+one field every member gives as a ``Literal`` (a probe's ``kind``). Building a struct in code
+checks nothing but ``__post_init__``. Pure: no I/O.
 """
 from __future__ import annotations
 
@@ -269,7 +270,8 @@ def _counted(count: int, noun: str, metas: tuple, loc: tuple, problems: list[Pro
         for limit, too_few in ((meta.min_length, True), (meta.max_length, False)):
             if limit is not None and (count < limit if too_few else count > limit):
                 nouns = noun if limit == 1 else f"{noun}s"
-                problems.append(Problem(loc, f"give {'at least' if too_few else 'at most'} {limit} {nouns}, not {count}"))
+                bound = "at least" if too_few else "at most"
+                problems.append(Problem(loc, f"give {bound} {limit} {nouns}, not {count}"))
                 return False
     return True
 
@@ -310,7 +312,8 @@ def _explained(message: str, base: Any, metas: tuple, value: Any) -> str:
         return f"has {len(value)} characters, at most {limit} fit; shorten it by {len(value) - limit}"
     if m := _BOUND.match(message):
         bound = m.group(2).removesuffix(".0")
-        return f"{value!r} is too {'large' if '<' in m.group(1) else 'small'}; give a number {_BOUNDS[m.group(1)]} {bound}"
+        size = "large" if "<" in m.group(1) else "small"
+        return f"{value!r} is too {size}; give a number {_BOUNDS[m.group(1)]} {bound}"
     if "matching regex" in message:
         meta = next(meta for meta in metas if meta.pattern)
         extra = meta.extra or {}
