@@ -56,12 +56,7 @@ def median_seconds_in_subprocess(code: str, runs: int = 7, cwd: str | None = Non
                                  env: dict[str, str] | None = None, flags: Sequence[str] = ()) -> float:
     """Median of what ``code`` prints (a duration in seconds), each run in a fresh interpreter
     (``env``: its environment, None: this one's; ``flags``: the interpreter's options, e.g. ``-S``)."""
-    results = []
-    for _ in range(runs):
-        out = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True, check=True,
-                             cwd=cwd, env=env)
-        results.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(results)
+    return medians_side_by_side([(code, env)], rounds=runs, cwd=cwd, flags=flags)[0]
 
 
 def medians_side_by_side(runs: Sequence[tuple[str, dict[str, str] | None]], rounds: int = 11, cwd: str | None = None,

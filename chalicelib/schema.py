@@ -150,7 +150,7 @@ def _read(tp: Any, value: Any, loc: tuple, problems: list[Problem]) -> Any:
     elif shape == "struct":
         result = _read_struct(base, value, loc, problems)
     elif shape == "union":
-        result = _read_union(tp, base, value, loc, problems)
+        result = _read_union(tp, base, args, value, loc, problems)
     elif shape == "items":
         result = _read_items(args[0], metas, value, loc, problems)
     else:
@@ -175,10 +175,14 @@ def _fields(cls: type) -> dict[str, tuple[str, Any, bool]]:
     return fields
 
 
+def _not_a_mapping(value: Any, loc: tuple, problems: list[Problem]) -> Any:
+    problems.append(Problem(loc, f"give a mapping of keys, not {_given(value)}"))
+    return _BAD
+
+
 def _read_struct(cls: type, value: Any, loc: tuple, problems: list[Problem]) -> Any:
     if not isinstance(value, dict):
-        problems.append(Problem(loc, f"give a mapping of keys, not {_given(value)}"))
-        return _BAD
+        return _not_a_mapping(value, loc, problems)
     refuse = getattr(cls, "refuse", None)
     if refuse is not None:
         try:
@@ -206,17 +210,16 @@ def _read_struct(cls: type, value: Any, loc: tuple, problems: list[Problem]) -> 
         return _BAD
 
 
-def _read_union(tp: Any, base: Any, value: Any, loc: tuple, problems: list[Problem]) -> Any:
-    members = [m for m in typing.get_args(base) if m is not type(None)]
-    if value is None and len(members) < len(typing.get_args(base)):
+def _read_union(tp: Any, base: Any, args: tuple, value: Any, loc: tuple, problems: list[Problem]) -> Any:
+    members = [m for m in args if m is not type(None)]
+    if value is None and len(members) < len(args):
         return None
     if len(members) == 1:
         return _read(members[0], value, loc, problems)
     if all(isinstance(m, type) and issubclass(m, msgspec.Struct) for m in members):
         tag, classes = _tags(base, members)
         if not isinstance(value, dict):
-            problems.append(Problem(loc, f"give a mapping of keys, not {_given(value)}"))
-            return _BAD
+            return _not_a_mapping(value, loc, problems)
         if tag not in value:
             problems.append(Problem((*loc, tag), MISSING_KEY))
             return _BAD
@@ -255,8 +258,7 @@ def _read_items(item: Any, metas: tuple, value: Any, loc: tuple, problems: list[
 def _read_mapping(key_type: Any, value_type: Any, metas: tuple, value: Any, loc: tuple,
                   problems: list[Problem]) -> Any:
     if not isinstance(value, dict):
-        problems.append(Problem(loc, f"give a mapping of keys, not {_given(value)}"))
-        return _BAD
+        return _not_a_mapping(value, loc, problems)
     read = {_read(key_type, k, (*loc, k), problems): _read(value_type, v, (*loc, k), problems)
             for k, v in value.items()}
     if not _counted(len(value), "key", metas, loc, problems) or _BAD in read or _BAD in read.values():

@@ -12,13 +12,8 @@ from typing import Annotated
 from msgspec import Meta
 
 from chalicelib.model import NotificationKind
+from chalicelib.probes.spec import PrivateNetworks
 from chalicelib.schema import Check, Strict
-
-
-def _networks(value: tuple[str, ...]) -> tuple[str, ...]:
-    from chalicelib.probes.guard import checked_networks
-
-    return checked_networks(value)
 
 
 def _known_regions(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -79,7 +74,7 @@ class SubscriptionPolicy(Strict, kw_only=True):
     webhooks_allow_private_targets: bool = False
     # Or only these private networks (the local stack's receivers: 127.0.0.1/32); plain http is
     # accepted for chat channels there too.
-    webhooks_allowed_private_networks: Annotated[tuple[str, ...], Check(_networks)] = ()
+    webhooks_allowed_private_networks: PrivateNetworks = ()
     # Where Telegram's Bot API answers (tests point it at a local server).
     telegram_api_url: str = "https://api.telegram.org"
 

@@ -208,9 +208,13 @@ ProbeSpec = Union[HttpProbe, TcpProbe, DnsProbe, TlsProbe, UpstreamProbe, Heartb
 
 
 def _networks(value: tuple[str, ...]) -> tuple[str, ...]:
-    from chalicelib.probes.guard import checked_networks
+    from chalicelib.probes.guard import checked_networks  # the guard loads urllib3, which a pure module may not
 
     return checked_networks(value)
+
+
+# Private networks a probe or webhook may still reach, e.g. 10.20.0.0/16 (the target guard's form).
+PrivateNetworks = Annotated[tuple[str, ...], Check(_networks)]
 
 
 def _slots_of_a_minute(value: int) -> int:
@@ -235,7 +239,7 @@ class ProbeSettings(Strict, kw_only=True):
     # Let probes reach loopback/private/link-local addresses (local stack, tests).
     allow_private_targets: bool = False
     # Private networks probes may reach while others stay refused, e.g. 10.20.0.0/16.
-    allowed_private_networks: Annotated[tuple[str, ...], Check(_networks)] = ()
+    allowed_private_networks: PrivateNetworks = ()
     # Keep below the function timeout (60 s).
     cycle_deadline_seconds: Annotated[float, Meta(gt=0, le=840)] = 45.0
     # Seconds between cycles: the minute's invocation runs 60 / interval cycles, each on its own
