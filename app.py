@@ -9,7 +9,7 @@ names in ``_HANDLER``. tests/unit/test_handler_imports.py holds each function to
 
 The cyclic garbage collector is off while this module, and in Lambda the function's init, imports:
 an import makes tens of thousands of objects that live as long as the process (modules, classes,
-botocore's models, pydantic's validators), nearly none of them garbage, and each full collection
+botocore's models, the API's bodies), nearly none of them garbage, and each full collection
 on the way walks them all again (about a fifth of the API's import). When the init is done they
 are frozen (``gc.freeze``: later collections never walk them again, and the half megabyte of
 cycles the imports left stays with them) and the collector is on again for the calls.

@@ -48,11 +48,7 @@ print(time.perf_counter() - t)
 # What every function imports before any Beacon code: the SDK, the framework, structured logs and metrics.
 FLOOR = """import boto3, chalice
 from aws_lambda_powertools import Logger, Metrics"""
-# What the API adds to read its bodies: pydantic, with the first model built.
-PYDANTIC = """from pydantic import BaseModel
-class First(BaseModel):
-    name: str"""
-# What every function adds to read its records and site.yml: msgspec, with the first struct read.
+# What every function adds to read its records, site.yml and the API's bodies: msgspec, with the first struct read.
 MSGSPEC = """import msgspec
 class First(msgspec.Struct):
     name: str
@@ -84,7 +80,7 @@ class Unpacked:
 
     def __init__(self, root: Path):
         self.root = root
-        # What Chalice gives every function of the dev stage (``PYDANTIC_DISABLE_PLUGINS`` among it),
+        # What Chalice gives every function of the dev stage,
         # and what Lambda and the template add: the region and the table's name.
         self.env = {**os.environ, **_chalice_stage_environment("dev"), "PYTHONPATH": str(root),
                     "PYTHONDONTWRITEBYTECODE": "1", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
@@ -129,16 +125,16 @@ def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
                   if name != "correlate_requests"}
     # Every ratio compares figures taken in turn, run by run (``side_by_side``): this machine's speed
     # drifts by 10-20 % over the minutes the bench takes, and figures taken minutes apart would carry it.
-    boto3, boto3_off, floor, with_msgspec, with_pydantic = compiled.side_by_side(
+    boto3, boto3_off, floor, with_msgspec = compiled.side_by_side(
         ("import boto3", None), (collector_off("import boto3"), None), (collector_off(FLOOR), None),
-        (collector_off(f"{FLOOR}\n{MSGSPEC}"), None), (collector_off(f"{FLOOR}\n{PYDANTIC}"), None))
+        (collector_off(f"{FLOOR}\n{MSGSPEC}"), None))
     plain_init, bare_init = compiled.side_by_side((BARE_INIT, None), (collector_off(BARE_INIT), None))
     rows = [Row("bare import boto3 without bytecode", sources.cold_ms("import boto3"), "ms", boto3,
                 "import boto3"),
             Row("bare import boto3 with the collector off", boto3_off, "ms", boto3, "import boto3"),
             Row("cold import floor: boto3 + chalice + powertools", floor, "ms", boto3, "import boto3"),
-            Row("  and msgspec with one struct read (records, site.yml)", with_msgspec, "ms", boto3, "import boto3"),
-            Row("  and pydantic with one model built (the API's bodies)", with_pydantic, "ms", boto3, "import boto3"),
+            Row("  and msgspec with one struct read (records, site.yml, API bodies)", with_msgspec, "ms", boto3,
+                "import boto3"),
             Row("bare function's init: import boto3, make a DynamoDB Table", plain_init, "ms", boto3, "import boto3"),
             Row("  the same with the collector off, as app.py runs an init", bare_init, "ms", boto3, "import boto3")]
     common = set(compiled.packages_loaded(FLOOR))

@@ -12,10 +12,11 @@ in a field's ``Annotated``:
 - ``Check(function)``: a function of the typed value that returns it or raises ValueError;
 - ``Meta(extra={"is_not": ..., "fix": ...})`` on a pattern: how a mismatch is described.
 
-Values convert as people write them (``strict=False``): a number or ``true`` given in quotes
-reads as the number or the boolean, a whole float as an int. A struct's ``__post_init__``
-makes the checks across its fields (raising ValueError), and a classmethod ``refuse(data)``
-may refuse the raw mapping before any field is read. A union of structs is told apart by the
+Values convert as people write them: a number or ``true`` given in quotes reads as the
+number or the boolean, a whole float as an int (``strict=True`` refuses that, for JSON
+bodies). A struct's ``__post_init__`` makes the checks across its fields (raising
+ValueError), and a classmethod ``refuse(data)`` may refuse the raw mapping before any field
+is read. A union of structs is told apart by the
 one field every member gives as a ``Literal`` (a probe's ``kind``). Building a struct in code
 checks nothing but ``__post_init__``. Pure: no I/O.
 """
@@ -52,10 +53,10 @@ class Invalid(ValueError):
 
 
 class Text:
-    """Marks a text field and says how it is cleaned before it is checked."""
+    """Marks a text field and says how it is cleaned before it is checked (and trimmed, with ``strip``)."""
 
-    def __init__(self, clean):
-        self.clean = clean
+    def __init__(self, clean, strip: bool = False):
+        self.clean = (lambda text: clean(text).strip()) if strip else clean
 
 
 class Check:
@@ -70,13 +71,13 @@ Line = Annotated[str, LINE]
 Paragraphs = Annotated[str, PARAGRAPHS]
 
 
-def line(**constraints) -> Any:
-    """``Line`` with msgspec constraints (``line(min_length=1, max_length=200)``)."""
-    return Annotated[str, LINE, Meta(**constraints)]
+def line(*, strip: bool = False, **constraints) -> Any:
+    """``Line`` with msgspec constraints (``line(min_length=1, max_length=200)``); ``strip`` trims it first."""
+    return Annotated[str, Text(clean_line, strip) if strip else LINE, Meta(**constraints)]
 
 
-def paragraphs(**constraints) -> Any:
-    return Annotated[str, PARAGRAPHS, Meta(**constraints)]
+def paragraphs(*, strip: bool = False, **constraints) -> Any:
+    return Annotated[str, Text(clean_paragraphs, strip) if strip else PARAGRAPHS, Meta(**constraints)]
 
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -90,13 +91,21 @@ MISSING_KEY = "required key is missing; add it"
 _BAD = object()  # what a value that did not read becomes; its problems are recorded
 
 
-def read(cls: Any, data: Any) -> Any:
-    """``data`` as ``cls`` (a struct, or any type a field may have); raises ``Invalid`` with every mistake."""
-    problems: list[Problem] = []
-    value = _read(cls, data, (), problems)
-    if problems:
-        raise Invalid(problems)
+def read(cls: Any, data: Any, *, strict: bool = False) -> Any:
+    """``data`` as ``cls`` (a struct, or any type a field may have); raises ``Invalid`` with every mistake.
+
+    ``strict`` takes each value only as its own JSON type: no number or boolean in quotes.
+    """
+    reading = _Reading([], strict)
+    value = _read(cls, data, (), reading)
+    if reading.problems:
+        raise Invalid(reading.problems)
     return value
+
+
+class _Reading(NamedTuple):
+    problems: list[Problem]
+    strict: bool
 
 
 class _Parts(NamedTuple):
@@ -124,7 +133,7 @@ def _parts(tp: Any) -> _Parts:
             shape = "struct"
         elif origin in (Union, types.UnionType):
             shape = "union"
-        elif origin is tuple and args[1:] == (...,):
+        elif (origin is tuple and args[1:] == (...,)) or origin is list:
             shape = "items"
         elif origin is dict:
             shape = "mapping"
@@ -137,31 +146,33 @@ def _parts(tp: Any) -> _Parts:
     return parts
 
 
-def _read(tp: Any, value: Any, loc: tuple, problems: list[Problem]) -> Any:
+def _read(tp: Any, value: Any, loc: tuple, reading: _Reading) -> Any:
     base, metas, text, checks, shape, args = _parts(tp)
     if text is not None and isinstance(value, str):
         value = text.clean(value)
     if shape == "leaf":
         try:
-            result = msgspec.convert(value, tp, strict=False)
+            result = msgspec.convert(value, tp, strict=reading.strict)
         except msgspec.ValidationError as exc:
-            problems.append(Problem(loc, _explained(str(exc), base, metas, value)))
+            reading.problems.append(Problem(loc, _explained(str(exc), base, metas, value)))
             return _BAD
     elif shape == "struct":
-        result = _read_struct(base, value, loc, problems)
+        result = _read_struct(base, value, loc, reading)
     elif shape == "union":
-        result = _read_union(tp, base, args, value, loc, problems)
+        result = _read_union(tp, base, args, value, loc, reading)
     elif shape == "items":
-        result = _read_items(args[0], metas, value, loc, problems)
+        result = _read_items(args[0], metas, value, loc, reading)
+        if result is not _BAD and typing.get_origin(base) is list:
+            result = list(result)
     else:
-        result = _read_mapping(*args, metas, value, loc, problems)
+        result = _read_mapping(*args, metas, value, loc, reading)
     if result is _BAD:
         return _BAD
     for check in checks:
         try:
             result = check(result)
         except ValueError as exc:
-            problems.append(Problem(loc, str(exc)))
+            reading.problems.append(Problem(loc, str(exc)))
             return _BAD
     return result
 
@@ -175,62 +186,63 @@ def _fields(cls: type) -> dict[str, tuple[str, Any, bool]]:
     return fields
 
 
-def _not_a_mapping(value: Any, loc: tuple, problems: list[Problem]) -> Any:
-    problems.append(Problem(loc, f"give a mapping of keys, not {_given(value)}"))
+def _not_a_mapping(value: Any, loc: tuple, reading: _Reading) -> Any:
+    reading.problems.append(Problem(loc, f"give a mapping of keys, not {_given(value)}"))
     return _BAD
 
 
-def _read_struct(cls: type, value: Any, loc: tuple, problems: list[Problem]) -> Any:
+def _read_struct(cls: type, value: Any, loc: tuple, reading: _Reading) -> Any:
     if not isinstance(value, dict):
-        return _not_a_mapping(value, loc, problems)
+        return _not_a_mapping(value, loc, reading)
     refuse = getattr(cls, "refuse", None)
     if refuse is not None:
         try:
             refuse(value)
         except ValueError as exc:
-            problems.append(Problem(loc, str(exc)))
+            reading.problems.append(Problem(loc, str(exc)))
             return _BAD
     fields = _fields(cls)
-    found = len(problems)
-    problems += [Problem((*loc, key), UNKNOWN_KEY) for key in value if key not in fields]
+    found = len(reading.problems)
+    if cls.__struct_config__.forbid_unknown_fields:
+        reading.problems.extend(Problem((*loc, key), UNKNOWN_KEY) for key in value if key not in fields)
     given = {}
     for key, (name, tp, required) in fields.items():
         if key in value:
-            field_value = _read(tp, value[key], (*loc, key), problems)
+            field_value = _read(tp, value[key], (*loc, key), reading)
             if field_value is not _BAD:
                 given[name] = field_value
         elif required:
-            problems.append(Problem((*loc, key), MISSING_KEY))
-    if len(problems) > found:
+            reading.problems.append(Problem((*loc, key), MISSING_KEY))
+    if len(reading.problems) > found:
         return _BAD
     try:
         return cls(**given)
     except ValueError as exc:
-        problems.append(Problem(loc, str(exc)))
+        reading.problems.append(Problem(loc, str(exc)))
         return _BAD
 
 
-def _read_union(tp: Any, base: Any, args: tuple, value: Any, loc: tuple, problems: list[Problem]) -> Any:
-    members = [m for m in args if m is not type(None)]
-    if value is None and len(members) < len(args):
+def _read_union(tp: Any, base: Any, args: tuple, value: Any, loc: tuple, reading: _Reading) -> Any:
+    members = [m for m in args if m is not type(None) and m is not msgspec.UnsetType]
+    if value is None and type(None) in args:
         return None
     if len(members) == 1:
-        return _read(members[0], value, loc, problems)
+        return _read(members[0], value, loc, reading)
     if all(isinstance(m, type) and issubclass(m, msgspec.Struct) for m in members):
         tag, classes = _tags(base, members)
         if not isinstance(value, dict):
-            return _not_a_mapping(value, loc, problems)
+            return _not_a_mapping(value, loc, reading)
         if tag not in value:
-            problems.append(Problem((*loc, tag), MISSING_KEY))
+            reading.problems.append(Problem((*loc, tag), MISSING_KEY))
             return _BAD
         if value[tag] not in classes:
-            problems.append(Problem((*loc, tag), f"{value[tag]!r} is not a {tag}; use one of {', '.join(classes)}"))
+            reading.problems.append(Problem((*loc, tag), f"{value[tag]!r} is not a {tag}; use one of {', '.join(classes)}"))
             return _BAD
-        return _read_struct(classes[value[tag]], value, loc, problems)
+        return _read_struct(classes[value[tag]], value, loc, reading)
     try:
-        return msgspec.convert(value, tp, strict=False)
+        return msgspec.convert(value, tp, strict=reading.strict)
     except msgspec.ValidationError as exc:
-        problems.append(Problem(loc, _explained(str(exc), base, (), value)))
+        reading.problems.append(Problem(loc, _explained(str(exc), base, (), value)))
         return _BAD
 
 
@@ -245,35 +257,35 @@ def _tags(union: Any, members: list[type]) -> tuple[str, dict[Any, type]]:
     return found
 
 
-def _read_items(item: Any, metas: tuple, value: Any, loc: tuple, problems: list[Problem]) -> Any:
+def _read_items(item: Any, metas: tuple, value: Any, loc: tuple, reading: _Reading) -> Any:
     if not isinstance(value, (list, tuple)):
-        problems.append(Problem(loc, f"give a list, not {_given(value)}"))
+        reading.problems.append(Problem(loc, f"give a list, not {_given(value)}"))
         return _BAD
-    items = [_read(item, v, (*loc, i), problems) for i, v in enumerate(value)]
-    if not _counted(len(value), "item", metas, loc, problems) or _BAD in items:
+    items = [_read(item, v, (*loc, i), reading) for i, v in enumerate(value)]
+    if not _counted(len(value), "item", metas, loc, reading) or _BAD in items:
         return _BAD
     return tuple(items)
 
 
 def _read_mapping(key_type: Any, value_type: Any, metas: tuple, value: Any, loc: tuple,
-                  problems: list[Problem]) -> Any:
+                  reading: _Reading) -> Any:
     if not isinstance(value, dict):
-        return _not_a_mapping(value, loc, problems)
-    read = {_read(key_type, k, (*loc, k), problems): _read(value_type, v, (*loc, k), problems)
+        return _not_a_mapping(value, loc, reading)
+    read = {_read(key_type, k, (*loc, k), reading): _read(value_type, v, (*loc, k), reading)
             for k, v in value.items()}
-    if not _counted(len(value), "key", metas, loc, problems) or _BAD in read or _BAD in read.values():
+    if not _counted(len(value), "key", metas, loc, reading) or _BAD in read or _BAD in read.values():
         return _BAD
     return read
 
 
-def _counted(count: int, noun: str, metas: tuple, loc: tuple, problems: list[Problem]) -> bool:
+def _counted(count: int, noun: str, metas: tuple, loc: tuple, reading: _Reading) -> bool:
     """Whether a list's items or a mapping's keys are as many as ``metas`` allow; records why not."""
     for meta in metas:
         for limit, too_few in ((meta.min_length, True), (meta.max_length, False)):
             if limit is not None and (count < limit if too_few else count > limit):
                 nouns = noun if limit == 1 else f"{noun}s"
                 bound = "at least" if too_few else "at most"
-                problems.append(Problem(loc, f"give {bound} {limit} {nouns}, not {count}"))
+                reading.problems.append(Problem(loc, f"give {bound} {limit} {nouns}, not {count}"))
                 return False
     return True
 
@@ -321,6 +333,10 @@ def _explained(message: str, base: Any, metas: tuple, value: Any) -> str:
         extra = meta.extra or {}
         return (f"{value!r} is not {extra.get('is_not', 'in the form this key takes')}; "
                 f"{extra.get('fix', f'write it to match the pattern {meta.pattern}')}")
+    if message == "Expected `datetime` with a timezone component":
+        return "give a time zone, e.g. 2026-05-01T12:00:00Z"
+    if message == "Invalid RFC3339 encoded datetime":
+        return f"{value!r} is not a time; use ISO-8601 with a zone, e.g. 2026-05-01T12:00:00Z"
     if message.startswith("Invalid enum value"):
         return f"{value!r} is not allowed here; use one of {', '.join(map(str, _choices(base)))}"
     return message

@@ -7,7 +7,7 @@ nothing else, so the zip keeps ``root.dat`` and each of those languages with its
 variants (``de.dat``, ``de_AT.dat`` …).
 
 ``chalice package`` ships sources only, and Lambda unpacks the zip on a read-only file system,
-so without bytecode every cold start compiles each module it imports (botocore and pydantic
+so without bytecode every cold start compiles each module it imports (botocore
 included) and cannot keep the result: the dev stage's API function took about 0.7 s to import
 instead of 0.3 s. The zip gets ``__pycache__/<module>.cpython-3XY.pyc`` beside every ``.py``,
 compiled by this interpreter (the one ``chalice package`` ran under, whose version Chalice

@@ -1,7 +1,11 @@
 """Admin and operations: API keys, the audit log, notification events, publishing on demand."""
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from chalice import Blueprint
+from msgspec import Meta
 
 from chalicelib.api import models
 from chalicelib.api.auth import audit, create_key
@@ -17,7 +21,7 @@ bp = Blueprint(__name__)
 
 
 def key_out(key) -> models.KeyOut:
-    return models.KeyOut.model_validate(key.as_json())
+    return models.out(models.KeyOut, key.as_json())
 
 
 @documented(bp, "/keys", methods=["GET"], responses={200: models.KeyList}, scope="admin",
@@ -32,7 +36,7 @@ def post_key(call: Call):
     secret, key = create_key(table(), name=call.body.name, scope=call.body.scope, created_by=call.key.name,
                              now=utcnow())
     audit(table(), call.key, "key.create", f"key/{key.id}", f"{key.name!r} scope {key.scope}")
-    return 201, models.KeyCreated(**key_out(key).model_dump(), secret=secret)
+    return 201, models.KeyCreated(**msgspec.structs.asdict(key_out(key)), secret=secret)
 
 
 @documented(bp, "/keys/{key_id}", methods=["DELETE"], responses={200: models.KeyOut}, scope="admin",
@@ -54,15 +58,16 @@ def revoke_key(call: Call):
     return key_out(key)
 
 
-class AuditQuery(models.PageQuery):
-    cursor: models.Annotated[str, models.StringConstraints(pattern=r"^[A-Za-z0-9_=-]{1,512}$")] | None = None
+class AuditQuery(models.PageQuery, kw_only=True):
+    cursor: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_=-]{1,512}$", extra={
+        "is_not": "a cursor", "fix": "pass next_cursor from the last page as it was"})] | None = None
 
 
 @documented(bp, "/audit", methods=["GET"], query=AuditQuery, responses={200: models.AuditList}, scope="admin",
             summary="The audit log, newest first, paged")
 def list_audit(call: Call):
     entries, cursor = AuditStore(table()).page(limit=call.query.limit, cursor=call.query.cursor)
-    return models.AuditList(data=[models.AuditOut.model_validate(e.as_json()) for e in entries],
+    return models.AuditList(data=[models.out(models.AuditOut, e.as_json()) for e in entries],
                             next_cursor=cursor)
 
 
@@ -71,7 +76,7 @@ def list_audit(call: Call):
 def list_notifications(call: Call):
     events, cursor = NotificationStore(table()).page(limit=call.query.limit, cursor=call.query.cursor)
     return models.NotificationList(
-        data=[models.NotificationOut.model_validate(e.as_json(exclude={"version"})) for e in events],
+        data=[models.out(models.NotificationOut, e.as_json(exclude={"version"})) for e in events],
         next_cursor=cursor)
 
 

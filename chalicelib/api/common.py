@@ -78,4 +78,4 @@ def notice_out(notice: Notice) -> models.NoticeOut:
 def _update_out(update) -> models.UpdateOut:
     data = update.as_json()
     data["translations"] = {language: t["body"] for language, t in data["translations"].items() if t["body"]}
-    return models.UpdateOut.model_validate(data)
+    return models.out(models.UpdateOut, data)

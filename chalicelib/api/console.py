@@ -20,13 +20,15 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Literal
+from typing import Annotated, Literal
 
+import msgspec
 from chalice import Blueprint
-from pydantic import ConfigDict, Field, ValidationError
-from pydantic_core import from_json
+from msgspec import Meta
 
+from chalicelib import schema
 from chalicelib.api import models
+from chalicelib.api.models import empty
 from chalicelib.api.common import services
 from chalicelib.api.subscribers import SubscriberOut
 from chalicelib.api.http import Unprocessable, invalid
@@ -42,70 +44,70 @@ MARKETER = "marketer"
 _PART = {160: 153, 70: 67}
 
 
-class Me(models.Response):
+class Me(models.Response, kw_only=True):
     id: str
     name: str
     scope: Literal["marketer", "admin"]
     created_at: models.Moment
 
 
-class PageOut(models.Response):
+class PageOut(models.Response, kw_only=True):
     url: str
-    time_zone: str = Field(description="The page's IANA time zone (site.yml brand.time_zone), e.g. Europe/Berlin")
-    published_at: models.Moment | None = Field(description="When index.html was last uploaded; null before the "
-                                                           "first publish")
+    time_zone: Annotated[str, Meta(
+        description="The page's IANA time zone (site.yml brand.time_zone), e.g. Europe/Berlin")]
+    published_at: Annotated[models.Moment, Meta(
+        description="When index.html was last uploaded; null before the first publish")] | None
 
 
-class PreviewBody(models.Request):
+class PreviewBody(models.Request, kw_only=True):
     body: models.Body
 
 
-class PreviewOut(models.Response):
-    html: str = Field(description="The body as the page shows it, sanitised as the page sanitises it")
+class PreviewOut(models.Response, kw_only=True):
+    html: Annotated[str, Meta(description="The body as the page shows it, sanitised as the page sanitises it")]
 
 
-class SubscriberSearchQuery(models.Request):
-    model_config = ConfigDict(extra="forbid", strict=False)
-    q: str | None = Field(default=None, max_length=200,
-                          description="Part of the destination as listings show it (chat URLs masked); any case")
-    limit: int = Field(default=500, ge=1, le=1000, description="How many subscribers to look at, oldest first")
-    cursor: str | None = Field(default=None, max_length=2000)
+class SubscriberSearchQuery(models.Request, kw_only=True):
+    q: Annotated[str, Meta(
+        description="Part of the destination as listings show it (chat URLs masked); any case",
+        max_length=200)] | None = None
+    limit: Annotated[int, Meta(description="How many subscribers to look at, oldest first", ge=1, le=1000)] = 500
+    cursor: Annotated[str, Meta(max_length=2000)] | None = None
 
 
-class PlaybookPreviewQuery(models.Request):
-    model_config = ConfigDict(extra="forbid", strict=False)
+class PlaybookPreviewQuery(models.Request, kw_only=True):
     action: Literal["trigger", "resolve"] = "trigger"
-    variables: str | None = Field(default=None, max_length=4000,
-                                  description='The trigger\'s variables as a JSON object, e.g. {"eta": "15:00"}')
+    variables: Annotated[str, Meta(
+        description='The trigger\'s variables as a JSON object, e.g. {"eta": "15:00"}', max_length=4000)] | None = None
 
 
-class EmailPreview(models.Response):
+class EmailPreview(models.Response, kw_only=True):
     subject: str
     text: str
 
 
-class SmsPreview(models.Response):
+class SmsPreview(models.Response, kw_only=True):
     text: str
-    characters: int = Field(description="GSM-7 septets, or UTF-16 units when a character needs UCS-2")
+    characters: Annotated[int, Meta(description="GSM-7 septets, or UTF-16 units when a character needs UCS-2")]
     encoding: Literal["GSM-7", "UCS-2"]
     segments: int
 
 
-class LanguagePreview(models.Response):
+class LanguagePreview(models.Response, kw_only=True):
     name: str
     body: str
-    translated: bool = Field(description="False: no text in this language was given; its readers get the "
-                                         "original with a notice saying so")
+    translated: Annotated[bool, Meta(
+        description="False: no text in this language was given; its readers get the original with a notice saying so")]
     email: EmailPreview | None
     sms: SmsPreview | None
-    recipients: int = Field(description="Subscribers who read this language and receive it")
+    recipients: Annotated[int, Meta(description="Subscribers who read this language and receive it")]
 
 
-class PlaybookPreview(models.Response):
+class PlaybookPreview(models.Response, kw_only=True):
     playbook_id: str
     action: Literal["trigger", "resolve"]
-    effect: Literal["open", "update", "resolve", "nothing"] = Field(
-        description="open a new incident, update the open one, resolve it, or nothing (no incident is open)")
+    effect: Annotated[Literal["open", "update", "resolve", "nothing"], Meta(
+        description="open a new incident, update the open one, resolve it, or nothing (no incident is open)")]
     incident_id: str | None
     name: str
     status: IncidentStatus
@@ -115,10 +117,9 @@ class PlaybookPreview(models.Response):
     notify: bool
     email: EmailPreview | None
     sms: SmsPreview | None
-    recipients: dict[str, int] = Field(description="Subscribers who receive it, per channel")
-    languages: dict[str, LanguagePreview] = Field(
-        default_factory=dict, description="The same in every language of the site (the default's included), "
-                                          "as its readers get it")
+    recipients: Annotated[dict[str, int], Meta(description="Subscribers who receive it, per channel")]
+    languages: Annotated[dict[str, LanguagePreview], Meta(
+        description="The same in every language of the site (the default's included), as its readers get it")] = empty()
 
 
 @documented(bp, "/me", methods=["GET"], responses={200: Me}, scope=MARKETER,
@@ -163,11 +164,12 @@ def preview_body(call: Call):
     return PreviewOut(html=str(markdown_html(call.body.body, links_from=get_site().brand.website)))
 
 
-class SubscriberSearch(models.Response):
-    data: list[SubscriberOut] = Field(description="Those of the subscribers looked at whose destination holds q")
-    looked_at: int = Field(description="How many subscribers this page looked at")
-    next_cursor: str | None = Field(description="Where the next page starts; null after the last subscriber")
-    counts: dict[str, dict[str, int]] = Field(description="Every subscriber, per channel and status")
+class SubscriberSearch(models.Response, kw_only=True):
+    data: Annotated[list[SubscriberOut], Meta(
+        description="Those of the subscribers looked at whose destination holds q")]
+    looked_at: Annotated[int, Meta(description="How many subscribers this page looked at")]
+    next_cursor: Annotated[str, Meta(description="Where the next page starts; null after the last subscriber")] | None
+    counts: Annotated[dict[str, dict[str, int]], Meta(description="Every subscriber, per channel and status")]
 
 
 @documented(bp, "/subscribers/search", methods=["GET"], query=SubscriberSearchQuery,
@@ -202,14 +204,14 @@ def _variables(raw: str | None) -> dict[str, str]:
     if raw is None:
         return {}
     try:
-        given = from_json(raw)
-    except ValueError:
+        given = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         raise Unprocessable('variables: not a JSON object; send e.g. {"eta": "15:00"}',
                             [{"field": "variables", "problem": 'not a JSON object; send e.g. {"eta": "15:00"}'}]
                             ) from None
     try:
-        return models.TriggerPlaybook.model_validate({"variables": given}).variables
-    except ValidationError as exc:
+        return schema.read(models.TriggerPlaybook, {"variables": given}, strict=True).variables
+    except schema.Invalid as exc:
         raise invalid(exc, "query") from None
 
 

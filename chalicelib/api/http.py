@@ -2,8 +2,8 @@
 
 Every error a client can cause answers with a status and ::
 
-    {"error": "validation_failed", "message": "name: String should have at least 1 character",
-     "fields": [{"field": "name", "problem": "String should have at least 1 character"}]}
+    {"error": "validation_failed", "message": "the request body is not valid: name: must not be empty; write a text",
+     "fields": [{"field": "name", "problem": "must not be empty; write a text"}]}
 
 ``fields`` is present when the request had bad fields, one entry per field and reason.
 
@@ -22,18 +22,20 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+import msgspec
 from chalice import Response
 from chalice.app import ChaliceViewError
-from pydantic import BaseModel, ValidationError
-from pydantic_core import from_json
+
+from chalicelib import schema
+from chalicelib.model import isoformat
 
 log = logging.getLogger("beacon.api")
 
 MAX_BODY_BYTES = 64 * 1024
-# jiter, pydantic's JSON parser, stops at this depth by itself (and never recurses in Python).
 MAX_JSON_DEPTH = 200
 # Every path parameter is an id or a token: the OpenAPI document declares this pattern.
 PATH_PARAMETER = r"^[A-Za-z0-9_-]+$"
@@ -100,75 +102,86 @@ class InternalError(ApiError):
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body, separators=(",", ":"), default=str), status_code=status,
+    return Response(body=json.dumps(body, separators=(",", ":"), default=_json_default), status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def model_response(model: BaseModel | list | dict, status: int = 200, headers: dict[str, str] | None = None
+def _json_default(value: Any) -> Any:
+    # Every time in an answer is in Statuspage's form: milliseconds and a zone.
+    return isoformat(value) if isinstance(value, datetime) else str(value)
+
+
+def model_response(model: msgspec.Struct | list | dict, status: int = 200, headers: dict[str, str] | None = None
                    ) -> Response:
     headers = dict(headers or {})
     version = getattr(model, "version", None)
     if isinstance(version, int) and "ETag" not in headers:
         headers["ETag"] = f'"{version}"'
-    if isinstance(model, BaseModel):
-        return Response(body=model.model_dump_json(), status_code=status,
-                        headers={"Content-Type": "application/json", **headers})
-    return json_response(model, status, headers)
+    # Enums become their values and structs mappings; datetimes are left for ``_json_default``.
+    return json_response(msgspec.to_builtins(model, builtin_types=(datetime,)), status, headers)
 
 
-def field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    fields = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "(body)"
-        problem = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            problem = "unknown field; remove it or check its spelling"
-        elif error["type"] == "missing":
-            problem = "required field is missing"
-        elif error["type"] == "timezone_aware":
-            problem = "give a time zone, e.g. 2026-05-01T12:00:00Z"
-        elif error["type"] in ("datetime_parsing", "datetime_type", "datetime_from_date_parsing"):
-            problem = f"{problem}; use ISO-8601 with a zone, e.g. 2026-05-01T12:00:00Z"
-        elif error["type"] == "enum" and "expected" in error.get("ctx", {}):
-            problem = f"must be one of {error['ctx']['expected']}"
-        fields.append({"field": where, "problem": problem})
-    return fields
+_FIELD_WORDS = {schema.UNKNOWN_KEY: "unknown field; remove it or check its spelling",
+                schema.MISSING_KEY: "required field is missing"}
 
 
-def invalid(exc: ValidationError, what: str = "request body") -> Unprocessable:
+def field_errors(exc: schema.Invalid) -> list[dict[str, str]]:
+    """One ``{"field", "problem"}`` per mistake, the field as a dotted path (``components.facebook``)."""
+    return [{"field": ".".join(map(str, problem.loc)) or "(body)",
+             "problem": _FIELD_WORDS.get(problem.message, problem.message)} for problem in exc.problems]
+
+
+def invalid(exc: schema.Invalid, what: str = "request body") -> Unprocessable:
     fields = field_errors(exc)
     summary = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
     return Unprocessable(f"the {what} is not valid: {summary}", fields)
 
 
-def parse_body(request, model: type[BaseModel]) -> BaseModel:
+def parse_body(request, model: type[msgspec.Struct]) -> msgspec.Struct:
+    """The body as ``model``: JSON read strictly, a form's texts converted as the fields' types."""
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
     header = request.headers.get("content-type") or "application/json"
     try:
         if _media_type(header) in FORM_TYPES:
-            return model.model_validate(_for_model(form_fields(raw, header), model), strict=False)
-        load_json_object(raw)
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
+            return schema.read(model, _for_model(form_fields(raw, header), model))
+        return schema.read(model, load_json_object(raw), strict=True)
+    except schema.Invalid as exc:
         raise invalid(exc) from None
 
 
 def load_json(raw: bytes | str) -> Any:
     """The JSON value of a request body; 400 with where and why when it is not JSON.
 
-    Strict JSON only: no NaN or Infinity, at most ``MAX_JSON_DEPTH`` levels of nesting.
+    Strict JSON only: no NaN or Infinity, UTF-8, at most ``MAX_JSON_DEPTH`` levels of nesting.
     """
     if not raw.strip():
         raise BadRequest("the request body is empty; send a JSON object")
+    too_deep = BadRequest(f"the request body is not valid JSON: it is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return from_json(raw, allow_inf_nan=False)
-    except ValueError as exc:
-        reason = str(exc)
-        if "recursion limit" in reason:
-            reason = f"it is nested deeper than {MAX_JSON_DEPTH} levels"
+        value = msgspec.json.decode(raw)
+    except RecursionError:
+        raise too_deep from None
+    except UnicodeDecodeError:
+        raise BadRequest("the request body is not valid JSON: it is not UTF-8; send JSON as UTF-8") from None
+    except msgspec.DecodeError as exc:
+        reason = str(exc).removeprefix("JSON is malformed: ")
         raise BadRequest(f"the request body is not valid JSON: {reason}") from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise too_deep
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and mappings in ``value`` nest more than ``limit`` levels (walked without recursion)."""
+    level, depth = [value], 0
+    while level := [node for node in level if isinstance(node, (list, dict))]:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [item for node in level for item in (node.values() if isinstance(node, dict) else node)]
+    return False
 
 
 def load_json_object(raw: bytes | str) -> dict[str, Any]:
@@ -249,15 +262,14 @@ def _header_params(content_type: str) -> dict[str, str]:
     return params
 
 
-def _for_model(fields: dict[str, list[str]], model: type[BaseModel]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key, values in fields.items():
-        annotation = str(model.model_fields[key].annotation) if key in model.model_fields else ""
-        data[key] = values if ("list" in annotation or "tuple" in annotation) else values[-1]
-    return data
+def _for_model(fields: dict[str, list[str]], model: type[msgspec.Struct]) -> dict[str, Any]:
+    """A form's fields as ``model`` reads them: every value of a list field, the last of any other."""
+    types = {f.encode_name: str(f.type) for f in msgspec.structs.fields(model)}
+    return {key: values if ("list" in types.get(key, "") or "tuple" in types.get(key, "")) else values[-1]
+            for key, values in fields.items()}
 
 
-def parse_query(request, model: type[BaseModel] | None) -> BaseModel | None:
+def parse_query(request, model: type[msgspec.Struct] | None) -> msgspec.Struct | None:
     params = dict(request.query_params or {})
     if model is None:
         if params:
@@ -265,8 +277,8 @@ def parse_query(request, model: type[BaseModel] | None) -> BaseModel | None:
                                 [{"field": k, "problem": "unknown query parameter"} for k in sorted(params)])
         return None
     try:
-        return model.model_validate(params, strict=False)
-    except ValidationError as exc:
+        return schema.read(model, params)
+    except schema.Invalid as exc:
         raise invalid(exc, "query") from None
 
 

@@ -1,78 +1,77 @@
-"""Request and response bodies of the marketer API.
+"""Request and response bodies of the marketer API, as msgspec structs.
 
-Requests are strict: unknown fields, wrong types, unknown enum values, timestamps without
-a zone and empty titles are refused (422, each field named). Texts have size limits, the
-whole body 64 KiB (413). Every text is cleaned first by ``chalicelib.cleantext`` (invisible
-controls and bidi overrides removed, pasted breaks made newlines or spaces).
+Requests are strict: unknown fields, wrong types (a number in quotes too), unknown enum
+values, timestamps without a zone and empty titles are refused (422, each field named, all
+at once: ``chalicelib.schema.read``). Texts have size limits, the whole body 64 KiB (413).
+Every text is cleaned first by ``chalicelib.cleantext`` (invisible controls and bidi
+overrides removed, pasted breaks made newlines or spaces). Answers are built in code and
+written by ``http.model_response``, every time in Statuspage's form (``Moment``).
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints,
-                      WithJsonSchema)
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
-from chalicelib.cleantext import clean_line, clean_paragraphs
-from chalicelib.model import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, isoformat
+from chalicelib.model import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
+from chalicelib.schema import line, paragraphs
 
-
-def _cleaned(clean):
-    # Anything but a string goes on unchanged, so the type check after refuses it with its usual message.
-    def validate(value: Any) -> Any:
-        return clean(value) if isinstance(value, str) else value
-    return BeforeValidator(validate)
-
-
-# The cleaning wraps the constraints, so lengths are checked on what is kept.
-def line(**constraints) -> Any:
-    """A one-line text (``cleantext.clean_line``) with ``StringConstraints``."""
-    return Annotated[str, StringConstraints(**constraints), _cleaned(clean_line)]
-
-
-def paragraphs(**constraints) -> Any:
-    """A body (``cleantext.clean_paragraphs``) with ``StringConstraints``."""
-    return Annotated[str, StringConstraints(**constraints), _cleaned(clean_paragraphs)]
-
-
-Title = line(strip_whitespace=True, min_length=1, max_length=200)
+Title = line(strip=True, min_length=1, max_length=200)
 Body = paragraphs(max_length=10_000)
-RequiredBody = paragraphs(strip_whitespace=True, min_length=1, max_length=10_000)
-ComponentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-Version = Annotated[int, Field(ge=1, le=999_999_999, description="The version you read; a stale one gets 409")]
-Timestamp = AwareDatetime
-Cursor = Annotated[str, StringConstraints(pattern=r"^[0-9a-z]{1,32}$")]
-# Answers carry Statuspage's timestamp form, milliseconds and zone: 2026-05-01T12:00:00.000Z.
-Moment = Annotated[datetime, PlainSerializer(isoformat, return_type=str, when_used="json"),
-                   WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
+RequiredBody = paragraphs(strip=True, min_length=1, max_length=10_000)
+ComponentId = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", extra={
+    "is_not": "a component id", "fix": "use the component's id from site.yml, e.g. 'facebook-page'"})]
+Version = Annotated[int, Meta(ge=1, le=999_999_999, description="The version you read; a stale one gets 409")]
+Timestamp = Annotated[datetime, Meta(tz=True)]
+Cursor = Annotated[str, Meta(pattern=r"^[0-9a-z]{1,32}$", extra={
+    "is_not": "a cursor", "fix": "pass next_cursor from the last page as it was"})]
+# Answers carry Statuspage's timestamp form, milliseconds and zone: 2026-05-01T12:00:00.000Z
+# (``http.model_response`` writes every datetime so).
+Moment = datetime
 
 
-class Model(BaseModel):
-    """Every body of the API. Its validator and serializer are built on first use, not at import:
-    a call uses two or three of the API's models, and the init builds none of them."""
-
-    model_config = ConfigDict(defer_build=True)
+def empty(kind: type = dict) -> Any:
+    """The default of a list or mapping field: a new empty one for each body."""
+    return msgspec.field(default_factory=kind)
 
 
-class Request(Model):
-    model_config = ConfigDict(extra="forbid", strict=True)
+def given(body: msgspec.Struct, *, leave: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields a client sent (those left ``UNSET`` are not), without ``leave``."""
+    return {name: value for name, value in msgspec.structs.asdict(body).items()
+            if value is not UNSET and name not in leave}
 
 
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+def out(cls: type, data: dict[str, Any]) -> Any:
+    """An answer built from a record's JSON form (``Record.as_json``): its texts made datetimes and enums."""
+    return msgspec.convert(data, cls)
 
 
-class IncidentText(Request):
+class Model(msgspec.Struct, kw_only=True):
+    """Every body of the API: a request read by ``http.parse_body``/``parse_query``, or an answer."""
+
+
+class Request(Model, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A body or query a client sends: unknown fields are refused."""
+
+
+Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$", extra={
+    "is_not": "a language code", "fix": "use a language of site.yml's languages, e.g. 'de'"})]
+
+
+class IncidentText(Request, kw_only=True):
     """An incident's name and text in one more of the site's languages."""
 
     name: Title | None = None
     body: Body | None = None
 
 
-class UpdateText(Request):
+class UpdateText(Request, kw_only=True):
     body: RequiredBody
 
 
-class NoticeText(Request):
+class NoticeText(Request, kw_only=True):
     title: Title | None = None
     body: Body | None = None
 
@@ -82,159 +81,170 @@ _TRANSLATIONS = ("Texts in the site's other languages (site.yml: languages), by 
                  "language, that no translation was given.")
 
 
-def translations():
-    return Field(default_factory=dict, max_length=20, description=_TRANSLATIONS)
+def translations(text: type) -> Any:
+    return Annotated[dict[Language, text], Meta(description=_TRANSLATIONS, max_length=20)]
 
 
-class Response(Model):
-    model_config = ConfigDict(extra="forbid")
+class Response(Model, forbid_unknown_fields=True, kw_only=True):
+    """An answer: built in code, or from a record's JSON form with ``out``."""
 
 
 # -- requests -----------------------------------------------------------------------------------
 
 
-class CreateIncident(Request):
+class CreateIncident(Request, kw_only=True):
     name: Title
     body: RequiredBody
     status: IncidentStatus = IncidentStatus.INVESTIGATING
     impact: Impact = Impact.MINOR
-    components: dict[ComponentId, ComponentStatus] = Field(default_factory=dict, max_length=100)
+    components: Annotated[dict[ComponentId, ComponentStatus], Meta(max_length=100)] = empty()
     notify: bool = False
-    translations: dict[Language, IncidentText] = translations()
+    translations: translations(IncidentText) = empty()
 
 
-class CreateIncidentUpdate(Request):
+class CreateIncidentUpdate(Request, kw_only=True):
     status: IncidentStatus
     body: RequiredBody
-    components: dict[ComponentId, ComponentStatus] = Field(default_factory=dict, max_length=100)
+    components: Annotated[dict[ComponentId, ComponentStatus], Meta(max_length=100)] = empty()
     notify: bool = False
     version: Version | None = None
-    translations: dict[Language, UpdateText] = translations()
+    translations: translations(UpdateText) = empty()
 
 
-class EditIncident(Request):
+class EditIncident(Request, kw_only=True):
     name: Title
     version: Version | None = None
 
 
-class EditUpdate(Request):
+class EditUpdate(Request, kw_only=True):
     body: RequiredBody
     version: Version | None = None
 
 
-class ResolveIncident(Request):
+class ResolveIncident(Request, kw_only=True):
     body: RequiredBody = "This incident has been resolved."
     notify: bool = False
     version: Version | None = None
-    translations: dict[Language, UpdateText] = translations()
+    translations: translations(UpdateText) = empty()
 
 
-class Postmortem(Request):
+class Postmortem(Request, kw_only=True):
     body: RequiredBody
     version: Version | None = None
 
 
-class SetComponentStatus(Request):
+class SetComponentStatus(Request, kw_only=True):
     status: ComponentStatus
-    until: Timestamp | None = Field(default=None, description="When the manual status expires (ISO-8601 with zone)")
+    until: Annotated[Timestamp, Meta(description="When the manual status expires (ISO-8601 with zone)")] | None = None
     version: Version | None = None
 
 
-class CreateNotice(Request):
+class CreateNotice(Request, kw_only=True):
     title: Title
     body: Body = ""
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
     notify: bool = False
-    translations: dict[Language, NoticeText] = translations()
+    translations: translations(NoticeText) = empty()
 
 
-class EditNotice(Request):
-    title: Title | None = None
-    body: Body | None = None
-    starts_at: Timestamp | None = None
-    ends_at: Timestamp | None = None
+class EditNotice(Request, kw_only=True):
+    """Only the fields given change; null clears a time."""
+
+    title: Title | UnsetType = UNSET
+    body: Body | None | UnsetType = UNSET
+    starts_at: Timestamp | None | UnsetType = UNSET
+    ends_at: Timestamp | None | UnsetType = UNSET
     version: Version | None = None
 
 
-class ScheduleMaintenance(Request):
+class ScheduleMaintenance(Request, kw_only=True):
     name: Title
     body: Body = ""
     scheduled_for: Timestamp
     scheduled_until: Timestamp
-    components: list[ComponentId] = Field(min_length=1, max_length=100)
+    components: Annotated[list[ComponentId], Meta(min_length=1, max_length=100)]
     notify: bool = False
-    translations: dict[Language, IncidentText] = translations()
+    translations: translations(IncidentText) = empty()
 
 
-class EditMaintenance(Request):
+class EditMaintenance(Request, kw_only=True):
     name: Title | None = None
     body: Body | None = None
     scheduled_for: Timestamp | None = None
     scheduled_until: Timestamp | None = None
-    components: list[ComponentId] | None = Field(default=None, min_length=1, max_length=100)
+    components: Annotated[list[ComponentId], Meta(min_length=1, max_length=100)] | None = None
     status: Literal["scheduled", "in_progress", "verifying", "completed"] | None = None
     notify: bool = False
     version: Version | None = None
 
 
-class CancelMaintenance(Request):
+class CancelMaintenance(Request, kw_only=True):
     body: Body = "This scheduled maintenance has been cancelled."
     notify: bool = False
     version: Version | None = None
 
 
-class TriggerPlaybook(Request):
-    variables: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,31}$")],
-                    line(max_length=200)] = Field(default_factory=dict, max_length=20)
+Variable = Annotated[str, Meta(pattern=r"^[a-z_][a-z0-9_]{0,31}$", extra={
+    "is_not": "a variable name", "fix": "use the playbook's placeholder without braces, e.g. 'platform'"})]
+
+
+class TriggerPlaybook(Request, kw_only=True):
+    variables: Annotated[dict[Variable, line(max_length=200)], Meta(max_length=20)] = empty()
     cause: line(max_length=500) | None = None
 
 
-class CreateKey(Request):
-    name: line(strip_whitespace=True, min_length=1, max_length=80)
+class CreateKey(Request, kw_only=True):
+    name: line(strip=True, min_length=1, max_length=80)
     scope: Literal["marketer", "admin"] = "marketer"
 
 
-class Empty(Request):
+class Empty(Request, kw_only=True):
     pass
 
 
 # -- queries ------------------------------------------------------------------------------------
 
 
-class PageQuery(Request):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=25, ge=1, le=100)
+class PageQuery(Request, kw_only=True):
+    limit: Annotated[int, Meta(ge=1, le=100)] = 25
     cursor: Cursor | None = None
 
 
-class IncidentQuery(PageQuery):
-    status: Annotated[str, StringConstraints(pattern=r"^(open|closed|investigating|identified|monitoring|resolved"
-                                                     r"|postmortem)(,(open|closed|investigating|identified|monitoring"
-                                                     r"|resolved|postmortem))*$")] | None = Field(
-        default=None, description="Comma-separated statuses; 'open' and 'closed' stand for their groups")
+class IncidentQuery(PageQuery, kw_only=True):
+    status: Annotated[str, Meta(
+        description="Comma-separated statuses; 'open' and 'closed' stand for their groups",
+        pattern=r"^(open|closed|investigating|identified|monitoring|resolved|postmortem)"
+                r"(,(open|closed|investigating|identified|monitoring|resolved|postmortem))*$",
+        extra={"is_not": "a list of statuses",
+               "fix": "use open, closed or incident statuses, comma-separated, e.g. 'investigating,identified'"},
+    )] | None = None
 
 
-class MaintenanceQuery(PageQuery):
-    status: Annotated[str, StringConstraints(pattern=r"^(open|closed|scheduled|in_progress|verifying|completed"
-                                                     r"|cancelled)(,(open|closed|scheduled|in_progress|verifying"
-                                                     r"|completed|cancelled))*$")] | None = None
+class MaintenanceQuery(PageQuery, kw_only=True):
+    status: Annotated[str, Meta(
+        description="Comma-separated statuses; 'open' and 'closed' stand for their groups",
+        pattern=r"^(open|closed|scheduled|in_progress|verifying|completed|cancelled)"
+                r"(,(open|closed|scheduled|in_progress|verifying|completed|cancelled))*$",
+        extra={"is_not": "a list of statuses",
+               "fix": "use open, closed or maintenance statuses, comma-separated, e.g. 'scheduled,in_progress'"},
+    )] | None = None
 
 
-class NoticeQuery(PageQuery):
+class NoticeQuery(PageQuery, kw_only=True):
     active: bool = False
 
 
 # -- responses ----------------------------------------------------------------------------------
 
 
-class ComponentChangeOut(Response):
+class ComponentChangeOut(Response, kw_only=True):
     component_id: str
     old_status: ComponentStatus | None = None
     new_status: ComponentStatus
 
 
-class UpdateOut(Response):
+class UpdateOut(Response, kw_only=True):
     id: str
     status: str
     body: str
@@ -243,10 +253,10 @@ class UpdateOut(Response):
     display_at: Moment
     affected_components: list[ComponentChangeOut]
     deliver_notifications: bool
-    translations: dict[str, str] = Field(default_factory=dict, description="The text by language, where given")
+    translations: Annotated[dict[str, str], Meta(description="The text by language, where given")] = empty()
 
 
-class IncidentOut(Response):
+class IncidentOut(Response, kw_only=True):
     id: str
     name: str
     status: IncidentStatus
@@ -261,11 +271,11 @@ class IncidentOut(Response):
     postmortem: str | None
     playbook_id: str | None
     cause: str | None
-    translations: dict[str, str] = Field(default_factory=dict, description="The name by language, where given")
+    translations: Annotated[dict[str, str], Meta(description="The name by language, where given")] = empty()
     version: int
 
 
-class MaintenanceOut(Response):
+class MaintenanceOut(Response, kw_only=True):
     id: str
     name: str
     status: MaintenanceStatus
@@ -281,17 +291,17 @@ class MaintenanceOut(Response):
     version: int
 
 
-class IncidentList(Response):
+class IncidentList(Response, kw_only=True):
     data: list[IncidentOut]
     next_cursor: str | None
 
 
-class MaintenanceList(Response):
+class MaintenanceList(Response, kw_only=True):
     data: list[MaintenanceOut]
     next_cursor: str | None
 
 
-class NoticeOut(Response):
+class NoticeOut(Response, kw_only=True):
     id: str
     title: str
     body: str
@@ -300,17 +310,17 @@ class NoticeOut(Response):
     active: bool
     created_at: Moment
     updated_at: Moment
-    translations: dict[str, NoticeText] = Field(default_factory=dict,
-                                                description="The title and text by language, where given")
+    translations: Annotated[dict[str, NoticeText], Meta(
+        description="The title and text by language, where given")] = empty()
     version: int
 
 
-class NoticeList(Response):
+class NoticeList(Response, kw_only=True):
     data: list[NoticeOut]
     next_cursor: str | None
 
 
-class ComponentOut(Response):
+class ComponentOut(Response, kw_only=True):
     id: str
     name: str
     group: str | None
@@ -324,11 +334,11 @@ class ComponentOut(Response):
     version: int
 
 
-class ComponentList(Response):
+class ComponentList(Response, kw_only=True):
     data: list[ComponentOut]
 
 
-class PlaybookOut(Response):
+class PlaybookOut(Response, kw_only=True):
     id: str
     description: str
     components: dict[str, ComponentStatus]
@@ -342,16 +352,16 @@ class PlaybookOut(Response):
     open_incident_id: str | None
 
 
-class PlaybookList(Response):
+class PlaybookList(Response, kw_only=True):
     data: list[PlaybookOut]
 
 
-class PlaybookResolved(Response):
+class PlaybookResolved(Response, kw_only=True):
     resolved: bool
     incident: IncidentOut | None
 
 
-class KeyOut(Response):
+class KeyOut(Response, kw_only=True):
     id: str
     name: str
     scope: Literal["marketer", "admin"]
@@ -360,15 +370,15 @@ class KeyOut(Response):
     revoked_at: Moment | None
 
 
-class KeyCreated(KeyOut):
-    secret: str = Field(description="The key itself; shown only in this response")
+class KeyCreated(KeyOut, kw_only=True):
+    secret: Annotated[str, Meta(description="The key itself; shown only in this response")]
 
 
-class KeyList(Response):
+class KeyList(Response, kw_only=True):
     data: list[KeyOut]
 
 
-class AuditOut(Response):
+class AuditOut(Response, kw_only=True):
     id: str
     at: Moment
     actor: str
@@ -377,12 +387,12 @@ class AuditOut(Response):
     summary: str
 
 
-class AuditList(Response):
+class AuditList(Response, kw_only=True):
     data: list[AuditOut]
     next_cursor: str | None
 
 
-class NotificationOut(Response):
+class NotificationOut(Response, kw_only=True):
     id: str
     kind: str
     created_at: Moment
@@ -396,29 +406,29 @@ class NotificationOut(Response):
     email_text: str | None
     sms_text: str | None
     contacts_first: list[str]
-    translations: dict[str, dict[str, str | None]] = Field(default_factory=dict,
-                                                           description="The texts by language, where given")
+    translations: Annotated[dict[str, dict[str, str | None]], Meta(
+        description="The texts by language, where given")] = empty()
 
 
-class NotificationList(Response):
+class NotificationList(Response, kw_only=True):
     data: list[NotificationOut]
     next_cursor: str | None
 
 
-class WithheldOut(Response):
-    key: str = Field(description="The object not uploaded this time; its last good copy stays live")
+class WithheldOut(Response, kw_only=True):
+    key: Annotated[str, Meta(description="The object not uploaded this time; its last good copy stays live")]
     incident_id: str | None
     problems: list[str]
 
 
-class Published(Response):
+class Published(Response, kw_only=True):
     uploaded: int
     unchanged: int
-    withheld: list[WithheldOut] = Field(
-        default_factory=list, description="Objects held back because they failed their checks; all else went out")
+    withheld: Annotated[list[WithheldOut], Meta(
+        description="Objects held back because they failed their checks; all else went out")] = empty(list)
 
 
-class Health(Response):
+class Health(Response, kw_only=True):
     status: str
     stage: str
     site: str

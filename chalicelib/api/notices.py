@@ -41,9 +41,7 @@ def get_notice(call: Call):
 @documented(bp, "/notices/{notice_id}", methods=["PATCH"], body=models.EditNotice, responses={200: models.NoticeOut},
             scope=MARKETER, summary="Edit a notice's title, text or window (null clears a time)")
 def edit_notice(call: Call):
-    given = call.body.model_dump(exclude_unset=True, exclude={"version"})
-    if "title" in given and given["title"] is None:
-        raise ValueError("title: cannot be null; leave it out to keep the title")
+    given = models.given(call.body, leave=frozenset({"version"}))
     if "body" in given and given["body"] is None:
         given["body"] = ""
     notice = services(NoticeService).edit_notice(call.params["notice_id"], actor=call.key.name,

@@ -33,27 +33,24 @@ from typing import Any, Protocol
 
 from chalice import CORSConfig, Response
 from chalice.app import ChaliceViewError
-from pydantic import BaseModel, ConfigDict
-from pydantic.json_schema import models_json_schema
+import msgspec
 
 from chalicelib.api import http
-from chalicelib.api.models import Model
+from chalicelib.api.models import Response as Answer
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.table import Conflict
 
 log = logging.getLogger("beacon.api")
 
 
-class ErrorField(Model):
-    model_config = ConfigDict(extra="forbid")
+class ErrorField(Answer, kw_only=True):
     field: str
     problem: str
 
 
-class Error(Model):
+class Error(Answer, kw_only=True):
     """Every error the API answers with."""
 
-    model_config = ConfigDict(extra="forbid")
     error: str
     message: str
     fields: list[ErrorField] | None = None
@@ -66,9 +63,9 @@ class RouteDoc:
     summary: str
     tag: str
     scope: str | None
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    responses: dict[int, type[BaseModel] | str | None]
+    body: type[msgspec.Struct] | None
+    query: type[msgspec.Struct] | None
+    responses: dict[int, type[msgspec.Struct] | str | None]
     content_types: tuple[str, ...] = ("application/json",)
     operation_id: str = ""
     pages: bool = False  # answers browsers with HTML pages too (``browsers``)
@@ -113,16 +110,16 @@ REGISTRY: dict[tuple[str, str], RouteDoc] = {}
 CORS = CORSConfig(allow_origin="*", allow_headers=["If-Match"], expose_headers=["ETag"], max_age=600)
 
 
-def describe(path: str, methods: list[str], *, summary: str, responses: dict[int, type[BaseModel] | str | None],
-             tag: str = "meta", scope: str | None = None, body: type[BaseModel] | None = None,
-             query: type[BaseModel] | None = None, operation_id: str = "") -> None:
+def describe(path: str, methods: list[str], *, summary: str, responses: dict[int, type[msgspec.Struct] | str | None],
+             tag: str = "meta", scope: str | None = None, body: type[msgspec.Struct] | None = None,
+             query: type[msgspec.Struct] | None = None, operation_id: str = "") -> None:
     for method in methods:
         REGISTRY[(path, method.upper())] = RouteDoc(path, method.upper(), summary, tag, scope, body, query,
                                                     responses, operation_id=operation_id or _operation_id(method, path))
 
 
-def documented(bp, path: str, *, methods: list[str], summary: str, responses: dict[int, type[BaseModel] | str | None],
-               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+def documented(bp, path: str, *, methods: list[str], summary: str, responses: dict[int, type[msgspec.Struct] | str | None],
+               body: type[msgspec.Struct] | None = None, query: type[msgspec.Struct] | None = None,
                scope: str | None = None, tag: str | None = None,
                content_types: list[str] | None = None, browsers: Browsers | None = None,
                **route_kwargs) -> Callable:
@@ -284,17 +281,19 @@ _STANDARD_ERRORS = {
 }
 
 
+REF = "#/components/schemas/{name}"
+
+
 def openapi_document(title: str = "Beacon API", version: str = "1", server_url: str | None = None) -> dict:
     routes = sorted(REGISTRY.values(), key=lambda r: (r.path, r.method))
-    wanted: list[tuple[type[BaseModel], str]] = [(Error, "serialization")]
+    wanted: list[type[msgspec.Struct]] = [Error]
     for route in routes:
         if route.body is not None:
-            wanted.append((route.body, "validation"))
-        for model in route.responses.values():
-            if model is not None and not isinstance(model, str):
-                wanted.append((model, "serialization"))
-    keyed, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template="#/components/schemas/{model}")
-    schemas = top.get("$defs", {})
+            wanted.append(route.body)
+        wanted += [model for model in route.responses.values() if model is not None and not isinstance(model, str)]
+    wanted = list(dict.fromkeys(wanted))
+    refs, schemas = msgspec.json.schema_components(wanted, ref_template=REF)
+    keyed = dict(zip(wanted, refs))
     paths: dict[str, dict] = {}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, keyed)
@@ -324,11 +323,12 @@ def _operation(route: RouteDoc, keyed: dict) -> dict:
                                                                           "pattern": http.PATH_PARAMETER}}
                   for name in re.findall(r"\{(\w+)\}", route.path)]
     if route.query is not None:
-        schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = msgspec.json.schema_components([route.query], ref_template=REF)[1][route.query.__name__]
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
+            described = [p["description"] for p in (prop, *prop.get("anyOf", ())) if "description" in p]
             parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
-                               **({"description": prop["description"]} if "description" in prop else {})})
+                               **({"description": described[0]} if described else {})})
     if route.method in ("PUT", "PATCH", "POST", "DELETE") and route.scope is not None:
         parameters.append({"name": "If-Match", "in": "header", "required": False,
                            "description": "The version (ETag) you read; a stale one gets 409",
@@ -336,7 +336,7 @@ def _operation(route: RouteDoc, keyed: dict) -> dict:
     if parameters:
         operation["parameters"] = parameters
     if route.body is not None:
-        ref = keyed[(route.body, "validation")]
+        ref = keyed[route.body]
         operation["requestBody"] = {"required": True,
                                     "content": {kind: {"schema": ref} for kind in route.content_types}}
     responses: dict[str, Any] = {}
@@ -346,9 +346,9 @@ def _operation(route: RouteDoc, keyed: dict) -> dict:
             # A media type instead of a model: a page or a file, e.g. {200: "text/html"}.
             entry["content"] = {model: {"schema": {"type": "string"}}}
         elif model is not None:
-            entry["content"] = {"application/json": {"schema": keyed[(model, "serialization")]}}
+            entry["content"] = {"application/json": {"schema": keyed[model]}}
         responses[str(code)] = entry
-    error_ref = {"application/json": {"schema": keyed[(Error, "serialization")]}}
+    error_ref = {"application/json": {"schema": keyed[Error]}}
     codes = [400, 404, 409, 413, 415, 422, 500]
     if route.scope is not None:
         codes += [401, 403]

@@ -2,14 +2,13 @@
 last run, create and rotate heartbeat secrets (admins)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint
-from pydantic import ConfigDict, Field
-
+from msgspec import Meta
 from chalicelib.api import http
 from chalicelib.api.http import ApiError
-from chalicelib.api.models import Model
+from chalicelib.api.models import Model, Request, out
 from chalicelib.api.openapi import documented
 from chalicelib.probes.cycle import CycleBusy
 from chalicelib.probes.service import (
@@ -22,8 +21,9 @@ bp = Blueprint(__name__)
 API_DEADLINE_SECONDS = 20
 
 
-class ProbeResultOut(Model):
-    model_config = ConfigDict(extra="allow")
+class ProbeResultOut(Model, kw_only=True):
+    """One probe's result; a probe kind may add fields of its own."""
+
     probe: str
     component: str
     kind: str
@@ -33,22 +33,23 @@ class ProbeResultOut(Model):
     ok: bool
     error: str | None
     latency_ms: float | None
-    locations: dict[str, str | None] = Field(
-        default={}, description="With several probe locations: what each saw (null: it could not tell)")
+    locations: Annotated[dict[str, str | None], Meta(
+        description="With several probe locations: what each saw (null: it could not tell)")] = {}
 
 
-class UnconfirmedOut(Model):
+class UnconfirmedOut(Model, kw_only=True):
     probe: str
     component: str
-    seen: str = Field(description="The worst status a location saw")
-    counted: str = Field(description="The status the quorum of locations agrees on, which the page and "
-                                     "subscribers follow")
+    seen: Annotated[str, Meta(description="The worst status a location saw")]
+    counted: Annotated[str, Meta(
+        description="The status the quorum of locations agrees on, which the page and subscribers follow")]
     failing_from: list[str]
     fine_from: list[str]
 
 
-class CycleOut(Model):
-    model_config = ConfigDict(extra="allow")
+class CycleOut(Model, kw_only=True):
+    """A probe cycle's report (``CycleReport.as_json``), answered as the cycle wrote it."""
+
     cycle_id: str
     started_at: str
     duration_ms: float
@@ -58,21 +59,22 @@ class CycleOut(Model):
     incidents: list[str]
     published: bool
     location: str = "home"
-    unconfirmed: list[UnconfirmedOut] = Field(
-        default=[], description="Failures fewer than probe_settings.quorum locations see: shown to operators, "
-                                "never to subscribers")
+    unconfirmed: Annotated[list[UnconfirmedOut], Meta(
+        description="Failures fewer than probe_settings.quorum locations see: shown to operators, never to "
+                    "subscribers")] = []
     results: list[ProbeResultOut]
 
 
-class HeartbeatOut(Model):
+class HeartbeatOut(Model, kw_only=True):
     probe: str
     received_at: str
     failed: bool
-    runs_in_a_row: int = Field(description="Runs in a row reported the same way (failed or fine), this one included")
+    runs_in_a_row: Annotated[int, Meta(
+        description="Runs in a row reported the same way (failed or fine), this one included")]
     next_expected_by: str
 
 
-class HeartbeatProbeOut(Model):
+class HeartbeatProbeOut(Model, kw_only=True):
     probe: str
     has_secret: bool
     secret_created_at: str | None
@@ -81,20 +83,19 @@ class HeartbeatProbeOut(Model):
     failed_runs: int
 
 
-class HeartbeatList(Model):
+class HeartbeatList(Model, kw_only=True):
     data: list[HeartbeatProbeOut]
 
 
-class RotateSecret(Model):
-    model_config = ConfigDict(extra="forbid")
-    overlap_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60,
-                                 description="How long the old secret keeps working; 0 ends it at once")
+class RotateSecret(Request, kw_only=True):
+    overlap_minutes: Annotated[int, Meta(
+        description="How long the old secret keeps working; 0 ends it at once", ge=0, le=7 * 24 * 60)] = 60
 
 
-class HeartbeatSecretOut(Model):
+class HeartbeatSecretOut(Model, kw_only=True):
     probe: str
-    secret: str = Field(description="Shown in this response only; the table keeps its SHA-256")
-    url: str = Field(description="What the job calls: POST after each run, /fail appended when the run failed")
+    secret: Annotated[str, Meta(description="Shown in this response only; the table keeps its SHA-256")]
+    url: Annotated[str, Meta(description="What the job calls: POST after each run, /fail appended when the run failed")]
     created_at: str
     previous_secret_until: str | None
 
@@ -111,7 +112,7 @@ class TooManyWrongSecrets(ApiError):
             summary="Run every probe now and return each probe's result", responses={200: CycleOut})
 def run_probes_now(call):
     try:
-        return CycleOut.model_validate(run_probe_cycle(deadline_seconds=API_DEADLINE_SECONDS).as_json())
+        return run_probe_cycle(deadline_seconds=API_DEADLINE_SECONDS).as_json()
     except CycleBusy as exc:
         raise CycleRunning(f"{exc}; try again in a minute") from None
 
@@ -123,7 +124,7 @@ def last_probe_run(call):
     if report is None:
         raise http.NotFoundError("no probe cycle has run yet: the schedule runs one every minute, "
                                  "POST /probes/run runs one now")
-    return CycleOut.model_validate(report)
+    return report
 
 
 @documented(bp, "/heartbeat/{token}", methods=["POST", "GET"], tag="probes",
@@ -142,8 +143,8 @@ def heartbeat_failed(call):
 
 def _beat(call, *, failed: bool) -> HeartbeatOut:
     try:
-        return HeartbeatOut.model_validate(receive_heartbeat(call.params["token"], failed=failed,
-                                                             source_ip=http.source_ip(call.request)))
+        return out(HeartbeatOut, receive_heartbeat(call.params["token"], failed=failed,
+                                                   source_ip=http.source_ip(call.request)))
     except TooMany as exc:
         raise TooManyWrongSecrets(str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
 
@@ -152,7 +153,7 @@ def _beat(call, *, failed: bool) -> HeartbeatOut:
             summary="Every heartbeat probe: whether it has a secret (never the secret) and its last call",
             responses={200: HeartbeatList})
 def list_heartbeats(call):
-    return HeartbeatList(data=[HeartbeatProbeOut.model_validate(row) for row in heartbeat_overview()])
+    return HeartbeatList(data=[out(HeartbeatProbeOut, row) for row in heartbeat_overview()])
 
 
 @documented(bp, "/heartbeats/{component_id}/{probe_id}/secret", methods=["POST"], scope="admin",
@@ -182,4 +183,4 @@ def _secret(call, *, rotate: bool, overlap_minutes: int | None = None) -> Heartb
     audit(table(), call.key, f"heartbeat_secret.{action}", f"heartbeat/{probe_key}",
           f"secret {action}d" + (f", the old one works until {made['previous_secret_until']}"
                                   if made["previous_secret_until"] else ""))
-    return HeartbeatSecretOut.model_validate(made)
+    return out(HeartbeatSecretOut, made)

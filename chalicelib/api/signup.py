@@ -20,14 +20,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint, Response
-from pydantic import ConfigDict, Field
+from msgspec import Meta
 
 from chalicelib.api import http
 from chalicelib.api.http import NotFoundError, Unprocessable
-from chalicelib.api.models import Model
+from chalicelib.api.models import Model, Request, empty
 from chalicelib.api.openapi import Call, documented
 from chalicelib.config import get_site
 from chalicelib.i18n import SOURCE, language_name, negotiate, translations
@@ -199,52 +200,53 @@ def self_url(request, query: bool = True) -> str:
 
 
 # -- shapes ----------------------------------------------------------------------------------
-class SubscribeRequest(Model):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=32)
-    components: list[str] = Field(default_factory=list, max_length=200)
-    language: str | None = Field(default=None, max_length=8, description=(
-        "What the subscriber reads, one of the site's languages (the page's form sends its own); "
-        "without it, the request's Accept-Language decides, else the site's default language"))
+class SubscribeRequest(Request, kw_only=True):
+    email: Annotated[str, Meta(max_length=254)] | None = None
+    phone: Annotated[str, Meta(max_length=32)] | None = None
+    components: Annotated[list[str], Meta(max_length=200)] = empty(list)
+    language: Annotated[str, Meta(
+        description="What the subscriber reads, one of the site's languages (the page's form sends its own); without "
+                    "it, the request's Accept-Language decides, else the site's default language",
+        max_length=8)] | None = None
 
 
-class SubscribeAnswer(Model):
+class SubscribeAnswer(Model, kw_only=True):
     status: str = "pending"
     channel: str
-    destination: str = Field(description="The destination, masked")
+    destination: Annotated[str, Meta(description="The destination, masked")]
     message: str
-    verify_url: str | None = Field(default=None, description="SMS: where the code is entered")
+    verify_url: Annotated[str, Meta(description="SMS: where the code is entered")] | None = None
 
 
-class TokenQuery(Model):
-    token: str = Field(default="", max_length=200, description="The token of the link in the message")
+# Parameters besides these are ignored: a link may gain some on its way to the subscriber.
+class TokenQuery(Model, kw_only=True):
+    token: Annotated[str, Meta(description="The token of the link in the message", max_length=200)] = ""
 
 
-class CodeQuery(Model):
-    code: str = Field(default="", max_length=32, description="The code, when the SMS link carries it")
+class CodeQuery(Model, kw_only=True):
+    code: Annotated[str, Meta(description="The code, when the SMS link carries it", max_length=32)] = ""
 
 
-class CodeRequest(Model):
-    code: str = Field(default="", max_length=32, description="The 6-digit code of the SMS (spaces allowed)")
+class CodeRequest(Model, kw_only=True):
+    code: Annotated[str, Meta(description="The 6-digit code of the SMS (spaces allowed)", max_length=32)] = ""
 
 
-class ComponentsRequest(Model):
-    components: list[str] = Field(default_factory=list, max_length=200,
-                                  description="Component ids; none means every component")
-    language: str | None = Field(default=None, max_length=8,
-                                 description="What the subscriber reads from now on; none keeps it")
+class ComponentsRequest(Model, kw_only=True):
+    components: Annotated[list[str], Meta(
+        description="Component ids; none means every component", max_length=200)] = empty(list)
+    language: Annotated[str, Meta(
+        description="What the subscriber reads from now on; none keeps it", max_length=8)] | None = None
 
 
-class Done(Model):
+class Done(Model, kw_only=True):
     status: str
     message: str
 
 
-class ManageAnswer(Model):
+class ManageAnswer(Model, kw_only=True):
     status: str
-    components: list[str] = Field(description="Component ids; every component when the subscriber chose none")
-    language: str = Field(description="What the subscriber reads")
+    components: Annotated[list[str], Meta(description="Component ids; every component when the subscriber chose none")]
+    language: Annotated[str, Meta(description="What the subscriber reads")]
     message: str = ""
 
 

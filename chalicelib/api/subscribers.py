@@ -6,12 +6,15 @@ log. The public sign-up pages are ``api.signup``; adding a webhook or chat subsc
 """
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from chalice import Blueprint, Response
-from pydantic import ConfigDict, Field
+from msgspec import Meta
 
 from chalicelib.api.auth import audit
 from chalicelib.api.http import NotFoundError, Unprocessable
-from chalicelib.api.models import Model
+from chalicelib.api.models import Model, Request, empty
 from chalicelib.api.openapi import Call, documented
 from chalicelib.config import get_site
 from chalicelib.model import utcnow
@@ -29,7 +32,7 @@ bp = Blueprint(__name__)
 
 
 # -- shapes ----------------------------------------------------------------------------------
-class SubscriberOut(Model):
+class SubscriberOut(Model, kw_only=True):
     id: str
     channel: str
     destination: str
@@ -43,79 +46,78 @@ class SubscriberOut(Model):
     label: str | None = None
     webhook_failures: int = 0
     last_error: str | None = None
-    language: str | None = Field(default=None, description="What they read; none: the site's default language")
+    language: Annotated[str, Meta(description="What they read; none: the site's default language")] | None = None
 
 
-class SubscriberList(Model):
+class SubscriberList(Model, kw_only=True):
     data: list[SubscriberOut]
     next_cursor: str | None
     counts: dict[str, dict[str, int]]
 
 
-class ListQuery(Model):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=500)
-    cursor: str | None = Field(default=None, max_length=2000)
+class ListQuery(Request, kw_only=True):
+    limit: Annotated[int, Meta(ge=1, le=500)] = 50
+    cursor: Annotated[str, Meta(max_length=2000)] | None = None
 
 
-class ImportRow(Model):
-    model_config = ConfigDict(extra="forbid")
+class ImportRow(Request, kw_only=True):
     email: str | None = None
     phone: str | None = None
-    components: list[str] = Field(default_factory=list)
+    components: list[str] = empty(list)
 
 
-class ImportRequest(Model):
-    model_config = ConfigDict(extra="forbid")
-    rows: list[ImportRow] = Field(max_length=1000)
-    first_line: int = Field(default=2, description="Line number of rows[0] in the CSV, for error messages")
+class ImportRequest(Request, kw_only=True):
+    rows: Annotated[list[ImportRow], Meta(max_length=1000)]
+    first_line: Annotated[int, Meta(description="Line number of rows[0] in the CSV, for error messages")] = 2
 
 
-class ImportProblem(Model):
+class ImportProblem(Model, kw_only=True):
     line: int
     problem: str
 
 
-class ImportAnswer(Model):
+class ImportAnswer(Model, kw_only=True):
     imported: int
     existing: int
     problems: list[ImportProblem]
 
 
-class CreateWebhook(Model):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2000)
-    label: str = Field(min_length=1, max_length=80)
-    components: list[str] = Field(default_factory=list)
+Label = Annotated[str, Meta(min_length=1, max_length=80)]
 
 
-class CreateChannelSubscriber(Model):
-    model_config = ConfigDict(extra="forbid")
-    label: str = Field(min_length=1, max_length=80)
-    components: list[str] = Field(default_factory=list)
-    url: str | None = Field(default=None, max_length=2000,
-                            description="webhook, slack, teams, discord: the incoming webhook URL (a secret)")
-    chat_id: str | None = Field(default=None, max_length=64, description="telegram: the chat id or @channelname")
-    bot_token: str | None = Field(default=None, max_length=200, description="telegram: the bot token (a secret)")
+class CreateWebhook(Request, kw_only=True):
+    url: Annotated[str, Meta(max_length=2000)]
+    label: Label
+    components: list[str] = empty(list)
 
 
-class ChannelSubscriberCreated(SubscriberOut):
-    secret: str | None = Field(default=None, description="webhook only, shown once: its signing secret")
+class CreateChannelSubscriber(Request, kw_only=True):
+    label: Label
+    components: list[str] = empty(list)
+    url: Annotated[str, Meta(
+        description="webhook, slack, teams, discord: the incoming webhook URL (a secret)",
+        max_length=2000)] | None = None
+    chat_id: Annotated[str, Meta(description="telegram: the chat id or @channelname", max_length=64)] | None = None
+    bot_token: Annotated[str, Meta(description="telegram: the bot token (a secret)", max_length=200)] | None = None
 
 
-class WebhookCreated(SubscriberOut):
-    secret: str = Field(description="Shown once: verify X-Beacon-Signature (t=<unix>,v1=HMAC-SHA256(secret, "
-                                    "'<t>.' + body)) with it")
+class ChannelSubscriberCreated(SubscriberOut, kw_only=True):
+    secret: Annotated[str, Meta(description="webhook only, shown once: its signing secret")] | None = None
 
 
-class NotificationStats(Model):
+class WebhookCreated(SubscriberOut, kw_only=True):
+    secret: Annotated[str, Meta(
+        description="Shown once: verify X-Beacon-Signature (t=<unix>,v1=HMAC-SHA256(secret, '<t>.' + body)) with it")]
+
+
+class NotificationStats(Model, kw_only=True):
     notification_id: str
     title: str
     kind: str
     created_at: str
     channels: dict[str, dict[str, int]]
-    languages: dict[str, dict[str, int]] = Field(
-        default_factory=dict, description="Sent, failed and suppressed by the language recipients read")
+    languages: Annotated[dict[str, dict[str, int]], Meta(
+        description="Sent, failed and suppressed by the language recipients read")] = empty()
 
 
 # -- admin ---------------------------------------------------------------------------------
@@ -158,7 +160,7 @@ def export_subscribers(call: Call):
             summary="Import up to 1,000 rows, marked as consented already (no confirmation is sent)")
 def import_subscribers(call: Call):
     table = service.table()
-    result = import_rows(SubscriberStore(table), get_site(), [r.model_dump() for r in call.body.rows],
+    result = import_rows(SubscriberStore(table), get_site(), [msgspec.structs.asdict(r) for r in call.body.rows],
                          first_line=call.body.first_line, now=utcnow())
     audit(table, call.key, "subscriber.import", "subscribers",
           f"{result.imported} imported, {result.existing} existing, {len(result.problems)} refused")
@@ -171,7 +173,7 @@ def import_subscribers(call: Call):
 def create_webhook(call: Call):
     body = call.body
     webhook, secret = _add(call, "webhook", {"url": body.url}, body.label, body.components)
-    return 201, WebhookCreated(**_out(webhook).model_dump(), secret=secret or "")
+    return 201, WebhookCreated(**msgspec.structs.asdict(_out(webhook)), secret=secret or "")
 
 
 @documented(bp, "/channels/{kind}", methods=["POST"], body=CreateChannelSubscriber,
@@ -179,11 +181,11 @@ def create_webhook(call: Call):
             summary="Add a webhook, Slack, Teams, Discord or Telegram subscriber; its secrets are never shown again")
 def create_channel_subscriber(call: Call):
     body = call.body
-    fields = body.model_dump(include={"url", "chat_id", "bot_token"})
+    fields = {"url": body.url, "chat_id": body.chat_id, "bot_token": body.bot_token}
     subscriber, secret = _add(call, call.params["kind"], fields, body.label, body.components)
     # A secret Beacon made (a webhook's signing secret) is shown once; one the admin typed, never.
     made = secret if secret not in fields.values() else None
-    return 201, ChannelSubscriberCreated(**_out(subscriber).model_dump(), secret=made)
+    return 201, ChannelSubscriberCreated(**msgspec.structs.asdict(_out(subscriber)), secret=made)
 
 
 def _add(call: Call, kind: str, fields: dict, label: str, components: list[str]) -> tuple[Subscriber, str | None]:
@@ -271,4 +273,4 @@ def _out(subscriber: Subscriber) -> SubscriberOut:
     channel = channels.get(subscriber.channel)
     if channel.destination_is_secret:
         data["destination"] = channel.mask(subscriber.destination)
-    return SubscriberOut(**{name: data.get(name) for name in SubscriberOut.model_fields})
+    return SubscriberOut(**{name: data.get(name) for name in SubscriberOut.__struct_fields__})

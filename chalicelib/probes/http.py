@@ -20,7 +20,7 @@ machine's load, so each client is compared within one run):
 - aiohttp: 0.42-0.52 s, 0.18-0.24 ms, and about 90 ms more cold import of the probe function;
 - asyncio with h11 (pure Python) parsing: 0.47-0.6 s, 0.2-0.26 ms: no faster than aiohttp;
 - asyncio with httptools (this module): 0.35-0.37 s, 0.15-0.16 ms, for about 20 ms more cold
-  import (asyncio; httptools itself about 1 ms). It is a compiled wheel, as pydantic_core and
+  import (asyncio; httptools itself about 1 ms). It is a compiled wheel, as msgspec and
   nh3 already are (manylinux, packaged by ``chalice package``).
 Threads stay for tcp, dns and tls, which are few and cheap to block on.
 """

@@ -44,8 +44,9 @@ def test_bad_bodies_name_each_field_and_why(api):
     assert response.status_code == 422
     problems = {f["field"]: f["problem"] for f in response.json()["fields"]}
     assert set(problems) == {"name", "impact", "components.facebook", "colour"}
-    assert "at least 1 character" in problems["name"]
-    assert "'none', 'minor', 'major', 'critical' or 'maintenance'" in problems["impact"]
+    assert problems["name"] == "must not be empty; write a text"
+    assert problems["impact"] == "'apocalyptic' is not allowed here; use one of none, minor, major, critical, maintenance"
+    assert problems["components.facebook"].startswith("'on_fire' is not allowed here; use one of operational,")
     assert problems["colour"] == "unknown field; remove it or check its spelling"
 
 

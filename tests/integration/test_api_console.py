@@ -147,7 +147,7 @@ def test_a_second_trigger_is_previewed_as_an_update_of_the_open_incident(api):
 @pytest.mark.parametrize("params, field", [
     ({"variables": "{eta"}, "variables"),
     ({"variables": '{"eta": 15}'}, "variables.eta"),
-    ({"variables": '{"ETA!": "x"}'}, "variables.ETA!.[key]"),
+    ({"variables": '{"ETA!": "x"}'}, "variables.ETA!"),
     ({"action": "undo"}, "action"),
     ({"colour": "red"}, "colour"),
 ])

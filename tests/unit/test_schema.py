@@ -1,6 +1,7 @@
 """Reading parsed files into structs: every mistake at once, in Beacon's words, texts cleaned first."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
@@ -150,3 +151,54 @@ def test_invalid_says_every_problem_with_its_path():
         read(Shelter, {})
     with pytest.raises(Invalid, match=r"^\(top\): give a mapping of keys, not a list"):
         read(Shelter, [])
+
+
+class Notice(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A body a client sends over the API: JSON types only, some fields only when given."""
+
+    title: line(strip=True, min_length=1, max_length=20)
+    pages: Annotated[list[int], Meta(min_length=1)] = msgspec.field(default_factory=lambda: [1])
+    ends_at: Annotated[datetime, Meta(tz=True)] | None | msgspec.UnsetType = msgspec.UNSET
+    subtitle: line(strip=True, max_length=5) | msgspec.UnsetType = msgspec.UNSET
+    urgent: bool = False
+
+
+class Link(msgspec.Struct, kw_only=True):
+    """Query parameters a link carries: any others are ignored, as a link gains some on its way."""
+
+    token: str = ""
+
+
+def test_strict_takes_values_only_as_their_own_json_type():
+    given = {"title": "Closed", "pages": ["2"], "urgent": "true"}
+    # GIVEN numbers and booleans in quotes  WHEN read strictly (a JSON body)  THEN each is refused by name
+    with pytest.raises(Invalid) as caught:
+        read(Notice, given, strict=True)
+    assert caught.value.problems == [Problem(("pages", 0), "give a whole number, not '2'"),
+                                     Problem(("urgent",), "give true or false, not 'true'")]
+    # WHEN read as people type (a form)  THEN they convert, and a list field reads as a list
+    assert read(Notice, given) == Notice(title="Closed", pages=[2], urgent=True)
+
+
+def test_a_field_left_out_stays_unset_and_null_is_a_value():
+    # GIVEN a body without ends_at, and one with ends_at null and a subtitle
+    left_out = read(Notice, {"title": " Closed "}, strict=True)
+    cleared = read(Notice, {"title": "Closed", "ends_at": None, "subtitle": " Sun\u0000 "}, strict=True)
+    # THEN the first leaves them unset, the second gives None; given texts are trimmed and cleaned
+    assert left_out.ends_at is msgspec.UNSET and left_out.subtitle is msgspec.UNSET and left_out.title == "Closed"
+    assert cleared.ends_at is None and cleared.subtitle == "Sun"
+
+
+def test_times_need_a_zone_and_iso_8601():
+    with pytest.raises(Invalid) as caught:
+        read(Notice, {"title": "   ", "ends_at": "2026-12-24T09:00:00"}, strict=True)
+    assert caught.value.problems == [Problem(("title",), "must not be empty; write a text"),
+                                     Problem(("ends_at",), "give a time zone, e.g. 2026-05-01T12:00:00Z")]
+    with pytest.raises(Invalid, match="'Christmas' is not a time; use ISO-8601 with a zone"):
+        read(Notice, {"title": "Closed", "ends_at": "Christmas"}, strict=True)
+
+
+def test_unknown_keys_are_refused_only_where_the_struct_forbids_them():
+    assert read(Link, {"token": "abc", "utm_source": "mail"}) == Link(token="abc")
+    with pytest.raises(Invalid, match="colour: unknown key"):
+        read(Notice, {"title": "Closed", "colour": "red"})
