@@ -159,12 +159,12 @@ def scheduled_maintenance(event):
 
 @app.on_sqs_message(queue="notifications", batch_size=10, name="deliver_notifications")
 def deliver_notifications(event):
-    from chalicelib.notify import service as notify
+    from chalicelib.notify import worker
     from chalicelib.observability import count, operation
 
     records = [record.to_dict() for record in event]
     with operation("DeliverNotifications", messages=len(records)):
-        answer = notify.deliver_notifications(records, event.context.get_remaining_time_in_millis)
+        answer = worker.deliver_notifications(records, event.context.get_remaining_time_in_millis)
         count("NotificationMessagesFailed", len(answer["batchItemFailures"]))
     return answer
 
@@ -209,7 +209,7 @@ RUNS = {
     "probe_cycle": ("chalicelib.observability", "chalicelib.probes.service"),
     "probe_shard": ("chalicelib.observability", "chalicelib.probes.service"),
     "scheduled_maintenance": ("chalicelib.maintenance", "chalicelib.observability"),
-    "deliver_notifications": ("chalicelib.notify.service", "chalicelib.observability"),
+    "deliver_notifications": ("chalicelib.notify.worker", "chalicelib.observability"),
     "ses_feedback": ("chalicelib.notify.upkeep", "chalicelib.observability"),
     "subscriber_upkeep": ("chalicelib.config", "chalicelib.notify.upkeep", "chalicelib.observability"),
 }

@@ -85,7 +85,7 @@ def _fan_out(endpoint: str) -> list[Row]:
     aws.reset_clients()
 
     from chalicelib.model import NotificationEvent, NotificationKind
-    from chalicelib.notify import service
+    from chalicelib.notify import service, worker
     from chalicelib.notify.model import Subscriber
     from chalicelib.notify.planning import FanOutPlanner
     from chalicelib.store.notifications import NotificationStore
@@ -128,7 +128,7 @@ def _fan_out(endpoint: str) -> list[Row]:
         for raw in raw_items[:stored]:
             writer.put_item(Item=raw)
     started = time.perf_counter()
-    queued = service.deliverer().fan_out("nbench")
+    queued = worker.deliverer().fan_out("nbench")
     whole_seconds = time.perf_counter() - started
     assert sum(queued.values()) == sum(planner.counts.values()) // 10, (queued, planner.counts)
     return [
@@ -204,7 +204,8 @@ class _Provider:
 
 def _stubbed_deliverer(rate: float, count: int, channel):
     from chalicelib.config import load_site
-    from chalicelib.notify.delivery import Deliverer, Senders
+    from chalicelib.notify.delivery import Deliverer
+    from chalicelib.notify.senders import Senders
     from chalicelib.notify.limits import TokenBucket
     from chalicelib.notify.model import Channel, DeliverMessage
     from chalicelib.notify.senders import EmailSender, NotificationQueue, SmsSender, WebhookSender

@@ -42,8 +42,7 @@ from chalicelib.notify.limits import TokenBucket
 from chalicelib.notify.model import (Channel, ClaimState, DeliverMessage, NotificationMessage, Subscriber,
                                      SubscriberStatus)
 from chalicelib.notify.planning import FanOutPlanner
-from chalicelib.notify.senders import (AccountRefused, EmailSender, NotificationQueue, Permanent,
-                                       SmsSender, Transient, WebhookSender)
+from chalicelib.notify.senders import AccountRefused, Permanent, Senders, Transient
 from chalicelib.observability import count
 from chalicelib.store.incidents import IncidentStore
 from chalicelib.store.notifications import NotificationStore
@@ -62,14 +61,6 @@ class Outcome(Enum):
     DONE = "done"        # sent, failed for good, or skipped: nothing left to do for this recipient
     LATER = "later"      # try again on redelivery
     HALT = "halt"        # the provider refuses the account: leave this and the rest of the batch for redelivery
-
-
-@dataclass
-class Senders:
-    email: EmailSender
-    sms: SmsSender
-    webhook: WebhookSender
-    queue: NotificationQueue
 
 
 @dataclass

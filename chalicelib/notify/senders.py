@@ -12,6 +12,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
@@ -207,3 +208,13 @@ class NotificationQueue:
                 self.sleep(0.2 * 2 ** attempt)
             else:
                 raise RuntimeError(f"SQS refused {len(entries)} message(s) {self.attempts} times")
+
+
+@dataclass
+class Senders:
+    """What a delivery sends with: one sender per kind of destination, and the queue for fan-out."""
+
+    email: EmailSender
+    sms: SmsSender
+    webhook: WebhookSender
+    queue: NotificationQueue

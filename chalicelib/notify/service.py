@@ -1,10 +1,10 @@
 """This container's notifier: the pieces of ``notify`` bound to the settings, the site and AWS.
 
-SES feedback and the hourly upkeep are bound in ``upkeep``, which loads none of delivery.
+Delivery is bound in ``worker`` (the deliver function), SES feedback and the hourly upkeep in
+``upkeep``; this module loads neither, so the API signs subscribers up without loading delivery.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,10 +12,9 @@ from chalicelib import aws
 from chalicelib.config import get_site
 from chalicelib.model import utcnow
 from chalicelib.notify.channels import CHANNELS
-from chalicelib.notify.delivery import Deliverer, Senders
 from chalicelib.notify.limits import TokenBucket
 from chalicelib.notify.model import Channel
-from chalicelib.notify.senders import EmailSender, NotificationQueue, SmsSender, WebhookSender
+from chalicelib.notify.senders import EmailSender, NotificationQueue, Senders, SmsSender, WebhookSender
 from chalicelib.notify.signup import Subscriptions
 from chalicelib.settings import get_settings
 from chalicelib.store.subscribers import DeliveryStore, SubscriberStore
@@ -45,25 +44,11 @@ def senders() -> Senders:
                    queue=NotificationQueue(aws.client("sqs"), get_settings().notify_queue_url))
 
 
-def deliverer(clock: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-              with_senders: Senders | None = None) -> Deliverer:
-    settings = get_settings()
-    return Deliverer(table=table(clock), site=get_site(), senders=with_senders or senders(), api_url=settings.api_url,
-                     email_source=settings.email_sender, templates_dir=settings.templates_dir,
-                     buckets=send_buckets(), clock=clock, sleep=sleep)
-
-
 def subscriptions(clock: Callable[[], datetime] = utcnow) -> Subscriptions:
     settings = get_settings()
     return Subscriptions(store=SubscriberStore(table(clock)), site=get_site(), email=EmailSender(aws.client("ses")),
                          sms=SmsSender(aws.client("sns")), api_url=settings.api_url,
                          email_source=settings.email_sender, templates_dir=settings.templates_dir, clock=clock)
-
-
-def deliver_notifications(records: list[dict], remaining_ms: Callable[[], int]) -> dict:
-    """The queue handler's work: the ``ReportBatchItemFailures`` answer for one SQS batch."""
-    failures = deliverer().handle(records, remaining_ms)
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
 
 
 def notification_stats(notification_id: str) -> dict[str, dict[str, int]]:

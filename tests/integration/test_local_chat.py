@@ -11,7 +11,7 @@ import yaml
 
 from chalicelib.config import SiteConfigError, load_site
 from chalicelib.model import NotificationEvent, NotificationKind
-from chalicelib.notify import service
+from chalicelib.notify import service, worker
 from chalicelib.settings import get_settings
 from chalicelib.store.notifications import NotificationStore
 from tests.conftest import EXAMPLE_SITE, _forget_caches
@@ -47,7 +47,7 @@ def deliver_incident(aws, table, noon) -> None:
                               title="Hootsuite is down", body="Scheduled posts are not going out.",
                               component_ids=["hootsuite"], incident_id="inc9")
     NotificationStore(table).save(event)
-    deliverer = service.deliverer(sleep=lambda seconds: None)
+    deliverer = worker.deliverer(sleep=lambda seconds: None)
     assert deliverer.handle([{"messageId": "fan", "body": json.dumps(
         {"type": "notification", "notification_id": event.id})}]) == []
     assert deliverer.handle(queued(aws)) == []

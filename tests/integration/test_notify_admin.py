@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.api.auth import create_key
 from chalicelib.model import NotificationEvent, NotificationKind, utcnow
-from chalicelib.notify import service
+from chalicelib.notify import service, worker
 from chalicelib.notify.model import Channel, Consent, Subscriber, SubscriberStatus
 from chalicelib.settings import reset_settings
 from chalicelib.store.notifications import NotificationStore
@@ -131,7 +131,7 @@ def test_notification_stats_count_per_channel(admin, aws, table):
     unsubscribed = confirmed(store, 3)
     event = NotificationEvent(id="nstats", kind=NotificationKind.INCIDENT_OPENED, created_at=NOON, title="Down")
     NotificationStore(table).save(event)
-    deliverer = service.deliverer(sleep=lambda seconds: None)
+    deliverer = worker.deliverer(sleep=lambda seconds: None)
     deliverer.fan_out("nstats")
     store.save(unsubscribed.replace(status=SubscriberStatus.UNSUBSCRIBED),
                previous=SubscriberStatus.CONFIRMED)     # unsubscribed between fan-out and delivery

@@ -14,7 +14,7 @@ import yaml
 
 from chalicelib.config import get_site, reset_site
 from chalicelib.model import NotificationEvent, NotificationKind
-from chalicelib.notify import service
+from chalicelib.notify import service, worker
 from chalicelib.settings import reset_settings
 from chalicelib.store.notifications import NotificationStore
 from tests.conftest import EXAMPLE_SITE
@@ -156,7 +156,7 @@ def test_chat_subscribers_get_one_message_per_event_in_their_platform_shape(site
                               title="Hootsuite is down", body="Scheduled posts are not going out.",
                               component_ids=["hootsuite"], incident_id="inc9")
     NotificationStore(table).save(event)
-    deliverer = service.deliverer(sleep=lambda seconds: None)
+    deliverer = worker.deliverer(sleep=lambda seconds: None)
     assert deliverer.handle([{"messageId": "fan", "body": json.dumps(
         {"type": "notification", "notification_id": event.id})}]) == []
     batches = queued(aws)

@@ -21,8 +21,9 @@ from botocore.exceptions import ClientError
 
 from tools.local.outbox import read_outbox
 from chalicelib.model import NotificationEvent, NotificationKind
-from chalicelib.notify import service
-from chalicelib.notify.delivery import LEASE, Senders
+from chalicelib.notify import service, worker
+from chalicelib.notify.delivery import LEASE
+from chalicelib.notify.senders import Senders
 from chalicelib.notify.model import Channel, Consent, Subscriber, SubscriberStatus
 from chalicelib.notify.senders import EmailSender, NotificationQueue, SmsSender, WebhookSender
 from chalicelib.observability import metrics, operation
@@ -159,7 +160,7 @@ def test_faults_end_with_exactly_one_message_per_confirmed_recipient(aws, table,
                       queue=NotificationQueue(boto3.client("sqs"), aws.environment["NOTIFY_QUEUE_URL"]))
 
     def consumer():
-        return service.deliverer(clock=clock, sleep=lambda seconds: None, with_senders=senders)
+        return worker.deliverer(clock=clock, sleep=lambda seconds: None, with_senders=senders)
 
     assert consumer().handle([{"messageId": "fan", "body": '{"type":"notification","notification_id":"nfaults"}'}]
                              ) == []
@@ -217,7 +218,7 @@ def test_a_permanent_failure_is_recorded_and_not_retried(aws, table, audience, m
     NotificationStore(table).save(event)
     senders = Senders(email=EmailSender(ses), sms=SmsSender(boto3.client("sns")), webhook=WebhookSender(),
                       queue=NotificationQueue(boto3.client("sqs"), aws.environment["NOTIFY_QUEUE_URL"]))
-    deliverer = service.deliverer(clock=lambda: noon, sleep=lambda seconds: None, with_senders=senders)
+    deliverer = worker.deliverer(clock=lambda: noon, sleep=lambda seconds: None, with_senders=senders)
 
     # WHEN the update is fanned out and delivered twice
     deliverer.handle([{"messageId": "fan", "body": '{"type":"notification","notification_id":"nperm"}'}])
@@ -236,7 +237,7 @@ def test_a_consumer_near_its_time_limit_hands_messages_back_unsent(aws, table, a
     # GIVEN queued batches and a consumer with less than 15 s of its time limit left
     NotificationStore(table).save(NotificationEvent(id="nlate", kind=NotificationKind.INCIDENT_OPENED,
                                                     created_at=noon, title="Down"))
-    deliverer = service.deliverer(clock=lambda: noon, sleep=lambda seconds: None)
+    deliverer = worker.deliverer(clock=lambda: noon, sleep=lambda seconds: None)
     deliverer.handle([{"messageId": "fan", "body": '{"type":"notification","notification_id":"nlate"}'}])
     records = queued_records(aws)
     # WHEN it handles them
@@ -247,7 +248,7 @@ def test_a_consumer_near_its_time_limit_hands_messages_back_unsent(aws, table, a
 
 
 def test_a_message_of_unknown_type_is_reported_so_it_reaches_the_dead_letter_queue(aws, table, audience):
-    deliverer = service.deliverer(sleep=lambda seconds: None)
+    deliverer = worker.deliverer(sleep=lambda seconds: None)
     assert deliverer.handle([{"messageId": "x", "body": '{"type":"postcard"}'},
                              {"messageId": "y", "body": "not json"}]) == ["x", "y"]
 
@@ -290,7 +291,7 @@ def test_ses_refusing_the_account_fails_no_recipient_and_the_batch_waits_for_red
                                                     created_at=noon, title="Still down", component_ids=["facebook"]))
     senders = Senders(email=EmailSender(ses), sms=SmsSender(boto3.client("sns")), webhook=WebhookSender(),
                       queue=NotificationQueue(boto3.client("sqs"), aws.environment["NOTIFY_QUEUE_URL"]))
-    deliverer = service.deliverer(clock=lambda: noon, sleep=lambda seconds: None, with_senders=senders)
+    deliverer = worker.deliverer(clock=lambda: noon, sleep=lambda seconds: None, with_senders=senders)
     deliverer.handle([{"messageId": "fan", "body": '{"type":"notification","notification_id":"npause"}'}])
     records = queued_records(aws)
 

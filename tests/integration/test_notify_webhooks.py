@@ -12,7 +12,7 @@ import yaml
 
 from chalicelib.api.auth import create_key
 from chalicelib.model import NotificationEvent, NotificationKind
-from chalicelib.notify import service
+from chalicelib.notify import service, worker
 from chalicelib.config import get_site, reset_site
 from chalicelib.settings import reset_settings
 from chalicelib.store.notifications import NotificationStore
@@ -79,7 +79,7 @@ def notify(aws, table, noon, n: int) -> None:
     event = NotificationEvent(id=f"nw{n}", kind=NotificationKind.INCIDENT_OPENED, created_at=noon,
                               title="Hootsuite is down", component_ids=["hootsuite"], incident_id="inc9")
     NotificationStore(table).save(event)
-    deliverer = service.deliverer(sleep=lambda seconds: None)
+    deliverer = worker.deliverer(sleep=lambda seconds: None)
     deliverer.handle([{"messageId": "fan", "body": json.dumps({"type": "notification", "notification_id": event.id})}])
     sqs, url = boto3.client("sqs"), aws.environment["NOTIFY_QUEUE_URL"]
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):

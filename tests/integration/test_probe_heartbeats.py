@@ -13,8 +13,8 @@ import pytest
 from chalicelib import aws as aws_clients
 from tools.cli import main
 from chalicelib.model import utcnow
-from chalicelib.probes import service
-from chalicelib.probes.service import UnknownHeartbeat, receive_heartbeat
+from chalicelib.probes import reports
+from chalicelib.probes.reports import UnknownHeartbeat, receive_heartbeat
 from tests.integration.api_server import api, api_server  # noqa: F401
 
 SCHEDULER = "hootsuite/heartbeat"
@@ -93,7 +93,7 @@ def test_a_rotation_without_overlap_cuts_a_leaked_secret_at_once(api, scheduler_
 
 def test_wrong_secrets_from_one_address_are_limited_but_the_right_one_still_beats(api, scheduler_secret):
     # GIVEN someone guesses heartbeat URLs from the address the job calls from
-    answers = [beat(api, WRONG, fail=True) for _ in range(service.WRONG_SECRETS_PER_ADDRESS)]
+    answers = [beat(api, WRONG, fail=True) for _ in range(reports.WRONG_SECRETS_PER_ADDRESS)]
     assert {a.status_code for a in answers} == {404}
     # WHEN they guess once more
     limited = beat(api, WRONG, fail=True)

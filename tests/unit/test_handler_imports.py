@@ -176,3 +176,13 @@ def test_the_api_reads_and_answers_its_bodies_without_pydantic():
     # THEN neither pydantic nor its core was loaded for it
     assert " ".join(answer).startswith('{"name":"Checkout down","body":"Looking into it.","status":"investigating"')
     assert loaded == "[]"
+
+def test_the_api_leaves_the_probe_engine_and_delivery_to_the_functions_that_run_them():
+    # GIVEN the API function's init in Lambda, which registers every route
+    loaded = beacon(loaded_after([], handler="app"))
+    # THEN it loaded no part of a probe cycle (POST /probes/run loads it on its call) and none of
+    # delivery (the deliver function's): its routes read reports and sign subscribers up
+    assert sorted(name for name in loaded if name.startswith(PROBE_RUN)) == []
+    assert sorted(name for name in loaded if name.startswith(
+        ("chalicelib.notify.worker", "chalicelib.notify.delivery", "chalicelib.notify.content"))) == []
+    assert {"chalicelib.probes.reports", "chalicelib.notify.service", "chalicelib.api.probes"} <= loaded
