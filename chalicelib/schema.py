@@ -1,24 +1,28 @@
-"""Reading what people write into typed, frozen objects: ``site.yml`` and the files beside it.
+"""Reading what people write into typed, frozen objects: ``site.yml``, the files beside it, and
+the API's request bodies and queries.
 
 The types are msgspec structs (``Strict``); ``read(cls, data)`` builds one from parsed YAML
-or JSON, field by field, so a file with several mistakes is refused with all of them at
-once, each as a ``Problem``: the key path and what to do about it. msgspec checks each value
-against its type and constraints (``Annotated[int, Meta(ge=1)]``); what msgspec's words
-would leave unclear (a pattern, a choice) is said in Beacon's. Three more things may stand
-in a field's ``Annotated``:
+or JSON, field by field, so a file or body with several mistakes is refused with all of them
+at once, each as a ``Problem``: the key path and what to do about it. msgspec checks each
+value against its type and constraints (``Annotated[int, Meta(ge=1)]``); what msgspec's
+words would leave unclear (a pattern, a choice, a time) is said in Beacon's. Three more
+things may stand in a field's ``Annotated``:
 
-- ``Line`` / ``Paragraphs`` (``line(...)``, ``paragraphs(...)`` with constraints): the text
-  is cleaned by ``chalicelib.cleantext`` before it is checked, so lengths count what is kept;
+- ``Line`` / ``Paragraphs`` (``line(...)``, ``paragraphs(...)`` with constraints, and
+  ``strip=True`` to trim): the text is cleaned by ``chalicelib.cleantext`` before it is
+  checked, so lengths count what is kept;
 - ``Check(function)``: a function of the typed value that returns it or raises ValueError;
 - ``Meta(extra={"is_not": ..., "fix": ...})`` on a pattern: how a mismatch is described.
 
 Values convert as people write them: a number or ``true`` given in quotes reads as the
 number or the boolean, a whole float as an int (``strict=True`` refuses that, for JSON
-bodies). A struct's ``__post_init__`` makes the checks across its fields (raising
-ValueError), and a classmethod ``refuse(data)`` may refuse the raw mapping before any field
-is read. A union of structs is told apart by the
-one field every member gives as a ``Literal`` (a probe's ``kind``). Building a struct in code
-checks nothing but ``__post_init__``. Pure: no I/O.
+bodies). Unknown keys are refused where the struct says ``forbid_unknown_fields``, and
+ignored elsewhere. A field whose default is ``msgspec.UNSET`` stays unset when left out, so
+an edit can tell a field left out from one given as null. A struct's ``__post_init__``
+makes the checks across its fields (raising ValueError), and a classmethod
+``refuse(data)`` may refuse the raw mapping before any field is read. A union of structs is
+told apart by the one field every member gives as a ``Literal`` (a probe's ``kind``).
+Building a struct in code checks nothing but ``__post_init__``. Pure: no I/O.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ written by ``http.model_response``, every time in Statuspage's form (``Moment``)
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -38,7 +39,7 @@ def empty(kind: type = dict) -> Any:
 
 
 def given(body: msgspec.Struct, *, leave: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The fields a client sent (those left ``UNSET`` are not), without ``leave``."""
+    """``body``'s fields but those left ``UNSET`` (in an edit, so, what the client sent) and ``leave``."""
     return {name: value for name, value in msgspec.structs.asdict(body).items()
             if value is not UNSET and name not in leave}
 
@@ -211,24 +212,24 @@ class PageQuery(Request, kw_only=True):
     cursor: Cursor | None = None
 
 
-class IncidentQuery(PageQuery, kw_only=True):
-    status: Annotated[str, Meta(
+def status_filter(statuses: type[Enum]) -> Any:
+    """A query's comma-separated statuses: values of ``statuses``, or 'open' and 'closed' for their groups."""
+    words = ["open", "closed", *(status.value for status in statuses)]
+    one = "|".join(words)
+    return Annotated[str, Meta(
         description="Comma-separated statuses; 'open' and 'closed' stand for their groups",
-        pattern=r"^(open|closed|investigating|identified|monitoring|resolved|postmortem)"
-                r"(,(open|closed|investigating|identified|monitoring|resolved|postmortem))*$",
+        pattern=rf"^({one})(,({one}))*$",
         extra={"is_not": "a list of statuses",
-               "fix": "use open, closed or incident statuses, comma-separated, e.g. 'investigating,identified'"},
-    )] | None = None
+               "fix": f"give some of {', '.join(words)}, separated by commas, e.g. '{words[2]},{words[3]}'"},
+    )]
+
+
+class IncidentQuery(PageQuery, kw_only=True):
+    status: status_filter(IncidentStatus) | None = None
 
 
 class MaintenanceQuery(PageQuery, kw_only=True):
-    status: Annotated[str, Meta(
-        description="Comma-separated statuses; 'open' and 'closed' stand for their groups",
-        pattern=r"^(open|closed|scheduled|in_progress|verifying|completed|cancelled)"
-                r"(,(open|closed|scheduled|in_progress|verifying|completed|cancelled))*$",
-        extra={"is_not": "a list of statuses",
-               "fix": "use open, closed or maintenance statuses, comma-separated, e.g. 'scheduled,in_progress'"},
-    )] | None = None
+    status: status_filter(MaintenanceStatus) | None = None
 
 
 class NoticeQuery(PageQuery, kw_only=True):

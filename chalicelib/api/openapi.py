@@ -31,9 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 from chalice import CORSConfig, Response
 from chalice.app import ChaliceViewError
-import msgspec
 
 from chalicelib.api import http
 from chalicelib.api.models import Response as Answer
@@ -41,6 +41,8 @@ from chalicelib.store.audit import AuditStore
 from chalicelib.store.table import Conflict
 
 log = logging.getLogger("beacon.api")
+# A body, query or answer: a struct of chalicelib.api.models (or of the module that owns the route).
+Shape = type[msgspec.Struct]
 
 
 class ErrorField(Answer, kw_only=True):
@@ -63,9 +65,9 @@ class RouteDoc:
     summary: str
     tag: str
     scope: str | None
-    body: type[msgspec.Struct] | None
-    query: type[msgspec.Struct] | None
-    responses: dict[int, type[msgspec.Struct] | str | None]
+    body: Shape | None
+    query: Shape | None
+    responses: dict[int, Shape | str | None]
     content_types: tuple[str, ...] = ("application/json",)
     operation_id: str = ""
     pages: bool = False  # answers browsers with HTML pages too (``browsers``)
@@ -110,16 +112,16 @@ REGISTRY: dict[tuple[str, str], RouteDoc] = {}
 CORS = CORSConfig(allow_origin="*", allow_headers=["If-Match"], expose_headers=["ETag"], max_age=600)
 
 
-def describe(path: str, methods: list[str], *, summary: str, responses: dict[int, type[msgspec.Struct] | str | None],
-             tag: str = "meta", scope: str | None = None, body: type[msgspec.Struct] | None = None,
-             query: type[msgspec.Struct] | None = None, operation_id: str = "") -> None:
+def describe(path: str, methods: list[str], *, summary: str, responses: dict[int, Shape | str | None],
+             tag: str = "meta", scope: str | None = None, body: Shape | None = None,
+             query: Shape | None = None, operation_id: str = "") -> None:
     for method in methods:
         REGISTRY[(path, method.upper())] = RouteDoc(path, method.upper(), summary, tag, scope, body, query,
                                                     responses, operation_id=operation_id or _operation_id(method, path))
 
 
-def documented(bp, path: str, *, methods: list[str], summary: str, responses: dict[int, type[msgspec.Struct] | str | None],
-               body: type[msgspec.Struct] | None = None, query: type[msgspec.Struct] | None = None,
+def documented(bp, path: str, *, methods: list[str], summary: str, responses: dict[int, Shape | str | None],
+               body: Shape | None = None, query: Shape | None = None,
                scope: str | None = None, tag: str | None = None,
                content_types: list[str] | None = None, browsers: Browsers | None = None,
                **route_kwargs) -> Callable:
@@ -286,7 +288,7 @@ REF = "#/components/schemas/{name}"
 
 def openapi_document(title: str = "Beacon API", version: str = "1", server_url: str | None = None) -> dict:
     routes = sorted(REGISTRY.values(), key=lambda r: (r.path, r.method))
-    wanted: list[type[msgspec.Struct]] = [Error]
+    wanted: list[Shape] = [Error]
     for route in routes:
         if route.body is not None:
             wanted.append(route.body)
