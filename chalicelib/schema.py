@@ -30,6 +30,7 @@ import enum
 import re
 import types
 import typing
+from datetime import datetime
 from typing import Annotated, Any, Literal, NamedTuple, Union
 
 import msgspec
@@ -158,8 +159,10 @@ def _read(tp: Any, value: Any, loc: tuple, reading: _Reading) -> Any:
         try:
             result = msgspec.convert(value, tp, strict=reading.strict)
         except msgspec.ValidationError as exc:
-            reading.problems.append(Problem(loc, _explained(str(exc), base, metas, value)))
-            return _BAD
+            result = _iso_8601(value) if base is datetime else None
+            if result is None or (result.tzinfo is None and any(meta.tz for meta in metas)):
+                reading.problems.append(Problem(loc, _explained(str(exc), base, metas, value)))
+                return _BAD
     elif shape == "struct":
         result = _read_struct(base, value, loc, reading)
     elif shape == "union":
@@ -340,10 +343,22 @@ def _explained(message: str, base: Any, metas: tuple, value: Any) -> str:
     if message == "Expected `datetime` with a timezone component":
         return "give a time zone, e.g. 2026-05-01T12:00:00Z"
     if message == "Invalid RFC3339 encoded datetime":
+        if _iso_8601(value) is not None:  # a time all but its zone
+            return "give a time zone, e.g. 2026-05-01T12:00:00Z"
         return f"{value!r} is not a time; use ISO-8601 with a zone, e.g. 2026-05-01T12:00:00Z"
     if message.startswith("Invalid enum value"):
         return f"{value!r} is not allowed here; use one of {', '.join(map(str, _choices(base)))}"
     return message
+
+
+def _iso_8601(value: Any) -> datetime | None:
+    """A time in an ISO 8601 form msgspec's RFC 3339 reader refuses (no seconds: 2026-05-01T12:00Z)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _choices(base: Any) -> list[Any]:

@@ -1,7 +1,7 @@
 """Reading parsed files into structs: every mistake at once, in Beacon's words, texts cleaned first."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
@@ -196,6 +196,11 @@ def test_times_need_a_zone_and_iso_8601():
                                      Problem(("ends_at",), "give a time zone, e.g. 2026-05-01T12:00:00Z")]
     with pytest.raises(Invalid, match="'Christmas' is not a time; use ISO-8601 with a zone"):
         read(Notice, {"title": "Closed", "ends_at": "Christmas"}, strict=True)
+    # a time without seconds is ISO 8601 too, though not RFC 3339: it reads, and needs its zone as well
+    assert read(Notice, {"title": "Closed", "ends_at": "2026-12-24T09:00Z"}, strict=True).ends_at == datetime(
+        2026, 12, 24, 9, 0, tzinfo=timezone.utc)
+    with pytest.raises(Invalid, match="ends_at: give a time zone"):
+        read(Notice, {"title": "Closed", "ends_at": "2026-12-24T09:00"}, strict=True)
 
 
 def test_unknown_keys_are_refused_only_where_the_struct_forbids_them():
