@@ -151,6 +151,14 @@ def _parts(tp: Any) -> _Parts:
     return parts
 
 
+def takes_items(tp: Any) -> bool:
+    """Whether a field of type ``tp`` reads a list of values (a form gives every value such a field has)."""
+    parts = _parts(tp)
+    if parts.shape == "union":
+        return any(takes_items(member) for member in parts.args if member is not type(None))
+    return parts.shape == "items"
+
+
 def _read(tp: Any, value: Any, loc: tuple, reading: _Reading) -> Any:
     base, metas, text, checks, shape, args = _parts(tp)
     if text is not None and isinstance(value, str):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import msgspec
 from chalice import Blueprint
 from msgspec import Meta
 
@@ -36,7 +35,7 @@ def post_key(call: Call):
     secret, key = create_key(table(), name=call.body.name, scope=call.body.scope, created_by=call.key.name,
                              now=utcnow())
     audit(table(), call.key, "key.create", f"key/{key.id}", f"{key.name!r} scope {key.scope}")
-    return 201, models.KeyCreated(**msgspec.structs.asdict(key_out(key)), secret=secret)
+    return 201, models.extended(models.KeyCreated, key_out(key), secret=secret)
 
 
 @documented(bp, "/keys/{key_id}", methods=["DELETE"], responses={200: models.KeyOut}, scope="admin",

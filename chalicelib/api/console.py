@@ -205,7 +205,7 @@ def _variables(raw: str | None) -> dict[str, str]:
         return {}
     try:
         given = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError):
         raise Unprocessable('variables: not a JSON object; send e.g. {"eta": "15:00"}',
                             [{"field": "variables", "problem": 'not a JSON object; send e.g. {"eta": "15:00"}'}]
                             ) from None

@@ -264,9 +264,8 @@ def _header_params(content_type: str) -> dict[str, str]:
 
 def _for_model(fields: dict[str, list[str]], model: type[msgspec.Struct]) -> dict[str, Any]:
     """A form's fields as ``model`` reads them: every value of a list field, the last of any other."""
-    types = {f.encode_name: str(f.type) for f in msgspec.structs.fields(model)}
-    return {key: values if ("list" in types.get(key, "") or "tuple" in types.get(key, "")) else values[-1]
-            for key, values in fields.items()}
+    lists = {field.encode_name for field in msgspec.structs.fields(model) if schema.takes_items(field.type)}
+    return {key: values if key in lists else values[-1] for key, values in fields.items()}
 
 
 def parse_query(request, model: type[msgspec.Struct] | None) -> msgspec.Struct | None:

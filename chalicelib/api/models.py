@@ -44,6 +44,11 @@ def given(body: msgspec.Struct, *, leave: frozenset[str] = frozenset()) -> dict[
             if value is not UNSET and name not in leave}
 
 
+def extended(cls: type, answer: msgspec.Struct, **more: Any) -> Any:
+    """``answer`` as ``cls``, a subclass that adds fields (``more``): a created key with its secret."""
+    return cls(**msgspec.structs.asdict(answer), **more)
+
+
 def out(cls: type, data: dict[str, Any]) -> Any:
     """An answer built from a record's JSON form (``Record.as_json``): its texts made datetimes and enums."""
     return msgspec.convert(data, cls)

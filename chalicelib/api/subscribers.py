@@ -14,7 +14,7 @@ from msgspec import Meta
 
 from chalicelib.api.auth import audit
 from chalicelib.api.http import NotFoundError, Unprocessable
-from chalicelib.api.models import Model, Request, empty
+from chalicelib.api.models import Model, Request, empty, extended
 from chalicelib.api.openapi import Call, documented
 from chalicelib.config import get_site
 from chalicelib.model import utcnow
@@ -173,7 +173,7 @@ def import_subscribers(call: Call):
 def create_webhook(call: Call):
     body = call.body
     webhook, secret = _add(call, "webhook", {"url": body.url}, body.label, body.components)
-    return 201, WebhookCreated(**msgspec.structs.asdict(_out(webhook)), secret=secret or "")
+    return 201, extended(WebhookCreated, _out(webhook), secret=secret or "")
 
 
 @documented(bp, "/channels/{kind}", methods=["POST"], body=CreateChannelSubscriber,
@@ -185,7 +185,7 @@ def create_channel_subscriber(call: Call):
     subscriber, secret = _add(call, call.params["kind"], fields, body.label, body.components)
     # A secret Beacon made (a webhook's signing secret) is shown once; one the admin typed, never.
     made = secret if secret not in fields.values() else None
-    return 201, ChannelSubscriberCreated(**msgspec.structs.asdict(_out(subscriber)), secret=made)
+    return 201, extended(ChannelSubscriberCreated, _out(subscriber), secret=made)
 
 
 def _add(call: Call, kind: str, fields: dict, label: str, components: list[str]) -> tuple[Subscriber, str | None]:
