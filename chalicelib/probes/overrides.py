@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
-import yaml
 
 from chalicelib.probes.spec import ProbeSettings
 from chalicelib.schema import Invalid, Strict, read
@@ -72,6 +71,8 @@ _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 def load_overrides(path: Path | str | None, environ=os.environ) -> ProbeOverrides | None:
     if not path:
         return None
+    import yaml  # only where a stage names a file: deployed stages probe their own targets
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.conftest import ROOT
@@ -64,7 +65,7 @@ def test_zip_contains_every_template_and_the_site_config(packaged):
     names = set(zipfile.ZipFile(packaged / "deployment.zip").namelist())
     templates = {p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert templates and templates <= names
-    assert {"app.py", "site.yml", "chalicelib/config.py"} <= names
+    assert {"app.py", "site.yml", "site.yml.json", "chalicelib/config.py"} <= names
     # The beacon command and the local stack are tools, never deployed.
     assert not {name for name in names if name.startswith("tools/")}
     # Beacon's languages travel with their catalogues and their locale data, and no other language's data.
@@ -99,6 +100,23 @@ def test_a_page_renders_from_the_unpacked_zip_alone(packaged, tmp_path):
 def lambda_environment(task: Path) -> dict[str, str]:
     # Lambda's file system is read-only: nothing an import compiles is kept for the next cold start.
     return {"PYTHONPATH": str(task), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def test_a_function_started_from_the_zip_reads_the_parsed_site_without_pyyaml(packaged, tmp_path, example_site):
+    # GIVEN the zip unpacked as Lambda does, with site.yml and the copy make package parsed beside it
+    task = tmp_path / "task"
+    zipfile.ZipFile(packaged / "deployment.zip").extractall(task)
+    # WHEN the API function starts (its init reads the site)
+    script = ("import sys\nimport app\nfrom chalicelib import config\nimport msgspec\n"
+              "print(msgspec.json.encode(config._loaded).decode())\nprint('yaml' in sys.modules)\n")
+    env = {**lambda_environment(task), "_HANDLER": "app.app", "AWS_REGION": "eu-west-1",
+           "AWS_DEFAULT_REGION": "eu-west-1", "TABLE_NAME": "beacon-state", "SITE_CONFIG": "site.yml"}
+    done = subprocess.run([sys.executable, "-S", "-c", script], cwd=task, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    site, yaml_loaded = done.stdout.splitlines()
+    # THEN it read the site site.yml describes, and PyYAML was never imported
+    assert json.loads(site) == json.loads(msgspec.json.encode(example_site))
+    assert yaml_loaded == "False"
 
 
 def test_every_module_ships_compiled_for_the_runtime_and_a_cold_start_compiles_none(packaged, tmp_path):

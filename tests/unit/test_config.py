@@ -1,8 +1,12 @@
+import json
+import subprocess
+import sys
+
 import pytest
 import yaml
 
-from chalicelib.config import SiteConfigError, load_site, parse_site
-from tests.conftest import EXAMPLE_SITE
+from chalicelib.config import SiteConfigError, load_site, parse_site, parsed_copy, parsed_copy_path
+from tests.conftest import EXAMPLE_SITE, ROOT
 
 
 def example_data():
@@ -122,3 +126,75 @@ def test_check_site_command_exits_non_zero_on_a_bad_file(tmp_path, capsys):
     assert main(["check-site", str(bad)]) == 1
     assert "groop: unknown key" in capsys.readouterr().err
     assert main(["check-site", str(EXAMPLE_SITE)]) == 0
+
+
+def test_a_non_utf8_file_names_the_byte_and_the_fix(tmp_path):
+    site = tmp_path / "site.yml"
+    site.write_bytes(EXAMPLE_SITE.read_bytes().replace(b"Lumen", b"Lum\xe9n", 1))
+    with pytest.raises(SiteConfigError, match=r"byte \d+ is not UTF-8; save the file as UTF-8"):
+        load_site(site)
+
+
+def shipped(tmp_path, source: bytes, copy: bytes | None = None):
+    """site.yml in ``tmp_path`` with a parsed copy beside it, as make package ships them."""
+    site = tmp_path / "site.yml"
+    site.write_bytes(source)
+    parsed_copy_path(site).write_bytes(parsed_copy(source) if copy is None else copy)
+    return site
+
+
+def test_the_parsed_copy_is_read_when_it_is_of_the_very_file(tmp_path):
+    source = EXAMPLE_SITE.read_bytes()
+    # GIVEN site.yml with its parsed copy, whose brand was renamed after parsing (so that the test can
+    # tell which one was read)
+    copy = json.loads(parsed_copy(source))
+    copy["data"]["brand"]["name"] = "Read From The Copy"
+    site = shipped(tmp_path, source, json.dumps(copy).encode())
+    # WHEN the site is loaded  THEN it comes from the copy, validated in each language like the file
+    loaded = load_site(site)
+    assert loaded.brand.name == "Read From The Copy"
+    assert loaded.in_language("de").components == load_site(EXAMPLE_SITE).in_language("de").components
+    # AND a copy of the untouched text describes the same site as the file
+    assert load_site(shipped(tmp_path, source)) == load_site(EXAMPLE_SITE)
+
+
+def test_a_copy_of_another_text_is_ignored_and_the_file_parsed(tmp_path):
+    source = EXAMPLE_SITE.read_bytes()
+    # GIVEN a copy parsed from site.yml before one byte of it changed
+    site = shipped(tmp_path, source)
+    site.write_bytes(source.replace(b"name: Lumen Coffee Roasters", b"name: Lumen Coffee Roaster_", 1))
+    # THEN the file as it is now is read
+    assert load_site(site).brand.name == "Lumen Coffee Roaster_"
+    # AND a copy that is not one (a truncated upload) is ignored the same way
+    parsed_copy_path(site).write_bytes(b'{"source_sha256": "')
+    assert load_site(site).brand.name == "Lumen Coffee Roaster_"
+
+
+def test_a_copy_is_validated_like_the_file(tmp_path):
+    source = EXAMPLE_SITE.read_bytes()
+    copy = json.loads(parsed_copy(source))
+    copy["data"]["brand"]["time_zone"] = "Mars/Olympus"
+    # GIVEN a copy holding a mistake  WHEN it is read  THEN it is refused as the file would be
+    with pytest.raises(SiteConfigError, match="brand.time_zone"):
+        load_site(shipped(tmp_path, source, json.dumps(copy).encode()))
+
+
+@pytest.mark.parametrize("yaml_text", ["brand: {opened: 2026-05-01}\n", "variables: {1: one}\n",
+                                       "threshold: .nan\n", "flag: yes\ncount: 1\nratio: 1.0\n"])
+def test_only_what_json_holds_exactly_gets_a_copy(yaml_text):
+    copy = parsed_copy(yaml_text.encode())
+    if yaml_text.startswith("flag"):
+        # booleans, integers and floats come back as themselves
+        assert json.loads(copy)["data"] == {"flag": True, "count": 1, "ratio": 1.0}
+    else:
+        # a date, a key that is not a text, NaN: the file ships without a copy and is parsed where it is read
+        assert copy is None
+
+
+def test_reading_the_copy_does_not_import_pyyaml(tmp_path):
+    site = shipped(tmp_path, EXAMPLE_SITE.read_bytes())
+    code = ("import sys\nfrom chalicelib.config import load_site\n"
+            f"print(load_site({str(site)!r}).brand.name, 'yaml' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Lumen", "Coffee", "Roasters", "False"]

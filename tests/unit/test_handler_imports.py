@@ -17,9 +17,10 @@ from tests.conftest import ROOT
 from tools.handlers import handler_imports
 
 # What app.py and every handler may load: Chalice, boto3, logging and metrics, the records and the
-# site's configuration (msgspec, YAML).
+# site's configuration (msgspec). PyYAML is imported only where a YAML file is read: a working tree's
+# site.yml on a first call; deployed, the function reads the copy make package parsed (tools.package).
 BASE = {"app", "chalice", "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3", "certifi",
-        "aws_lambda_powertools", "msgspec", "typing_extensions", "yaml", "cython_runtime"}
+        "aws_lambda_powertools", "msgspec", "typing_extensions", "cython_runtime"}
 RENDERING = {"jinja2", "markupsafe", "markdown_it", "mdurl", "nh3"}
 HTTP_CLIENT = {"requests", "idna", "charset_normalizer"}
 # The probes' HTTP/1.1 parser (chalicelib.probes.http): only the probe functions load it.
@@ -45,8 +46,8 @@ HANDLERS = {
     "deliver_notifications": (BASE | RENDERING | HTTP_CLIENT | DESTINATIONS,
                               NEVER + PROBE_RUN + ("chalicelib.site.publish",)),
     # Feedback and upkeep (notify.upkeep) load the SMS sender for the opt-out list, and none of delivery;
-    # feedback reads no site, so it loads neither the site's configuration nor YAML.
-    "ses_feedback": (BASE - {"yaml"}, NEVER + PROBE_RUN + UPKEEP_NEVER + ("chalicelib.config",)),
+    # feedback reads no site, so it loads no site's configuration.
+    "ses_feedback": (BASE, NEVER + PROBE_RUN + UPKEEP_NEVER + ("chalicelib.config",)),
     "subscriber_upkeep": (BASE, NEVER + PROBE_RUN + UPKEEP_NEVER),
 }
 
