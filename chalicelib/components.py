@@ -6,8 +6,9 @@ so both sides re-read and retry on ``Conflict`` instead of overwriting each othe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 from chalicelib.config import Component
 from chalicelib.writes import NotFound, Writes, check_version
@@ -15,8 +16,7 @@ from chalicelib.model import ComponentState, ComponentStatus, StatusSource
 from chalicelib.status import component_status
 
 
-@dataclass(frozen=True)
-class ComponentView:
+class ComponentView(msgspec.Struct, frozen=True):
     component: Component
     state: ComponentState
     status: ComponentStatus
@@ -64,7 +64,6 @@ class ComponentService(Writes):
             raise NotFound("component", component_id) from None
 
 
-@dataclass(frozen=True)
-class _Versioned:
+class _Versioned(msgspec.Struct, frozen=True):
     id: str
     version: int

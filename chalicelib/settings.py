@@ -8,8 +8,9 @@ variables for the resources it creates on the emulator. The endpoint URL is boto
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # A first publish of ~1,100 objects 20 ms away is bound by boto3's CPU: 64 uploads in flight
@@ -18,8 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PUBLISH_CONCURRENCY = 64
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True):
     stage: str
     table_name: str
     bucket_name: str

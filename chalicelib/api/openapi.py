@@ -28,7 +28,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
@@ -58,8 +57,7 @@ class Error(Answer, kw_only=True):
     fields: list[ErrorField] | None = None
 
 
-@dataclass
-class RouteDoc:
+class RouteDoc(msgspec.Struct):
     path: str
     method: str
     summary: str
@@ -73,8 +71,7 @@ class RouteDoc:
     pages: bool = False  # answers browsers with HTML pages too (``browsers``)
 
 
-@dataclass
-class Call:
+class Call(msgspec.Struct):
     """What a view gets: the request, the caller's key, the parsed body, query and If-Match version."""
 
     request: Any
@@ -82,7 +79,7 @@ class Call:
     body: Any = None
     query: Any = None
     if_match: int | None = None
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = msgspec.field(default_factory=dict)
 
     def version(self) -> int | None:
         """The version the client read: If-Match, else the body's ``version`` field."""

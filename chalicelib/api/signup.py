@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint, Response
+import msgspec
+
 from msgspec import Meta
 
 from chalicelib.api import http
@@ -83,8 +84,7 @@ def wants_html(request) -> bool:
     return content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
-@dataclass(frozen=True)
-class SignupBrowsers:
+class SignupBrowsers(msgspec.Struct, frozen=True):
     """The ``openapi.Browsers`` of these routes; ``posts_from`` lists the origins a POST may come from."""
 
     posts_from: Callable[[], set[str]] | None = None

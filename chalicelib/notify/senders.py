@@ -12,12 +12,13 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 import urllib3
 from botocore.exceptions import BotoCoreError, ClientError
+
+import msgspec
 
 from chalicelib.probes.guard import TargetGuard, TargetRefused, guarded_pool_manager
 
@@ -210,8 +211,7 @@ class NotificationQueue:
                 raise RuntimeError(f"SQS refused {len(entries)} message(s) {self.attempts} times")
 
 
-@dataclass
-class Senders:
+class Senders(msgspec.Struct):
     """What a delivery sends with: one sender per kind of destination, and the queue for fan-out."""
 
     email: EmailSender

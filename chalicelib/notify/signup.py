@@ -20,9 +20,10 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import msgspec
 
 from chalicelib.config import Site
 from chalicelib.i18n import N_
@@ -60,8 +61,7 @@ class ConfirmationNotSent(Exception):
     """The provider refused the confirmation for a reason of its own (throttled, down): try again."""
 
 
-@dataclass(frozen=True)
-class SignupAnswer:
+class SignupAnswer(msgspec.Struct, frozen=True):
     channel: Channel
     masked: str
     verify_id: str          # the code entry page's id (SMS); the same shape for email
@@ -72,8 +72,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass
-class Subscriptions:
+class Subscriptions(msgspec.Struct):
     store: SubscriberStore
     site: Site
     email: EmailSender

@@ -17,8 +17,9 @@ import csv
 import io
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
+
+import msgspec
 
 from chalicelib.config import Site
 from chalicelib.model import new_id
@@ -43,11 +44,10 @@ def unneutralised(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
-@dataclass
-class ImportResult:
+class ImportResult(msgspec.Struct):
     imported: int = 0
     existing: int = 0
-    problems: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[tuple[int, str]] = msgspec.field(default_factory=list)
 
 
 def export_rows(store: SubscriberStore) -> Iterator[list[str]]:

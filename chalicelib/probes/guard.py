@@ -18,8 +18,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
+import msgspec
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
@@ -106,8 +106,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 
-@dataclass(frozen=True)
-class TargetGuard:
+class TargetGuard(msgspec.Struct, frozen=True):
     allow_private: bool = False
     # Private networks allowed one by one (an internal service), e.g. ("10.20.0.0/16",).
     allowed_networks: tuple[str, ...] = ()

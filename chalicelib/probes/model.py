@@ -6,15 +6,15 @@ the checks' network code.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from chalicelib.model import ComponentStatus
 
 
-@dataclass(frozen=True)
-class PlannedProbe:
+class PlannedProbe(msgspec.Struct, frozen=True):
     """A probe of the site, ready to run: where it belongs and the spec (targets already rewritten)."""
 
     component_id: str
@@ -25,8 +25,7 @@ class PlannedProbe:
         return f"{self.component_id}/{self.spec.key_id}"
 
 
-@dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(msgspec.Struct, frozen=True):
     key: str
     component_id: str
     kind: str
@@ -35,10 +34,10 @@ class ProbeResult:
     status: ComponentStatus | None
     error: str | None = None
     latency_ms: float | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)
     # The locations that saw the target, and what each made of it, once confirmed across them
     # (``rules.confirm_across_locations``); empty for a result of one location.
-    locations: dict[str, str | None] = field(default_factory=dict)
+    locations: dict[str, str | None] = msgspec.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -52,16 +51,15 @@ class ProbeResult:
                 **({"locations": self.locations} if self.locations else {})}
 
 
-@dataclass(frozen=True)
-class LocationReport:
+class LocationReport(msgspec.Struct, frozen=True):
     """What one location's last cycle saw: the verdicts that were not "operational" (a target it
     ran and does not list answered fine), when, and which plan it ran (a digest of the probe keys)."""
 
     location: str
     at: datetime
     plan: str
-    verdicts: dict[str, str | None] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    verdicts: dict[str, str | None] = msgspec.field(default_factory=dict)
+    errors: dict[str, str] = msgspec.field(default_factory=dict)
 
     def verdict(self, key: str, plan: str) -> ComponentStatus | None:
         """The location's status for ``key``; None when it could not tell or ran another plan."""
@@ -80,8 +78,7 @@ class LocationReport:
                    dict(data.get("errors", {})))
 
 
-@dataclass(frozen=True)
-class HeartbeatCalls:
+class HeartbeatCalls(msgspec.Struct, frozen=True):
     """What a heartbeat's job last said: when it called, and its runs in a row reported failed or fine."""
 
     last_seen: datetime

@@ -15,11 +15,11 @@ operational for the thresholds (and so for subscribers) and is reported as uncon
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+import msgspec
 
 from chalicelib.config import Component
 from chalicelib.model import ComponentStatus, Record
@@ -142,8 +142,7 @@ def outcome_summary(results: Iterable[ProbeResult]) -> dict[str, int]:
 
 # -- confirmation across probe locations -------------------------------------------------------
 
-@dataclass(frozen=True)
-class Unconfirmed:
+class Unconfirmed(msgspec.Struct, frozen=True):
     """A failure fewer than ``quorum`` locations see: for operators, never for subscribers."""
 
     key: str
@@ -177,11 +176,11 @@ def confirm_across_locations(results: Sequence[ProbeResult], home: str, reports:
         seen = {home: result.status, **{r.location: r.verdict(result.key, plan) for r in reports}}
         known = sorted((s for s in seen.values() if s is not None), key=lambda s: s.severity, reverse=True)
         if not known:
-            confirmed.append(dataclasses.replace(result, locations=_values(seen)))
+            confirmed.append(msgspec.structs.replace(result, locations=_values(seen)))
             continue
         counted, worst = known[min(quorum, len(known)) - 1], known[0]
         error = result.error if counted is result.status else _error_of(reports, result.key, seen, counted)
-        confirmed.append(dataclasses.replace(result, status=counted, error=error, locations=_values(seen)))
+        confirmed.append(msgspec.structs.replace(result, status=counted, error=error, locations=_values(seen)))
         if is_failing(worst) and counted.severity < worst.severity:
             unconfirmed.append(Unconfirmed(
                 result.key, result.component_id, worst, counted,

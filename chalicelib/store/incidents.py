@@ -62,7 +62,6 @@ import json
 import logging
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
@@ -90,8 +89,7 @@ INLINE_BYTES = 100_000
 R = TypeVar("R", bound=Record)
 
 
-@dataclass(frozen=True)
-class Changed:
+class Changed(msgspec.Struct, frozen=True):
     """An incident a write saved, with its start before the write (None for a new one)."""
 
     incident_id: str

@@ -5,11 +5,11 @@ import base64
 import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from decimal import Decimal
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
@@ -22,8 +22,7 @@ class AlreadyExists(Exception):
     """An item with this key exists already."""
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(msgspec.Struct, frozen=True):
     """``children``: sort keys of the items (same partition) that belong to this one and that
     readers are to trust; written in the same conditional put as ``data`` (None: none kept)."""
 
@@ -43,8 +42,7 @@ _FORMER_INDEX_ATTRIBUTES = frozenset({"front", "front_at", "month", "month_at"})
 BATCH_KEYS, BATCH_CONCURRENCY = 100, 8
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(msgspec.Struct, frozen=True):
     items: list[Item]
     cursor: str | None
 

@@ -2,7 +2,6 @@
 ceilings, address variants, and answers that do not tell who subscribes."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import threading
@@ -94,7 +93,7 @@ def test_fifteen_parallel_wrong_codes_use_up_the_five_tries_and_the_right_code_i
 
     def guesser():
         # Each guesser has its own connection, as separate containers would.
-        own = dataclasses.replace(subscriptions, store=SubscriberStore(
+        own = msgspec.structs.replace(subscriptions, store=SubscriberStore(
             Table(boto3.session.Session().resource("dynamodb").Table(get_settings().table_name), clock=clock)))
         return threading.Thread(target=guess, args=(own,))
 
@@ -166,7 +165,7 @@ def test_the_sms_ceiling_opens_again_in_the_next_hour(signups, moto_endpoint):
     policy = subscriptions.site.subscriptions
     low = msgspec.structs.replace(policy, limits=msgspec.structs.replace(
         policy.limits, sms_confirmations=Limit(count=1, hours=1)))
-    subscriptions = dataclasses.replace(subscriptions, site=subscriptions.site.replace(subscriptions=low))
+    subscriptions = msgspec.structs.replace(subscriptions, site=subscriptions.site.replace(subscriptions=low))
     subscriptions.subscribe(email=None, phone="+4915112340001", components=[], source_ip="203.0.113.1")
     with pytest.raises(TooMany):
         subscriptions.subscribe(email=None, phone="+4915112340002", components=[], source_ip="203.0.113.2")

@@ -30,9 +30,10 @@ record like the webhook secret and never shown again after creation.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from chalicelib.notify.model import Channel as ChannelName
 
@@ -44,8 +45,7 @@ if TYPE_CHECKING:
     from chalicelib.notify.policy import SubscriptionPolicy
 
 
-@dataclass(frozen=True)
-class RenderContext:
+class RenderContext(msgspec.Struct, frozen=True):
     """What a message is built from, besides the event itself: all of it read in ``language``."""
 
     site: Site

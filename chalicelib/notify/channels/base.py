@@ -5,9 +5,10 @@ title, status (with its colour), affected components, the link to the incident, 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from chalicelib.model import NotificationEvent, NotificationKind
 
@@ -86,8 +87,7 @@ _KIND_COLOURS = {
 _STATUS_COLOURS = {"investigating": RED, "identified": ORANGE, "monitoring": YELLOW, "resolved": GREEN}
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(msgspec.Struct, frozen=True):
     brand: str
     title: str
     status: str
