@@ -45,7 +45,8 @@ config.load_site({path!r})
 print(time.perf_counter() - t)
 """
 # PyYAML's parser in Python, which config keeps for describing errors, in place of libyaml's.
-_PYTHON_PARSER = "yaml, fast, python = config._yaml_loaders()\nconfig._loaders = (yaml, python, python)"
+_PYTHON_PARSER = ("yaml, fast, python = config._yaml_loaders()\n"
+                  "config._yaml_loaders = lambda: (yaml, python, python)")
 _IMPORT_BOTO3 = """
 import time
 t = time.perf_counter()

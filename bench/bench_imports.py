@@ -22,10 +22,19 @@ reads site.yml (all but SES feedback), beside a bare function's init that import
 its DynamoDB ``Table`` with the collector off the same way (run in turn with it), and beside itself in the zip without
 its bytecode, as ``chalice package`` alone ships it and Lambda then compiles every module at each
 cold start.
+
+Every figure is the fastest of its runs (21 for a function's cold import and what it is set
+beside, 11 for the others), as ``timeit`` reports its own: the code's cost does not change from
+run to run, and on a shared machine other work only ever slows a run. On the 2-core VM these
+figures were first taken on, a bare ``import boto3`` read 139-230 ms within one minute, so a
+median of 11 moved a function's ratio by up to 0.3x between two runs of the bench with no change
+to the code; the fastest runs moved it by a few hundredths. Each function's medians are printed
+under its fastest runs, set beside each other the same way.
 """
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +42,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-from bench.table import Row, median_seconds_in_subprocess, medians_side_by_side
+from bench.table import Row, timings_side_by_side
 from tools.handlers import handler_imports
 from tools.local.stack import _chalice_stage_environment
 from tools.package import finish
@@ -87,15 +96,19 @@ class Unpacked:
                     "TABLE_NAME": "beacon-dev-state"}
 
     def cold_ms(self, statements: str, handler: str | None = None) -> float:
-        """Median time of ``statements`` in a fresh interpreter, started for ``handler`` ("app.<name>")."""
-        return median_seconds_in_subprocess(_TIMED.format(statements=statements), cwd=str(self.root),
-                                            env=self._started_for(handler), flags=("-S",), runs=11) * 1000
+        """The fastest of 11 runs of ``statements``, each in a fresh interpreter started for ``handler``
+        ("app.<name>"), in ms."""
+        return self.side_by_side((statements, handler))[0]
 
-    def side_by_side(self, *runs: tuple[str, str | None]) -> list[float]:
-        """Per ``(statements, handler)`` its median time as ``cold_ms`` gives it, all taken in turn."""
-        return [seconds * 1000 for seconds in medians_side_by_side(
+    def side_by_side(self, *runs: tuple[str, str | None], rounds: int = 11) -> list[float]:
+        """Per ``(statements, handler)`` the fastest of its runs as ``cold_ms`` takes them, all taken in turn."""
+        return [min(times) for times in self.timings(*runs, rounds=rounds)]
+
+    def timings(self, *runs: tuple[str, str | None], rounds: int = 11) -> list[list[float]]:
+        """Per ``(statements, handler)`` each of its ``rounds`` runs in ms, all taken in turn."""
+        return [[seconds * 1000 for seconds in times] for times in timings_side_by_side(
             [(_TIMED.format(statements=statements), self._started_for(handler)) for statements, handler in runs],
-            cwd=str(self.root), flags=("-S",))]
+            rounds=rounds, cwd=str(self.root), flags=("-S",))]
 
     def packages_loaded(self, statements: str) -> list[str]:
         """The third-party packages a fresh interpreter has loaded once ``statements`` ran."""
@@ -115,6 +128,10 @@ def run() -> list[Row]:
         compiled = Unpacked(unpack(deployment, Path(out) / "task"))
         sources = Unpacked(unpack(deployment, Path(out) / "sources", bytecode=False))
         return cold_imports(compiled, sources) + zip_rows(deployment)
+
+
+# Runs of a function's cold import and of what it is set beside: the target's figures.
+COLD_ROUNDS = 21
 
 
 def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
@@ -141,12 +158,16 @@ def cold_imports(compiled: Unpacked, sources: Unpacked) -> list[Row]:
     for name, (statements, handler) in functions.items():
         code = "\n".join(statements)
         packages = compiled.packages_loaded(code)
-        cold, own_floor, beside = compiled.side_by_side(
+        runs = compiled.timings(
             (collector_off(code), None), (collector_off(f"{FLOOR}\nimport {', '.join(packages)}"), None),
-            ("import boto3", None))
+            ("import boto3", None), rounds=COLD_ROUNDS)
+        cold, own_floor, beside = (min(times) for times in runs)
+        cold_median, _, beside_median = (statistics.median(times) for times in runs)
         init, bare = compiled.side_by_side(("import app", handler), (collector_off(BARE_INIT), None))
         beyond = ", ".join(sorted(set(packages) - common)) or "nothing"
         rows += [Row(f"cold import: {name}", cold, "ms", beside, "import boto3, in turn"),
+                 Row(f"  the same, medians of the {COLD_ROUNDS} runs", cold_median, "ms", beside_median,
+                     "import boto3, in turn"),
                  Row(f"  {name}'s packages alone (the floor's and {beyond})", own_floor, "ms", beside,
                      "import boto3, in turn"),
                  Row(f"  {name} above its packages (Beacon's modules and models)", cold - own_floor, "ms", beside,

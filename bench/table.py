@@ -64,13 +64,19 @@ def medians_side_by_side(runs: Sequence[tuple[str, dict[str, str] | None]], roun
     """Per ``(code, env)`` the median of what it prints, as ``median_seconds_in_subprocess``, with the
     runs taken in turn (a, b, a, b, ...) so a machine that speeds up or slows down during the bench
     moves every figure alike and their ratios stay true."""
+    return [statistics.median(times) for times in timings_side_by_side(runs, rounds, cwd, flags)]
+
+
+def timings_side_by_side(runs: Sequence[tuple[str, dict[str, str] | None]], rounds: int = 11,
+                         cwd: str | None = None, flags: Sequence[str] = ()) -> list[list[float]]:
+    """Per ``(code, env)`` what it printed in each of ``rounds`` fresh interpreters, taken in turn."""
     results: list[list[float]] = [[] for _ in runs]
     for _ in range(rounds):
         for times, (code, env) in zip(results, runs):
             out = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True, check=True,
                                  cwd=cwd, env=env)
             times.append(float(out.stdout.strip().splitlines()[-1]))
-    return [statistics.median(times) for times in results]
+    return results
 
 
 def median_ms(action: Callable[[], object], runs: int = 3) -> float:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -304,38 +304,33 @@ def _duplicates(where: str, ids: list[str]) -> list[str]:
     return problems
 
 
+@cache
 def _yaml_loaders():
-    """libyaml's loader and PyYAML's own, both refusing a key given twice; built on first use, so
-    that a function reading the copy ``make package`` parsed (``parsed_copy``) never imports PyYAML."""
-    global _loaders
-    if _loaders is None:
-        import yaml
+    """PyYAML, with libyaml's loader and its own, both refusing a key given twice; built on first
+    use, so that a function reading the copy ``make package`` parsed never imports PyYAML."""
+    import yaml
 
-        class UniqueKeys:
-            """PyYAML keeps the last of two equal keys silently; an operator's typo deserves an error."""
+    class UniqueKeys:
+        """PyYAML keeps the last of two equal keys silently; an operator's typo deserves an error."""
 
-            def construct_mapping(self, node, deep=False):
-                seen = set()
-                for key_node, _ in node.value:
-                    key = self.construct_object(key_node, deep=deep)
-                    if key in seen:
-                        raise yaml.MarkedYAMLError(
-                            problem=f"duplicate key {key!r}; keep only one", problem_mark=key_node.start_mark
-                        )
-                    seen.add(key)
-                return super().construct_mapping(node, deep)
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.MarkedYAMLError(
+                        problem=f"duplicate key {key!r}; keep only one", problem_mark=key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
 
-        class Fast(UniqueKeys, yaml.CSafeLoader):
-            """libyaml's parser: the example site reads in 2 ms instead of 20."""
+    class Fast(UniqueKeys, yaml.CSafeLoader):
+        """libyaml's parser: the example site reads in 2 ms instead of 20."""
 
-        class Explaining(UniqueKeys, yaml.SafeLoader):
-            """PyYAML's own parser, whose errors also quote the line with a caret under the column."""
+    class Explaining(UniqueKeys, yaml.SafeLoader):
+        """PyYAML's own parser, whose errors also quote the line with a caret under the column."""
 
-        _loaders = (yaml, Fast, Explaining)
-    return _loaders
-
-
-_loaders = None
+    return yaml, Fast, Explaining
 
 
 def read_yaml(text: str, path: Path | str = "site.yml") -> Any:
@@ -353,7 +348,7 @@ def read_yaml(text: str, path: Path | str = "site.yml") -> Any:
 
 class ParsedCopy(msgspec.Struct, forbid_unknown_fields=True):
     """What a YAML file holds, parsed by ``make package`` and shipped beside it as JSON
-    (``site.yml.json``), with the SHA-256 of the text it was parsed from."""
+    (``site.yml.json``), with the SHA-256 of the bytes it was parsed from."""
 
     source_sha256: str
     data: Any
@@ -383,17 +378,14 @@ def _json_exact(node: Any) -> bool:
     return node is None or type(node) in (str, int, float, bool)
 
 
-def _from_parsed_copy(path: Path, source: bytes) -> Any:
-    """What the copy ``make package`` parsed beside ``path`` holds when it was parsed from these very
-    bytes; ``_NO_COPY`` when there is none (a working tree) or it is of another text."""
+def _shipped_copy(path: Path, source: bytes) -> ParsedCopy | None:
+    """The copy ``make package`` parsed beside ``path`` when it was parsed from these very bytes;
+    None when there is none (a working tree) or it is of another text."""
     try:
         shipped = msgspec.json.decode(parsed_copy_path(path).read_bytes(), type=ParsedCopy)
     except (OSError, msgspec.DecodeError):
-        return _NO_COPY
-    return shipped.data if shipped.source_sha256 == hashlib.sha256(source).hexdigest() else _NO_COPY
-
-
-_NO_COPY = object()
+        return None
+    return shipped if shipped.source_sha256 == hashlib.sha256(source).hexdigest() else None
 
 
 def parse_site(text: str, path: Path | str = "site.yml") -> Site:
@@ -443,9 +435,9 @@ def load_site(path: Path | str) -> Site:
         source = path.read_bytes()
     except OSError as exc:
         raise SiteConfigError(path, [f"cannot read the file: {exc.strerror}; set SITE_CONFIG to its path"]) from None
-    data = _from_parsed_copy(path, source)
-    if data is not _NO_COPY:
-        return site_from(data, path)
+    shipped = _shipped_copy(path, source)
+    if shipped is not None:
+        return site_from(shipped.data, path)
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError as exc:
