@@ -360,22 +360,12 @@ def parsed_copy_path(path: Path | str) -> Path:
 
 
 def parsed_copy(source: bytes) -> bytes | None:
-    """The parsed copy of a YAML file's bytes, or None when JSON cannot hold what it holds exactly
-    (a date, a key that is not a string, NaN): a file without its copy is parsed where it is read."""
+    """The parsed copy of a YAML file's bytes, or None when JSON does not give back exactly what the
+    file holds (a date, a set, a key that is not a string, NaN): such a file ships without a copy
+    and is parsed where it is read."""
     data = read_yaml(source.decode("utf-8"))
-    if not _json_exact(data):
-        return None
     encoded = msgspec.json.encode(ParsedCopy(hashlib.sha256(source).hexdigest(), data))
     return encoded if msgspec.json.decode(encoded, type=ParsedCopy).data == data else None
-
-
-def _json_exact(node: Any) -> bool:
-    """Whether JSON gives ``node`` back as the same types (``True == 1`` would hide a change)."""
-    if isinstance(node, dict):
-        return all(isinstance(key, str) and _json_exact(value) for key, value in node.items())
-    if isinstance(node, list):
-        return all(_json_exact(item) for item in node)
-    return node is None or type(node) in (str, int, float, bool)
 
 
 def _shipped_copy(path: Path, source: bytes) -> ParsedCopy | None:

@@ -16,13 +16,13 @@ after it is built, and Lambda's extraction keeps no usable modification times. A
 another version ignores these files by their magic number and compiles as before.
 
 Every function but SES feedback reads site.yml in its init. PyYAML's import alone (most of it
-``yaml.reader``'s patterns) took 13-19 ms of each on the bench's VM, more than all of the API's
-route modules but one. Each YAML file at the zip's root (``vendor/`` links site.yml there) gets
-its parsed copy beside it, ``site.yml.json`` (``chalicelib.config.parsed_copy``): the mapping
-PyYAML read, as JSON, with the SHA-256 of the bytes it was read from. ``load_site`` reads the
-copy with msgspec when it is of the very file it was asked for, and validates it as it validates
-what PyYAML reads; any other file, or a copy of another text, is parsed as before. A file JSON
-cannot hold exactly (a YAML date, a key that is not a string) ships without a copy.
+``yaml.reader``'s patterns) took 13-19 ms of each on the bench's VM. Each YAML file at the zip's
+root (``vendor/`` links site.yml there) gets its parsed copy beside it, ``site.yml.json``
+(``chalicelib.config.parsed_copy``): the mapping PyYAML read, as JSON, with the SHA-256 of the
+bytes it was read from. ``load_site`` reads the copy with msgspec when it is of the very file it
+was asked for, and validates it as it validates what PyYAML reads; any other file, or a copy of
+another text, is parsed as before. A file JSON cannot give back exactly (a YAML date, a set, a
+key that is not a string) ships without a copy.
 
 Run by ``make package`` (and so ``make deploy``), the package test and the import bench, so
 what they check and measure is what is deployed::
@@ -111,7 +111,8 @@ def main(argv: list[str]) -> int:
         return 2
     before, after = finish(Path(argv[0]))
     with zipfile.ZipFile(argv[0]) as finished:
-        parsed = sorted(name for name in finished.namelist() if "/" not in name and name.endswith(".json"))
+        parsed = sorted(name for name in finished.namelist()
+                        if "/" not in name and name.endswith((".yml.json", ".yaml.json")))
     print(f"deployment zip: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB (Babel's locale data for "
           f"{', '.join(CATALOGUES)} only; every module compiled for Python "
           f"{sys.version_info.major}.{sys.version_info.minor}; parsed: {', '.join(parsed) or 'nothing'})")

@@ -179,16 +179,17 @@ def test_a_copy_is_validated_like_the_file(tmp_path):
         load_site(shipped(tmp_path, source, json.dumps(copy).encode()))
 
 
-@pytest.mark.parametrize("yaml_text", ["brand: {opened: 2026-05-01}\n", "variables: {1: one}\n",
-                                       "threshold: .nan\n", "flag: yes\ncount: 1\nratio: 1.0\n"])
-def test_only_what_json_holds_exactly_gets_a_copy(yaml_text):
-    copy = parsed_copy(yaml_text.encode())
-    if yaml_text.startswith("flag"):
-        # booleans, integers and floats come back as themselves
-        assert json.loads(copy)["data"] == {"flag": True, "count": 1, "ratio": 1.0}
-    else:
-        # a date, a key that is not a text, NaN: the file ships without a copy and is parsed where it is read
-        assert copy is None
+@pytest.mark.parametrize("yaml_text", ["brand: {opened: 2026-05-01}\n", "variables: {1: one}\n", "threshold: .nan\n",
+                                       "tags: !!set {a, b}\n"])
+def test_what_json_cannot_hold_exactly_ships_without_a_copy(yaml_text):
+    # GIVEN a date, a key that is not a text, NaN, a set  THEN there is no copy: the file is parsed where it is read
+    assert parsed_copy(yaml_text.encode()) is None
+
+
+def test_a_copy_keeps_booleans_integers_and_floats_apart():
+    copy = json.loads(parsed_copy(b"flag: yes\ncount: 1\nratio: 1.0\nname: Lumen\n"))
+    assert copy["data"] == {"flag": True, "count": 1, "ratio": 1.0, "name": "Lumen"}
+    assert [type(value) for value in copy["data"].values()] == [bool, int, float, str]
 
 
 def test_reading_the_copy_does_not_import_pyyaml(tmp_path):
