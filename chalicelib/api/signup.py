@@ -22,9 +22,8 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
-from chalice import Blueprint, Response
 import msgspec
-
+from chalice import Blueprint, Response
 from msgspec import Meta
 
 from chalicelib.api import http
